@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* uad-gemm.h: single-precision matrix product on the core's thread pool.
+ *
+ * Row-major, BLAS semantics: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, where op
+ * transposes when trans_* is TRUE. The product is cut into one slice per compute thread (along
+ * N when N is the larger side, else along M) and each slice is one single-threaded cblas_sgemm,
+ * following the policy in uad-parallel.h. */
+#pragma once
+
+#include <glib.h>
+
+void uad_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
+                float alpha, const float *a, int lda, const float *b, int ldb,
+                float beta, float *c, int ldc);
