@@ -584,12 +584,15 @@ uad_json_array_get (const UadJson *node, guint index)
 }
 
 const UadJson *
-uad_json_object_get_member (const UadJson *node, guint index, const char **key)
+uad_json_object_get_member (const UadJson *node, guint index, const char **key,
+                            size_t *key_length)
 {
   if (node->type != UAD_JSON_OBJECT || index >= node->n_children)
     return NULL;
   if (key != NULL)
     *key = node->keys[index];
+  if (key_length != NULL)
+    *key_length = node->key_lens[index];
   return node->children[index];
 }
 

@@ -51,9 +51,11 @@ const char *uad_json_get_string (const UadJson *node, size_t *length);
 guint uad_json_get_length (const UadJson *node);
 /* Element index of an array, or NULL if node is not an array or index is out of range. */
 const UadJson *uad_json_array_get (const UadJson *node, guint index);
-/* Member index (document order) of an object: its value, and its key in *key if key is not
- * NULL; NULL if node is not an object or index is out of range. */
-const UadJson *uad_json_object_get_member (const UadJson *node, guint index, const char **key);
+/* Member index (document order) of an object: its value, and (each if not NULL) its key and the
+ * key's length in bytes (keys may contain NULs, like strings); NULL if node is not an object or
+ * index is out of range. */
+const UadJson *uad_json_object_get_member (const UadJson *node, guint index, const char **key,
+                                           size_t *key_length);
 /* Value of the member named key, or NULL if node is not an object or has no such member. */
 const UadJson *uad_json_object_get (const UadJson *node, const char *key);
 
