@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "uad-parallel.h"
+#include "cli-commands.h"
 
 typedef int (*CommandFunc) (int argc, char **argv);
 
@@ -16,6 +16,10 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
+  { "features", cli_features, "Backbone features of an image" },
+  { "classify", cli_classify, "ImageNet top classes of an image (checks backbone weights)" },
+  { "check-weights", cli_check_weights, "Check that a backbone weights file loads" },
+  { "bench", cli_bench, "Speed and memory benchmarks" },
   { NULL, NULL, NULL },
 };
 
@@ -24,7 +28,7 @@ print_usage (FILE *out)
 {
   fprintf (out, "Usage: uniad COMMAND [OPTION…]\n\nUniAD anomaly detection on the command line.\n\nCommands:\n");
   for (const Command *c = commands; c->name; c++)
-    fprintf (out, "  %-10s %s\n", c->name, c->summary);
+    fprintf (out, "  %-14s %s\n", c->name, c->summary);
   fprintf (out, "\nRun 'uniad COMMAND --help' for the options of a command.\n");
 }
 

@@ -13,6 +13,7 @@ typedef enum {
   UAD_ERROR_UNSUPPORTED, /* valid but not handled here (unknown dtype, too large an image) */
   UAD_ERROR_MISMATCH,    /* shapes, names or identities do not fit together */
   UAD_ERROR_INVALID,     /* a bad argument from the caller or the user */
+  UAD_ERROR_CANCELLED,   /* the caller asked the work to stop */
 } UadErrorCode;
 
 GQuark uad_error_quark (void);
