@@ -7,6 +7,7 @@
 
 #include "uad-parallel.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -62,8 +63,9 @@ print_figures (const char *what, int batch, double batch_ms, double macs_per_ima
                double target_ms)
 {
   double per_image = batch_ms / batch;
-  printf ("%s: batch %d, %d threads: %.2f ms/image (%.1f ms/batch), %.1f GFLOP/s, peak RSS %.0f MB\n",
-          what, batch, uad_parallel_get_threads (), per_image, batch_ms,
+  printf ("%s: batch %d, %d threads (OpenBLAS %s kernels): %.2f ms/image (%.1f ms/batch), "
+          "%.1f GFLOP/s, peak RSS %.0f MB\n",
+          what, batch, uad_parallel_get_threads (), openblas_get_corename (), per_image, batch_ms,
           2.0 * macs_per_image / (per_image * 1e6), cli_peak_rss_mb ());
   if (target_ms > 0)
     printf ("target %.0f ms/image: %s (ratio %.2f)\n", target_ms,

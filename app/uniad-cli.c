@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli-commands.h"
+#include "uad-cpu.h"
 
 typedef int (*CommandFunc) (int argc, char **argv);
 
@@ -35,6 +36,7 @@ print_usage (FILE *out)
 int
 main (int argc, char **argv)
 {
+  uad_cpu_select_blas_kernels (argv);
   setlocale (LC_ALL, "");
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
     {
