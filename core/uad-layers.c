@@ -3,6 +3,7 @@
 
 #include "uad-error.h"
 #include "uad-gemm.h"
+#include "uad-ops-private.h"
 #include "uad-ops.h"
 #include "uad-parallel.h"
 #include "uad-tensor.h"
@@ -25,7 +26,7 @@ chunk_for (int64_t cost)
 
 #define GOLDEN_GAMMA G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)
 
-static inline guint64
+UAD_ALWAYS_INLINE guint64
 rng_at (guint64 seed, guint64 index)
 {
   guint64 z = seed + (index + 1) * GOLDEN_GAMMA;
@@ -35,7 +36,7 @@ rng_at (guint64 seed, guint64 index)
 }
 
 /* Uniform in [0, 1) from the top 24 bits: exact in float. */
-static inline float
+UAD_ALWAYS_INLINE float
 bits_to_unit (guint64 bits)
 {
   return (float) (bits >> 40) * (1.0f / 16777216.0f);
@@ -61,7 +62,7 @@ typedef struct {
   float lo, span, p;
 } Fill;
 
-static void
+UAD_VECTOR_CLONES static void
 fill_uniform_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Fill *f = ctx;
@@ -129,7 +130,7 @@ uad_rng_load (UadRng *rng, UadSafetensors *st, const char *name, GError **error)
   return TRUE;
 }
 
-static void
+UAD_VECTOR_CLONES static void
 fill_keep_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Fill *f = ctx;
@@ -343,14 +344,14 @@ uad_layernorm_backward (const UadLayerNormParams *p, const UadLayerNormParams *g
 
 /* ---- Dropout ------------------------------------------------------------------------------ */
 
-static void
+UAD_VECTOR_CLONES static void
 dropout_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Fill *f = ctx;
   float scale = 1.0f / (1.0f - f->p);
   for (int64_t i = begin; i < end; i++)
     {
-      gboolean keep = bits_to_unit (rng_at (f->seed, f->base + (guint64) i)) >= f->p;
+      guint8 keep = bits_to_unit (rng_at (f->seed, f->base + (guint64) i)) >= f->p;
       f->keep[i] = keep;
       f->out[i] = keep ? f->out[i] * scale : 0.0f;
     }
@@ -376,7 +377,7 @@ typedef struct {
   float scale;
 } Mask;
 
-static void
+UAD_VECTOR_CLONES static void
 dropout_backward_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Mask *m = ctx;
@@ -398,7 +399,7 @@ uad_dropout_backward (float p, const guint8 *keep, float *dx, int64_t n)
 /* ReLU then dropout, in place. The dropout decisions are not stored: after this pass an element
  * is positive exactly when ReLU passed it *and* dropout kept it, which is all the backward pass
  * needs (see relu_dropout_backward_range). */
-static void
+UAD_VECTOR_CLONES static void
 relu_dropout_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Fill *f = ctx;
@@ -406,9 +407,7 @@ relu_dropout_range (int64_t begin, int64_t end, int worker, void *ctx)
   for (int64_t i = begin; i < end; i++)
     {
       float h = f->out[i] > 0.0f ? f->out[i] : 0.0f;
-      if (f->p > 0.0f)
-        h = bits_to_unit (rng_at (f->seed, f->base + (guint64) i)) >= f->p ? h * scale : 0.0f;
-      f->out[i] = h;
+      f->out[i] = bits_to_unit (rng_at (f->seed, f->base + (guint64) i)) >= f->p ? h * scale : 0.0f;
     }
 }
 
@@ -417,19 +416,19 @@ uad_ffn_forward (const UadFfnParams *p, const float *x, int n, int d, int f, flo
                  UadRng *rng, float *hidden, float *y)
 {
   uad_linear (x, n, d, p->w1, p->b1, f, hidden);
-  Fill fill = { .out = hidden, .p = dropout };
   if (dropout > 0.0f)
     {
-      fill.seed = rng->seed;
-      fill.base = rng->counter;
+      Fill fill = { .seed = rng->seed, .base = rng->counter, .out = hidden, .p = dropout };
+      uad_parallel_for ((int64_t) n * f, MIN_ELEMS, relu_dropout_range, &fill);
       rng->counter += (guint64) n * f;
     }
-  uad_parallel_for ((int64_t) n * f, MIN_ELEMS, relu_dropout_range, &fill);
+  else
+    uad_activate (hidden, (int64_t) n * f, UAD_ACT_RELU);
   uad_linear (hidden, n, f, p->w2, p->b2, d, y);
 }
 
 /* d(pre-activation) = d(hidden) / (1-p) where hidden > 0, else 0. */
-static void
+UAD_VECTOR_CLONES static void
 relu_dropout_backward_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Mask *m = ctx;
@@ -520,7 +519,7 @@ head_scaling (const UadMhaState *st)
  * columns h*hd .. h*hd+hd-1. */
 #define HEAD_OFFSET(b, h, hd, dim) ((size_t) (b) * (dim) + (size_t) (h) * (hd))
 
-static void
+UAD_VECTOR_CLONES static void
 heads_forward_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Heads *j = ctx;
@@ -572,7 +571,24 @@ uad_mha_forward (const UadMhaParams *p, UadMhaState *st, int batch, const float 
   uad_linear (st->ctx, nq, D, p->out_w, p->out_b, D, out);
 }
 
-static void
+/* sum of a[i] b[i] in 16 running sums, so that it vectorises without reassociation flags. */
+UAD_ALWAYS_INLINE float
+dot16 (const float *a, const float *b, int n)
+{
+  float acc[16] = { 0 };
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++)
+      acc[j] += a[i + j] * b[i + j];
+  float sum = 0;
+  for (int j = 0; j < 16; j++)
+    sum += acc[j];
+  for (; i < n; i++)
+    sum += a[i] * b[i];
+  return sum;
+}
+
+UAD_VECTOR_CLONES static void
 heads_backward_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Heads *j = ctx;
@@ -604,18 +620,14 @@ heads_backward_range (int64_t begin, int64_t end, int worker, void *ctx)
       uad_sgemm (TRUE, FALSE, tk, hd, tq, 1.0f, src, tk, dctx + off, ld, 0.0f, dv + off, ld);
       /* dP' = dctx V^T; dP = dP' through dropout; dS = P (dP - rowsum(P dP)). */
       uad_sgemm (FALSE, TRUE, tq, tk, hd, 1.0f, dctx + off, ld, st->v + off, ld, 0.0f, s, tk);
+      if (keep != NULL)
+        for (size_t e = 0; e < area; e++)
+          s[e] = keep[e] ? s[e] * scale : 0.0f;
       for (int r = 0; r < tq; r++)
         {
           const float *pr = p + (size_t) r * tk;
           float *sr = s + (size_t) r * tk;
-          const guint8 *kr = keep != NULL ? keep + (size_t) r * tk : NULL;
-          float dot = 0;
-          for (int c = 0; c < tk; c++)
-            {
-              if (kr != NULL)
-                sr[c] = kr[c] ? sr[c] * scale : 0.0f;
-              dot += pr[c] * sr[c];
-            }
+          float dot = dot16 (pr, sr, tk);
           for (int c = 0; c < tk; c++)
             sr[c] = pr[c] * (sr[c] - dot);
         }

@@ -160,18 +160,19 @@ small_features (void)
 
 /* ---- Whole-model gradient ----------------------------------------------------------------- */
 
-/* Finite differences through a whole training step, in float: with h = 3e-3 on parameters of
- * magnitude ~0.1-1, truncation error is O(h^2) ~ 1e-5 relative and the forward pass's rounding
- * (~1e-7 relative per value through 4 layers, summed into a loss accumulated in double) gives
- * ~1e-4..1e-3 of a typical gradient (the log shows 1e-5..1e-2). Per parameter tensor a sample
- * of entries is compared; the check passes when max |analytic - estimate| <= 2e-2 * max(largest
- * |gradient| in the sample, 1e-3 x the largest gradient of the model) - the floor keeps tensors
- * whose gradient is essentially zero (e.g. the key bias, to which softmax is invariant) from
- * comparing noise with noise. A wrong or missing term errs by O(1) of the gradient. Dropout and
+/* Finite differences through a whole training step, in float, with h = 1e-3 on parameters of
+ * magnitude ~0.1-1. Truncation error, O(h^2 |L'''|), was measured at ~1e-2 of the gradient
+ * scale with h = 1e-2 and ~5e-4 with h = 1e-3 through the four-layer chain; the forward pass's
+ * rounding (~1e-7 relative per value, summed into a loss accumulated in double) adds about
+ * 1e-8 / (2h) ~ 5e-6 in absolute terms. Per parameter tensor a sample of entries is compared;
+ * the check passes when max |analytic - estimate| <= 2e-2 * max(largest |gradient| in the
+ * sample, 1e-2 x the largest gradient of the model) - the floor keeps tensors whose gradient is
+ * essentially zero (e.g. the key bias, to which softmax is invariant) from comparing rounding
+ * noise with rounding noise. A wrong or missing term errs by O(1) of the gradient. Dropout and
  * jitter use the same random stream in every evaluation, so they are fixed functions here. */
-#define MODEL_FD_STEP 3e-3
+#define MODEL_FD_STEP 1e-3
 #define MODEL_FD_TOL 2e-2
-#define MODEL_FD_SAMPLES 8
+#define MODEL_FD_SAMPLES 5
 
 static void
 check_model_gradient (float dropout, float jitter_scale)
@@ -227,7 +228,7 @@ check_model_gradient (float dropout, float jitter_scale)
           max_err = fmax (max_err, err);
           checked++;
         }
-      double rel = max_err / fmax (max_grad, 1e-3 * global_max);
+      double rel = max_err / fmax (max_grad, 1e-2 * global_max);
       g_test_message ("gradient %s: max error %.2g of its scale (largest gradient %.3g)",
                       info->name, rel, max_grad);
       if (!(rel <= worst))
