@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "uad-layers.h"
 
-#include "uad-error.h"
 #include "uad-gemm.h"
 #include "uad-ops-private.h"
 #include "uad-ops.h"
@@ -97,37 +96,6 @@ uad_rng_normal (UadRng *rng, float *out, int64_t n)
   Fill f = { .seed = rng->seed, .base = rng->counter, .out = out };
   uad_parallel_for (n, MIN_ELEMS, fill_normal_range, &f);
   rng->counter += (guint64) n;
-}
-
-void
-uad_rng_save (const UadRng *rng, UadSafetensorsWriter *w, const char *name)
-{
-  guint64 state[2] = { GUINT64_TO_LE (rng->seed), GUINT64_TO_LE (rng->counter) };
-  uad_safetensors_writer_add_raw (w, name, UAD_DTYPE_U64, 1, (int64_t[]) { 2 }, state,
-                                  sizeof state);
-}
-
-gboolean
-uad_rng_load (UadRng *rng, UadSafetensors *st, const char *name, GError **error)
-{
-  UadDType dtype;
-  int ndim;
-  int64_t shape[UAD_SAFETENSORS_MAX_DIMS];
-  size_t n_bytes = 0;
-  const guint8 *data = uad_safetensors_get_data (st, name, &n_bytes);
-  if (data == NULL || !uad_safetensors_get_info (st, name, &dtype, &ndim, shape)
-      || dtype != UAD_DTYPE_U64 || n_bytes != 2 * sizeof (guint64))
-    {
-      g_set_error (error, UAD_ERROR, UAD_ERROR_MISMATCH,
-                   "%s: random generator state %s is missing or not U64 [2]",
-                   uad_safetensors_get_path (st), name);
-      return FALSE;
-    }
-  guint64 state[2];
-  memcpy (state, data, sizeof state);
-  rng->seed = GUINT64_FROM_LE (state[0]);
-  rng->counter = GUINT64_FROM_LE (state[1]);
-  return TRUE;
 }
 
 UAD_VECTOR_CLONES static void

@@ -16,8 +16,6 @@
  * and restored to resume training bit for bit. */
 #pragma once
 
-#include "uad-safetensors.h"
-
 #include <glib.h>
 #include <stdint.h>
 #include <stddef.h>
@@ -38,9 +36,6 @@ guint64 uad_rng_next (UadRng *rng);
 void uad_rng_uniform (UadRng *rng, float *out, int64_t n, float lo, float hi);
 /* n standard normal floats (Box-Muller on the two 32-bit halves of one draw). */
 void uad_rng_normal (UadRng *rng, float *out, int64_t n);
-/* The state as tensor `name`, U64 [2] = (seed, counter), and back. */
-void uad_rng_save (const UadRng *rng, UadSafetensorsWriter *w, const char *name);
-gboolean uad_rng_load (UadRng *rng, UadSafetensors *st, const char *name, GError **error);
 
 /* ---- Linear: y[n, out] = x[n, in] w[out, in]^T + b[out] (forward: uad_linear, uad-ops.h) -- */
 
