@@ -175,6 +175,40 @@ uad_conv2d (const UadTensor *in, const UadTensor *weight, const float *bias,
     }
 }
 
+/* scaled[o, i] = weight[o, i] * gate[i] */
+UAD_VECTOR_CLONES static void
+scale_columns (float *restrict scaled, const float *restrict weight, const float *restrict gate,
+               int rows, int cols)
+{
+  for (int o = 0; o < rows; o++)
+    for (int i = 0; i < cols; i++)
+      scaled[(size_t) o * cols + i] = weight[(size_t) o * cols + i] * gate[i];
+}
+
+size_t
+uad_conv2d_pointwise_gated_scratch_floats (const UadTensor *weight)
+{
+  return (size_t) uad_tensor_numel (weight);
+}
+
+void
+uad_conv2d_pointwise_gated (const UadTensor *in, const UadTensor *weight, const float *gate,
+                            const float *bias, UadActivation act, UadTensor *out, float *scratch)
+{
+  g_return_if_fail (in->ndim == 4 && weight->ndim == 4 && out->ndim == 4);
+  int n = (int) in->shape[0], cin = (int) in->shape[1];
+  int cout = (int) weight->shape[0], hw = (int) (in->shape[2] * in->shape[3]);
+  g_return_if_fail (weight->shape[1] == cin && weight->shape[2] == 1 && weight->shape[3] == 1);
+  g_return_if_fail (out->shape[0] == n && out->shape[1] == cout);
+  g_return_if_fail (out->shape[2] == in->shape[2] && out->shape[3] == in->shape[3]);
+  for (int img = 0; img < n; img++)
+    {
+      scale_columns (scratch, weight->data, gate + (size_t) img * cin, cout, cin);
+      gemm_act (scratch, in->data + (size_t) img * cin * hw, bias,
+                out->data + (size_t) img * cout * hw, cout, hw, cin, act);
+    }
+}
+
 /* ---- Depthwise convolution ---- */
 
 /* Each plane is processed in output tiles. A tile's input window, zero padding included, is
@@ -198,7 +232,7 @@ uad_conv2d (const UadTensor *in, const UadTensor *weight, const float *bias,
 
 typedef struct {
   const float *in, *in_end, *weight, *bias;
-  float *out;
+  float *out, *means; /* means: per plane, or NULL */
   int c, h, w, ho, wo;
   int kh, kw, s, pad_top, pad_left;
   int tile_h, tile_w; /* output tile */
@@ -410,6 +444,9 @@ dw_run (const Depthwise *d, int s, int64_t begin, int64_t end)
       if (more)
         dw_fill (d, s, &next, windows[k ^ 1]);
       dw_compute (d, s, &t, windows[k], sums);
+      if (d->means != NULL && t.y0 + t.th == d->ho && t.x0 + t.tw == d->wo)
+        d->means[t.p] = uad_mean (d->out + (size_t) t.p * d->ho * d->wo,
+                                  (int64_t) d->ho * d->wo); /* the plane is still in cache */
       if (!more)
         break;
       t = next;
@@ -428,9 +465,9 @@ depthwise_planes (int64_t begin, int64_t end, int worker, void *ctx)
     dw_run (d, d->s, begin, end);
 }
 
-void
-uad_depthwise_conv2d (const UadTensor *in, const UadTensor *weight, const float *bias,
-                      const UadConvGeom *g, UadActivation act, UadTensor *out)
+static void
+depthwise (const UadTensor *in, const UadTensor *weight, const float *bias,
+           const UadConvGeom *g, UadActivation act, UadTensor *out, float *means)
 {
   g_return_if_fail (in->ndim == 4 && weight->ndim == 4 && out->ndim == 4);
   g_return_if_fail (g->stride >= 1 && g->stride <= DW_MAX_STRIDE);
@@ -442,12 +479,16 @@ uad_depthwise_conv2d (const UadTensor *in, const UadTensor *weight, const float 
   g_return_if_fail (out->shape[2] == uad_conv_out_h (g, h) && out->shape[3] == uad_conv_out_w (g, w));
 
   Depthwise d = {
-    in->data, in->data + uad_tensor_numel (in), weight->data, bias, out->data,
+    in->data, in->data + uad_tensor_numel (in), weight->data, bias, out->data, means,
     c, h, w, (int) out->shape[2], (int) out->shape[3],
     g->kh, g->kw, g->stride, g->pad_top, g->pad_left, 0, 0, act,
   };
   if (d.ho == 0 || d.wo == 0)
-    return;
+    {
+      if (means != NULL)
+        memset (means, 0, (size_t) (in->shape[0] * c) * sizeof (float));
+      return;
+    }
   /* The widest tile whose s x s phase planes fit the window buffer with one row of outputs,
    * then as many rows as fit. The sums (one flat run per tile) never outgrow one phase plane. */
   int s = g->stride, per_plane = DW_WINDOW_FLOATS / (s * s) - DW_SLACK - (CHUNK - 1);
@@ -457,6 +498,22 @@ uad_depthwise_conv2d (const UadTensor *in, const UadTensor *weight, const float 
   int64_t planes = in->shape[0] * c;
   int64_t work = (int64_t) d.ho * d.wo * g->kh * g->kw;
   uad_parallel_for (planes, MAX ((int64_t) 1, 65536 / MAX (work, (int64_t) 1)), depthwise_planes, &d);
+}
+
+void
+uad_depthwise_conv2d (const UadTensor *in, const UadTensor *weight, const float *bias,
+                      const UadConvGeom *g, UadActivation act, UadTensor *out)
+{
+  depthwise (in, weight, bias, g, act, out, NULL);
+}
+
+void
+uad_depthwise_conv2d_mean (const UadTensor *in, const UadTensor *weight, const float *bias,
+                           const UadConvGeom *g, UadActivation act, UadTensor *out,
+                           float *means)
+{
+  g_return_if_fail (means != NULL);
+  depthwise (in, weight, bias, g, act, out, means);
 }
 
 /* ---- Batch-norm folding ---- */

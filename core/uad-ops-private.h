@@ -21,46 +21,83 @@
 
 #define UAD_ALWAYS_INLINE static inline __attribute__ ((always_inline))
 
-/* exp(x) for float x: Cephes' expf reduction and polynomial (relative error about 2e-7 on the
- * range that does not overflow), branch-free so it vectorises. Underflows to exactly 0 below
- * -87 (so exp(-inf) is 0, as softmax over masked entries needs) and saturates at exp(88). */
+/* exp(x) for x in [-87, 88] (outside that range the result is not a normal float): Cody-Waite
+ * reduction x = n ln 2 + r and a degree-6 minimax polynomial for exp(r) (relative error
+ * about 1e-7 after rounding), branch-free so it vectorises. */
+UAD_ALWAYS_INLINE float
+uad_exp_finite (float x)
+{
+  /* n = round(x / ln 2) by adding 1.5 * 2^23 + 127: t's low mantissa bits then hold n + 127,
+   * which shifted into the exponent field is 2^n. */
+  float t = x * 1.44269504088896341f + 12583039.0f;
+  float n = t - 12583039.0f;
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f; /* x - n ln 2, ln 2 in two parts */
+  float p = 1.3893402856e-3f;
+  p = p * r + 8.3702626733e-3f;
+  p = p * r + 4.1667090158e-2f;
+  p = p * r + 1.6666506067e-1f;
+  p = p * r + 4.9999998131e-1f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  uint32_t bits;
+  memcpy (&bits, &t, sizeof bits);
+  bits <<= 23;
+  float scale;
+  memcpy (&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/* exp(x) for any x: 0 below -87 (so exp(-inf) is 0, as softmax over masked entries needs),
+ * exp(88) above 88. */
 UAD_ALWAYS_INLINE float
 uad_exp (float x)
 {
   float xc = x > -87.0f ? x : -87.0f;
   xc = xc < 88.0f ? xc : 88.0f;
-  /* n = round(x / ln 2) with the 1.5 * 2^23 trick: t's low mantissa bits hold n. */
-  float t = xc * 1.44269504088896341f + 12582912.0f;
-  float n = t - 12582912.0f;
-  float r = xc - n * 0.693359375f + n * 2.12194440e-4f; /* x - n ln 2, in two parts */
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  uint32_t tb;
-  memcpy (&tb, &t, sizeof tb);
-  uint32_t eb = (tb - 0x4B400000u + 127u) << 23; /* 2^n as float bits */
-  float scale;
-  memcpy (&scale, &eb, sizeof scale);
-  return x > -87.0f ? p * scale : 0.0f;
+  float e = uad_exp_finite (xc);
+  return x > -87.0f ? e : 0.0f;
 }
 
-/* 1 / (1 + exp(-v)) without a division (vector division is slow): with e = exp(-|v|) the
- * denominator d = 1 + e lies in (1, 2], where a linear first guess of 1/d (relative error
- * at most 1/17) and three Newton steps give full float precision. */
+/* 1 / (1 + exp(-v)) without a division (vector division is slow): with v clamped to
+ * [-87, 87] the denominator d is a normal float in [1, 2^126); a first guess of 1/d from its
+ * bits (relative error below 5.1%) and three Newton steps give full float precision. Beyond
+ * the clamp the result is off by less than 2e-38. */
 UAD_ALWAYS_INLINE float
 uad_sigmoid (float v)
 {
-  float e = uad_exp (-__builtin_fabsf (v));
-  float d = 1.0f + e;
-  float r = 1.41176471f - 0.470588235f * d;
+  float c = v > -87.0f ? v : -87.0f;
+  c = c < 87.0f ? c : 87.0f;
+  float d = 1.0f + uad_exp_finite (-c);
+  uint32_t bits;
+  memcpy (&bits, &d, sizeof bits);
+  bits = 0x7EF311C3u - bits;
+  float r;
+  memcpy (&r, &bits, sizeof r);
   r = r + r * (1.0f - d * r);
   r = r + r * (1.0f - d * r);
   r = r + r * (1.0f - d * r);
-  return v >= 0.0f ? r : e * r;
+  return r;
+}
+
+/* Mean of n floats: 64 running float sums (several vector registers, so the additions do not
+ * wait on each other), combined in double. */
+UAD_ALWAYS_INLINE float
+uad_mean (const float *x, int64_t n)
+{
+  float acc[64] = { 0 };
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    for (int j = 0; j < 64; j++)
+      acc[j] += x[i + j];
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++)
+      acc[j] += x[i + j];
+  double s = 0;
+  for (int j = 0; j < 64; j++)
+    s += acc[j];
+  for (; i < n; i++)
+    s += x[i];
+  return n > 0 ? (float) (s / (double) n) : 0.0f;
 }
 
 /* dst[i] = act(src[i] + bias) for i < n; dst may equal src. */

@@ -52,27 +52,6 @@ uad_add_inplace (float *y, const float *x, int64_t n)
   uad_parallel_for (n, MIN_ELEMENTWISE_CHUNK, add_range, &e);
 }
 
-/* Mean of n floats: 64 running float sums (several vector registers, so the additions do not
- * wait on each other), combined in double. */
-UAD_ALWAYS_INLINE float
-mean_of (const float *x, int64_t n)
-{
-  float acc[64] = { 0 };
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64)
-    for (int j = 0; j < 64; j++)
-      acc[j] += x[i + j];
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; j++)
-      acc[j] += x[i + j];
-  double s = 0;
-  for (int j = 0; j < 64; j++)
-    s += acc[j];
-  for (; i < n; i++)
-    s += x[i];
-  return n > 0 ? (float) (s / (double) n) : 0.0f;
-}
-
 typedef struct {
   const float *x;
   float *means;
@@ -84,7 +63,7 @@ mean_planes (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Planes *p = ctx;
   for (int64_t i = begin; i < end; i++)
-    p->means[i] = mean_of (p->x + i * p->plane, p->plane);
+    p->means[i] = uad_mean (p->x + i * p->plane, p->plane);
 }
 
 /* Planes per parallel chunk so that a chunk reads at least MIN_ELEMENTWISE_CHUNK floats. */
@@ -147,36 +126,41 @@ matvec_act (const float *w, const float *b, const float *x, int64_t rows, int64_
 }
 
 void
+uad_se_gates (const float *means, int64_t n, const UadTensor *w_reduce, const float *b_reduce,
+              const UadTensor *w_expand, const float *b_expand, float *gates)
+{
+  int64_t c = w_expand->shape[0], r = w_reduce->shape[0];
+  g_return_if_fail (uad_tensor_numel (w_reduce) == r * c && uad_tensor_numel (w_expand) == c * r);
+  float stack_buf[1024];
+  float *reduced = r <= (int64_t) G_N_ELEMENTS (stack_buf) ? stack_buf : g_new (float, r);
+  for (int64_t i = 0; i < n; i++)
+    {
+      /* Image i's means are read in full before its gates overwrite them. */
+      matvec_act (w_reduce->data, b_reduce, means + i * c, r, c, UAD_ACT_SWISH, reduced);
+      matvec_act (w_expand->data, b_expand, reduced, c, r, UAD_ACT_SIGMOID, gates + i * c);
+    }
+  if (reduced != stack_buf)
+    g_free (reduced);
+}
+
+void
 uad_squeeze_excite (UadTensor *x, const UadTensor *w_reduce, const float *b_reduce,
                     const UadTensor *w_expand, const float *b_expand, float *gate_out)
 {
-  g_return_if_fail (x->ndim == 4);
-  int64_t n = x->shape[0], c = x->shape[1], plane = x->shape[2] * x->shape[3];
-  int64_t r = w_reduce->shape[0];
-  g_return_if_fail (uad_tensor_numel (w_reduce) == r * c);
-  g_return_if_fail (w_expand->shape[0] == c && uad_tensor_numel (w_expand) == c * r);
-
-  /* Per image: channel means (then the gate, in place) and the reduced vector. Small enough
-   * for the stack in every real network; larger ones go to the heap. */
+  g_return_if_fail (x->ndim == 4 && w_expand->shape[0] == x->shape[1]);
+  int64_t planes = x->shape[0] * x->shape[1], plane = x->shape[2] * x->shape[3];
+  /* The means, then the gates in their place. */
   float stack_buf[4096];
-  size_t need = (size_t) (n * c + r);
-  float *buf = need <= G_N_ELEMENTS (stack_buf) ? stack_buf : g_new (float, need);
-  float *gate = buf, *reduced = buf + n * c;
-
+  float *gate = gate_out != NULL ? gate_out
+                : planes <= (int64_t) G_N_ELEMENTS (stack_buf) ? stack_buf
+                : g_new (float, planes);
   Planes p = { x->data, gate, plane };
-  uad_parallel_for (n * c, planes_per_chunk (plane), mean_planes, &p);
-  for (int64_t i = 0; i < n; i++)
-    {
-      matvec_act (w_reduce->data, b_reduce, gate + i * c, r, c, UAD_ACT_SWISH, reduced);
-      matvec_act (w_expand->data, b_expand, reduced, c, r, UAD_ACT_SIGMOID, gate + i * c);
-    }
-  if (gate_out != NULL)
-    memcpy (gate_out, gate, (size_t) (n * c) * sizeof (float));
-
+  uad_parallel_for (planes, planes_per_chunk (plane), mean_planes, &p);
+  uad_se_gates (gate, x->shape[0], w_reduce, b_reduce, w_expand, b_expand, gate);
   Scale s = { x->data, gate, plane };
-  uad_parallel_for (n * c, planes_per_chunk (plane), scale_planes, &s);
-  if (buf != stack_buf)
-    g_free (buf);
+  uad_parallel_for (planes, planes_per_chunk (plane), scale_planes, &s);
+  if (gate != gate_out && gate != stack_buf)
+    g_free (gate);
 }
 
 typedef struct {

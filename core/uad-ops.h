@@ -41,9 +41,26 @@ size_t uad_conv2d_scratch_floats (const UadConvGeom *g, int cin, int h, int w);
 void uad_conv2d (const UadTensor *in, const UadTensor *weight, const float *bias,
                  const UadConvGeom *g, UadActivation act, UadTensor *out, float *scratch);
 
-/* Depthwise: out[N,C,Ho,Wo] = act(dwconv(in[N,C,H,W], weight[C,1,kh,kw]) + bias[C]). */
+/* Depthwise: out[N,C,Ho,Wo] = act(dwconv(in[N,C,H,W], weight[C,1,kh,kw]) + bias[C]).
+ * Kernels up to 32x32, strides 1 to 4. */
 void uad_depthwise_conv2d (const UadTensor *in, const UadTensor *weight, const float *bias,
                            const UadConvGeom *g, UadActivation act, UadTensor *out);
+
+/* The same, also writing each output plane's mean to means[N*C] while the plane is still in
+ * cache: the squeeze of a following squeeze-excite (uad_se_gates) without another pass. */
+void uad_depthwise_conv2d_mean (const UadTensor *in, const UadTensor *weight, const float *bias,
+                                const UadConvGeom *g, UadActivation act, UadTensor *out,
+                                float *means);
+
+/* Floats of scratch uad_conv2d_pointwise_gated needs: the per-image scaled weights. */
+size_t uad_conv2d_pointwise_gated_scratch_floats (const UadTensor *weight);
+
+/* 1x1 stride-1 convolution of a channel-scaled input: out[n] = act(weight (gate[n,:] * in[n])
+ * + bias), computed as (weight * gate[n,:]) in[n]. Folds a squeeze-excite multiply into the
+ * following projection, so the expanded tensor is not rewritten. in is left unchanged. */
+void uad_conv2d_pointwise_gated (const UadTensor *in, const UadTensor *weight, const float *gate,
+                                 const float *bias, UadActivation act, UadTensor *out,
+                                 float *scratch);
 
 /* Fold inference batch-norm into the preceding convolution, in place:
  * w[o,...] *= gamma[o]/sqrt(var[o]+eps); bias[o] = beta[o] + (bias[o] - mean[o]) * that factor.
@@ -62,9 +79,15 @@ void uad_global_avg_pool (const UadTensor *in, UadTensor *out);
 
 /* Squeeze-excite, in place on x[N,C,H,W]: s = GAP(x); r = swish(w_reduce[R,C] s + b_reduce);
  * g = sigmoid(w_expand[C,R] r + b_expand); x[n,c,:,:] *= g[n,c]. If gate_out is non-NULL it
- * receives g as [N, C]. */
+ * receives g as [N, C]. Uses a small temporary buffer (N*C + R floats). */
 void uad_squeeze_excite (UadTensor *x, const UadTensor *w_reduce, const float *b_reduce,
                          const UadTensor *w_expand, const float *b_expand, float *gate_out);
+
+/* The gates g[n, C] of squeeze-excite from the channel means s[n, C] (n images); w_reduce and
+ * w_expand as above ([R,C] and [C,R], trailing 1x1 dimensions allowed). gates may equal means. */
+void uad_se_gates (const float *means, int64_t n, const UadTensor *w_reduce,
+                   const float *b_reduce, const UadTensor *w_expand, const float *b_expand,
+                   float *gates);
 
 /* Bilinear resize with align_corners = true (source coordinate i*(in-1)/(out-1), no
  * antialiasing) of in[N,C,H,W] to out[N,C,Ho,Wo]. */

@@ -3,6 +3,7 @@
  * the chain of EfficientNet-b4 blocks 0-21 (random weights, batch norm folded) per image.
  * Not a test: run by hand, e.g. `bench-ops 2` for two threads (the default). */
 #include "test-util.h"
+#include "uad-cpu.h"
 #include "uad-ops.h"
 #include "uad-parallel.h"
 
@@ -128,11 +129,12 @@ static const char *const op_names[] = { "stem", "expand 1x1", "depthwise", "sque
 
 typedef struct {
   int n, batch;
+  gboolean fused;  /* squeeze-excite folded into the depthwise and projection */
   double *profile; /* N_OPS milliseconds, or NULL */
   Block blocks[22];
   UadTensor *image, *stem_w, *stem_out;
   UadConvGeom stem_geom;
-  float *scratch, *bias;
+  float *scratch, *bias, *gates, *project_scratch;
 } Network;
 
 static UadTensor *
@@ -189,6 +191,14 @@ build_network (Network *net, int batch)
         cin = b->cout, hw = ho;
       }
   net->n = n;
+  size_t gates = 0, project = 0;
+  for (int i = 0; i < n; i++)
+    {
+      gates = MAX (gates, (size_t) batch * net->blocks[i].cexp);
+      project = MAX (project, uad_conv2d_pointwise_gated_scratch_floats (net->blocks[i].w_project));
+    }
+  net->gates = uad_alloc_floats (gates);
+  net->project_scratch = uad_alloc_floats (project);
 }
 
 static double profile_start;
@@ -223,12 +233,28 @@ run_network (void *ctx)
           e = b->expanded;
           profile_op (net, OP_EXPAND);
         }
-      uad_depthwise_conv2d (e, b->w_dw, net->bias, &b->dw_geom, UAD_ACT_SWISH, b->dw_out);
-      profile_op (net, OP_DEPTHWISE);
-      uad_squeeze_excite (b->dw_out, b->w_se_reduce, net->bias, b->w_se_expand, net->bias, NULL);
-      profile_op (net, OP_SE);
-      uad_conv2d (b->dw_out, b->w_project, net->bias, &pw, UAD_ACT_NONE, b->out, NULL);
-      profile_op (net, OP_PROJECT);
+      if (net->fused)
+        {
+          uad_depthwise_conv2d_mean (e, b->w_dw, net->bias, &b->dw_geom, UAD_ACT_SWISH,
+                                     b->dw_out, net->gates);
+          profile_op (net, OP_DEPTHWISE);
+          uad_se_gates (net->gates, net->batch, b->w_se_reduce, net->bias, b->w_se_expand,
+                        net->bias, net->gates);
+          profile_op (net, OP_SE);
+          uad_conv2d_pointwise_gated (b->dw_out, b->w_project, net->gates, net->bias,
+                                      UAD_ACT_NONE, b->out, net->project_scratch);
+          profile_op (net, OP_PROJECT);
+        }
+      else
+        {
+          uad_depthwise_conv2d (e, b->w_dw, net->bias, &b->dw_geom, UAD_ACT_SWISH, b->dw_out);
+          profile_op (net, OP_DEPTHWISE);
+          uad_squeeze_excite (b->dw_out, b->w_se_reduce, net->bias, b->w_se_expand, net->bias,
+                              NULL);
+          profile_op (net, OP_SE);
+          uad_conv2d (b->dw_out, b->w_project, net->bias, &pw, UAD_ACT_NONE, b->out, NULL);
+          profile_op (net, OP_PROJECT);
+        }
       if (b->stride == 1 && b->cin == b->cout)
         {
           uad_add_inplace (b->out->data, x->data, uad_tensor_numel (x));
@@ -252,6 +278,7 @@ free_network (Network *net)
     }
   uad_tensor_free (net->image), uad_tensor_free (net->stem_w), uad_tensor_free (net->stem_out);
   uad_free_aligned (net->scratch), g_free (net->bias);
+  uad_free_aligned (net->gates), uad_free_aligned (net->project_scratch);
 }
 
 static double
@@ -272,6 +299,7 @@ network_macs (const Network *net)
 int
 main (int argc, char **argv)
 {
+  uad_cpu_select_blas_kernels (argv);
   int threads = argc > 1 ? atoi (argv[1]) : 2;
   uad_parallel_set_threads (threads);
   printf ("threads: %d\n", uad_parallel_get_threads ());
@@ -299,13 +327,15 @@ main (int argc, char **argv)
   bench_se (192, 8, 56);
   bench_se (48, 12, 112);
 
-  for (int batch = 1; batch <= 2; batch++)
+  for (int run = 0; run < 4; run++)
     {
-      Network net = { 0 };
+      Network net = { .fused = run % 2 == 1 };
+      int batch = 1 + run / 2;
       build_network (&net, batch);
       double ms = time_ms (run_network, &net) / batch;
-      printf ("EfficientNet-b4 blocks 0-21, batch %d: %.2f ms/image, %.2f GMAC, %.1f GFLOP/s\n",
-              batch, ms, network_macs (&net) / 1e9, 2 * network_macs (&net) / ms / 1e6);
+      printf ("EfficientNet-b4 blocks 0-21, batch %d%s: %.2f ms/image, %.2f GMAC, %.1f GFLOP/s\n",
+              batch, net.fused ? ", squeeze-excite fused" : "", ms, network_macs (&net) / 1e9,
+              2 * network_macs (&net) / ms / 1e6);
       /* Where the time goes: best of a few profiled runs per kind of operation. */
       double best[N_OPS], profile[N_OPS];
       for (int op = 0; op < N_OPS; op++)

@@ -366,6 +366,59 @@ test_squeeze_excite (void)
                    got->data, uad_tensor_numel (x) * sizeof (float));
 }
 
+/* The fused block tail (depthwise with means, gates, gated projection) against the plain one
+ * (depthwise, squeeze-excite in place, projection). */
+static void
+test_squeeze_excite_fused (void)
+{
+  const int n = 2, c = 21, r = 6, cout = 9, hw = 13;
+  UadConvGeom g = { 5, 5, 1, 2, 2, 2, 2 };
+  const UadConvGeom pw = { 1, 1, 1, 0, 0, 0, 0 };
+  g_autoptr (UadTensor) in = random_tensor (n, c, hw, hw, 90);
+  g_autoptr (UadTensor) dw_w = random_tensor (c, 1, 5, 5, 91);
+  g_autoptr (UadTensor) w_reduce = random_tensor (r, c, 1, 1, 92);
+  g_autoptr (UadTensor) w_expand = random_tensor (c, r, 1, 1, 93);
+  g_autoptr (UadTensor) project = random_tensor (cout, c, 1, 1, 94);
+  float dw_b[21], b_reduce[6], b_expand[21], project_b[9];
+  uad_test_fill_random (dw_b, c, -0.5f, 0.5f, 95);
+  uad_test_fill_random (b_reduce, r, -0.5f, 0.5f, 96);
+  uad_test_fill_random (b_expand, c, -0.5f, 0.5f, 97);
+  uad_test_fill_random (project_b, cout, -0.5f, 0.5f, 98);
+
+  g_autoptr (UadTensor) x = uad_tensor_new_4d (n, c, hw, hw);
+  g_autoptr (UadTensor) want = uad_tensor_new_4d (n, cout, hw, hw);
+  float want_gate[2 * 21];
+  uad_depthwise_conv2d (in, dw_w, dw_b, &g, UAD_ACT_SWISH, x);
+  g_autoptr (UadTensor) x_plain = uad_tensor_copy (x);
+  uad_squeeze_excite (x, w_reduce, b_reduce, w_expand, b_expand, want_gate);
+  uad_conv2d (x, project, project_b, &pw, UAD_ACT_NONE, want, NULL);
+
+  g_autoptr (UadTensor) y = uad_tensor_new_4d (n, c, hw, hw);
+  g_autoptr (UadTensor) got = uad_tensor_new_4d (n, cout, hw, hw);
+  float means[2 * 21], gate[2 * 21];
+  double want_means[2 * 21];
+  uad_depthwise_conv2d_mean (in, dw_w, dw_b, &g, UAD_ACT_SWISH, y, means);
+  g_assert_cmpmem (y->data, uad_tensor_numel (y) * sizeof (float),
+                   x_plain->data, uad_tensor_numel (y) * sizeof (float));
+  ref_means (y, want_means);
+  float want_means_f[2 * 21];
+  for (int i = 0; i < n * c; i++)
+    want_means_f[i] = (float) want_means[i];
+  uad_test_assert_close ("depthwise plane means", means, want_means_f, n * c, TOL);
+
+  uad_se_gates (means, n, w_reduce, b_reduce, w_expand, b_expand, gate);
+  uad_test_assert_close ("gates from means", gate, want_gate, n * c, TOL);
+  uad_se_gates (means, n, w_reduce, b_reduce, w_expand, b_expand, means); /* in place */
+  g_assert_cmpmem (means, sizeof means, gate, sizeof gate);
+
+  float *scratch = uad_alloc_floats (uad_conv2d_pointwise_gated_scratch_floats (project));
+  uad_conv2d_pointwise_gated (y, project, gate, project_b, UAD_ACT_NONE, got, scratch);
+  uad_free_aligned (scratch);
+  uad_test_assert_close ("gated projection", got->data, want->data, uad_tensor_numel (want), TOL);
+  g_assert_cmpmem (y->data, uad_tensor_numel (y) * sizeof (float),
+                   x_plain->data, uad_tensor_numel (y) * sizeof (float));
+}
+
 /* out[i] = bilinear blend at source coordinate i (in - 1) / (out - 1), in double. */
 static void
 check_resize (int n, int c, int h, int w, int ho, int wo, guint32 seed)
@@ -502,6 +555,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/add", test_add);
   g_test_add_func ("/ops/global-avg-pool", test_global_avg_pool);
   g_test_add_func ("/ops/squeeze-excite", test_squeeze_excite);
+  g_test_add_func ("/ops/squeeze-excite/fused", test_squeeze_excite_fused);
   g_test_add_func ("/ops/resize", test_resize);
   g_test_add_func ("/ops/concat", test_concat);
   g_test_add_func ("/ops/linear", test_linear);
