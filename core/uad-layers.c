@@ -124,7 +124,7 @@ typedef struct {
   int rows, cols, batch;
 } RowOp;
 
-static void
+UAD_VECTOR_CLONES static void
 col_sums_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const RowOp *o = ctx;
@@ -210,6 +210,62 @@ uad_linear_backward (const float *x, const float *dy, int n, int in, const float
     col_sums_add (dy, n, out, db);
 }
 
+/* Row reductions in 16 running float sums, so that they vectorise without reassociation flags;
+ * the lanes are combined in double. */
+UAD_ALWAYS_INLINE double
+combine16 (const float *acc)
+{
+  double sum = 0;
+  for (int j = 0; j < 16; j++)
+    sum += acc[j];
+  return sum;
+}
+
+/* sum of a[i] b[i] */
+UAD_ALWAYS_INLINE double
+dot16 (const float *a, const float *b, int n)
+{
+  float acc[16] = { 0 };
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++)
+      acc[j] += a[i + j] * b[i + j];
+  double sum = combine16 (acc);
+  for (; i < n; i++)
+    sum += a[i] * b[i];
+  return sum;
+}
+
+/* sum of x[i] */
+UAD_ALWAYS_INLINE double
+sum16 (const float *x, int n)
+{
+  float acc[16] = { 0 };
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++)
+      acc[j] += x[i + j];
+  double sum = combine16 (acc);
+  for (; i < n; i++)
+    sum += x[i];
+  return sum;
+}
+
+/* sum of a[i] b[i] (c[i] - m) */
+UAD_ALWAYS_INLINE double
+dot3_16 (const float *a, const float *b, const float *c, float m, int n)
+{
+  float acc[16] = { 0 };
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++)
+      acc[j] += a[i + j] * b[i + j] * (c[i + j] - m);
+  double sum = combine16 (acc);
+  for (; i < n; i++)
+    sum += a[i] * b[i] * (c[i] - m);
+  return sum;
+}
+
 /* ---- Layer normalisation ------------------------------------------------------------------ */
 
 typedef struct {
@@ -221,7 +277,7 @@ typedef struct {
   float eps;
 } LnJob;
 
-static void
+UAD_VECTOR_CLONES static void
 layernorm_forward_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const LnJob *j = ctx;
@@ -229,16 +285,18 @@ layernorm_forward_range (int64_t begin, int64_t end, int worker, void *ctx)
   for (int64_t r = begin; r < end; r++)
     {
       const float *x = j->x + r * d;
-      double s = 0, ss = 0;
-      for (int i = 0; i < d; i++)
-        s += x[i];
-      double mu = s / d;
-      for (int i = 0; i < d; i++)
-        ss += (x[i] - mu) * (x[i] - mu);
-      float m = (float) mu;
+      float m = (float) (sum16 (x, d) / d);
+      float acc[16] = { 0 };
+      int i = 0;
+      for (; i + 16 <= d; i += 16)
+        for (int l = 0; l < 16; l++)
+          acc[l] += (x[i + l] - m) * (x[i + l] - m);
+      double ss = combine16 (acc);
+      for (; i < d; i++)
+        ss += (x[i] - m) * (x[i] - m);
       float rs = (float) (1.0 / sqrt (ss / d + j->eps));
       float *y = j->y + r * d;
-      for (int i = 0; i < d; i++)
+      for (i = 0; i < d; i++)
         y[i] = (x[i] - m) * rs * j->p->weight[i] + j->p->bias[i];
       if (j->mean != NULL)
         j->mean[r] = m;
@@ -256,7 +314,7 @@ uad_layernorm_forward (const UadLayerNormParams *p, const float *x, int n, int d
 }
 
 /* dx = rstd * (g dy - mean(g dy) - xhat * mean(g dy xhat)), per row. */
-static void
+UAD_VECTOR_CLONES static void
 layernorm_backward_rows (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const LnJob *j = ctx;
@@ -266,14 +324,8 @@ layernorm_backward_rows (int64_t begin, int64_t end, int worker, void *ctx)
     {
       const float *x = j->x + r * d, *dy = j->dy + r * d;
       float m = j->cmean[r], rs = j->crstd[r];
-      double s1 = 0, s2 = 0;
-      for (int i = 0; i < d; i++)
-        {
-          double gdy = (double) g[i] * dy[i];
-          s1 += gdy;
-          s2 += gdy * (x[i] - m) * rs;
-        }
-      float a = (float) (s1 / d), c = (float) (s2 / d);
+      float a = (float) (dot16 (g, dy, d) / d);
+      float c = (float) (dot3_16 (g, dy, x, m, d) * rs / d);
       float *dx = j->dx + r * d;
       for (int i = 0; i < d; i++)
         dx[i] += rs * (g[i] * dy[i] - a - (x[i] - m) * rs * c);
@@ -281,7 +333,7 @@ layernorm_backward_rows (int64_t begin, int64_t end, int worker, void *ctx)
 }
 
 /* dweight[i] += sum_r dy * xhat, dbias[i] += sum_r dy; threads own column ranges. */
-static void
+UAD_VECTOR_CLONES static void
 layernorm_backward_cols (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const LnJob *j = ctx;
@@ -539,23 +591,6 @@ uad_mha_forward (const UadMhaParams *p, UadMhaState *st, int batch, const float 
   uad_linear (st->ctx, nq, D, p->out_w, p->out_b, D, out);
 }
 
-/* sum of a[i] b[i] in 16 running sums, so that it vectorises without reassociation flags. */
-UAD_ALWAYS_INLINE float
-dot16 (const float *a, const float *b, int n)
-{
-  float acc[16] = { 0 };
-  int i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; j++)
-      acc[j] += a[i + j] * b[i + j];
-  float sum = 0;
-  for (int j = 0; j < 16; j++)
-    sum += acc[j];
-  for (; i < n; i++)
-    sum += a[i] * b[i];
-  return sum;
-}
-
 UAD_VECTOR_CLONES static void
 heads_backward_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
@@ -595,7 +630,7 @@ heads_backward_range (int64_t begin, int64_t end, int worker, void *ctx)
         {
           const float *pr = p + (size_t) r * tk;
           float *sr = s + (size_t) r * tk;
-          float dot = dot16 (pr, sr, tk);
+          float dot = (float) dot16 (pr, sr, tk);
           for (int c = 0; c < tk; c++)
             sr[c] = pr[c] * (sr[c] - dot);
         }
