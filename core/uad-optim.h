@@ -47,5 +47,7 @@ gboolean uad_adamw_load (UadAdamW *opt, UadSafetensors *st, const char *prefix, 
 double uad_clip_grad_norm (float *grads, size_t n, double max_norm);
 
 /* torch.optim.lr_scheduler.StepLR: base_lr * gamma^floor(epoch / step_size), epoch counted from
- * 0 (UniAD: step_size 800, gamma 0.1). */
+ * 0 (UniAD: step_size 800, gamma 0.1). Note that UniAD's train_val.py calls
+ * lr_scheduler.step(epoch) *after* epoch `epoch`, so its 0-based epoch e actually trains at
+ * uad_step_lr (base, gamma, step, MAX (e - 1, 0)): the decay takes effect one epoch late. */
 double uad_step_lr (double base_lr, double gamma, int step_size, int epoch);
