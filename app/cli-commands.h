@@ -6,3 +6,6 @@ int cli_features (int argc, char **argv);
 int cli_classify (int argc, char **argv);
 int cli_check_weights (int argc, char **argv);
 int cli_bench (int argc, char **argv);
+int cli_train (int argc, char **argv);
+int cli_infer (int argc, char **argv);
+int cli_eval (int argc, char **argv);

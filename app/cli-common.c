@@ -100,3 +100,37 @@ cli_peak_rss_mb (void)
     return 0;
   return usage.ru_maxrss / 1024.0; /* kilobytes on Linux */
 }
+
+UadDetector *
+cli_load_detector (const char *model_path, const char *weights, int threads)
+{
+  g_autoptr (GError) error = NULL;
+  if (threads > 0)
+    uad_parallel_set_threads (threads);
+  UadModel *model = uad_model_load (model_path, &error);
+  if (model == NULL)
+    {
+      fprintf (stderr, "uniad: %s\n", error->message);
+      return NULL;
+    }
+  g_autofree char *path = g_strdup (weights);
+  if (path == NULL)
+    {
+      g_autofree char *dir = uad_weights_dir ();
+      path = uad_weights_find (dir, model->backbone_sha256, &error);
+    }
+  g_autofree char *sha = path ? uad_weights_sha256 (path, &error) : NULL;
+  UadBackbone *bb = sha ? uad_backbone_load (model->backbone, path, &error) : NULL;
+  if (bb == NULL)
+    {
+      fprintf (stderr, "uniad: %s\n", error->message);
+      if (weights == NULL)
+        fprintf (stderr, "uniad: give the backbone weights the model was trained with (--weights FILE)\n");
+      uad_model_free (model);
+      return NULL;
+    }
+  UadDetector *det = uad_detector_new (model, bb, sha, &error);
+  if (det == NULL)
+    fprintf (stderr, "uniad: %s\n", error->message);
+  return det;
+}

@@ -39,3 +39,8 @@ void cli_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 
 
 /* Peak resident memory of this process in megabytes. */
 double cli_peak_rss_mb (void);
+
+/* Loads a model and the backbone it was trained on: `weights` if given, else the file in the
+ * user's weights folder whose SHA-256 the model records. Prints the error and returns NULL. */
+#include "uad-detector.h"
+UadDetector *cli_load_detector (const char *model_path, const char *weights, int threads);

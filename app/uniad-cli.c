@@ -17,6 +17,9 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
+  { "train", cli_train, "Train a model on the good images of a dataset" },
+  { "infer", cli_infer, "Anomaly scores and verdicts of images" },
+  { "eval", cli_eval, "Image and pixel metrics on a dataset's test split" },
   { "features", cli_features, "Backbone features of an image" },
   { "classify", cli_classify, "ImageNet top classes of an image (checks backbone weights)" },
   { "check-weights", cli_check_weights, "Check that a backbone weights file loads" },

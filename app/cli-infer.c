@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli-infer.c: `uniad infer`: score and verdict of image files and folders, optionally as CSV
+ * and heatmap overlays. */
+#include "cli-commands.h"
+#include "cli-common.h"
+
+#include "uad-dataset.h"
+#include "uad-heatmap.h"
+#include "uad-image.h"
+
+#include <glib/gstdio.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  char *model, *weights, *csv, *heatmaps, *class_name, *colormap;
+  double threshold;
+  int threads;
+} InferArgs;
+
+/* Every image file named, folders searched recursively, in order. */
+static GPtrArray *
+collect_images (char **args, int n, GError **error)
+{
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; i < n; i++)
+    {
+      if (!g_file_test (args[i], G_FILE_TEST_IS_DIR))
+        {
+          g_ptr_array_add (paths, g_strdup (args[i]));
+          continue;
+        }
+      g_auto (GStrv) found = uad_list_images (args[i], error);
+      if (found == NULL)
+        {
+          g_ptr_array_unref (paths);
+          return NULL;
+        }
+      for (char **p = found; *p; p++)
+        g_ptr_array_add (paths, g_strdup (*p));
+    }
+  return paths;
+}
+
+/* <dir>/<file stem>_heatmap.png: the image at 224x224 with the map blended over it. */
+static gboolean
+write_heatmap (const char *dir, const char *path, const float *map, double threshold,
+               UadColormap cmap, GError **error)
+{
+  g_autoptr (UadImage) img = uad_image_load (path, error);
+  if (img == NULL)
+    return FALSE;
+  g_autoptr (UadImage) small = uad_image_resize_bilinear (img, UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE);
+  /* A fixed scale per class: twice the verdict threshold is full red. */
+  uad_heatmap_overlay (small, map, UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE, 0,
+                       (float) (2 * threshold), 0.5f, cmap);
+  g_autofree char *base = g_path_get_basename (path);
+  char *dot = strrchr (base, '.');
+  if (dot)
+    *dot = '\0';
+  g_autofree char *name = g_strconcat (base, "_heatmap.png", NULL);
+  g_autofree char *out = g_build_filename (dir, name, NULL);
+  return uad_image_save_png (small, out, error);
+}
+
+static int
+run_infer (InferArgs *a, char **args, int n_args)
+{
+  g_autoptr (GError) error = NULL;
+  UadColormap cmap = UAD_COLORMAP_JET;
+  if (a->colormap && !uad_colormap_parse (a->colormap, &cmap, &error))
+    {
+      cli_error ("infer", "%s", error->message);
+      return CLI_EXIT_USAGE;
+    }
+  g_autoptr (GPtrArray) paths = collect_images (args, n_args, &error);
+  if (paths == NULL)
+    {
+      cli_error ("infer", "%s", error->message);
+      return CLI_EXIT_FAILURE;
+    }
+  UadDetector *det = cli_load_detector (a->model, a->weights, a->threads);
+  if (det == NULL)
+    return CLI_EXIT_FAILURE;
+  UadModel *model = uad_detector_get_model (det);
+  int forced_class = -1;
+  if (a->class_name && (forced_class = uad_model_find_class (model, a->class_name)) < 0)
+    {
+      cli_error ("infer", "the model has no class '%s'", a->class_name);
+      uad_detector_free (det);
+      return CLI_EXIT_USAGE;
+    }
+  if (a->heatmaps && g_mkdir_with_parents (a->heatmaps, 0755) != 0)
+    {
+      cli_error ("infer", "cannot create %s: %s", a->heatmaps, g_strerror (errno));
+      uad_detector_free (det);
+      return CLI_EXIT_FAILURE;
+    }
+  int n = (int) paths->len;
+  g_autofree int *classes = g_new (int, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    classes[i] = forced_class >= 0 ? forced_class
+                                   : uad_model_class_from_path (model, g_ptr_array_index (paths, i));
+  g_autoptr (GString) csv = g_string_new ("path,class,score,threshold,verdict\n");
+  int failures = 0, anomalous = 0;
+  UadDetection results[UAD_DETECTOR_BATCH];
+  for (int first = 0; first < n; first += UAD_DETECTOR_BATCH)
+    {
+      int count = MIN (UAD_DETECTOR_BATCH, n - first);
+      const char *const *batch = (const char *const *) paths->pdata + first;
+      uad_detector_run_files (det, batch, count, classes + first, a->heatmaps != NULL, results);
+      for (int i = 0; i < count; i++)
+        {
+          UadDetection *r = &results[i];
+          if (r->error)
+            {
+              fprintf (stderr, "uniad infer: %s\n", r->error->message);
+              failures++;
+              uad_detection_clear (r);
+              continue;
+            }
+          double thr = a->threshold > 0 ? a->threshold : uad_detector_default_threshold (det, r->class_index);
+          gboolean bad = r->score > thr;
+          anomalous += bad;
+          const char *cls = r->class_index >= 0 ? model->classes[r->class_index].name : "-";
+          printf ("%-10s %10.5f  %-12s %s\n", bad ? "ANOMALY" : "ok", r->score, cls, batch[i]);
+          g_autofree char *quoted = g_strescape (batch[i], NULL);
+          g_string_append_printf (csv, "\"%s\",%s,%.6f,%.6f,%s\n", quoted, cls, r->score, thr,
+                                  bad ? "anomalous" : "normal");
+          if (a->heatmaps && !write_heatmap (a->heatmaps, batch[i], r->map, thr, cmap, &error))
+            {
+              fprintf (stderr, "uniad infer: %s\n", error->message);
+              g_clear_error (&error);
+              failures++;
+            }
+          uad_detection_clear (r);
+        }
+    }
+  uad_detector_free (det);
+  fprintf (stderr, "%d images: %d anomalous, %d normal, %d failed\n", n, anomalous,
+           n - anomalous - failures, failures);
+  if (a->csv && !g_file_set_contents_full (a->csv, csv->str, csv->len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                           0644, &error))
+    {
+      cli_error ("infer", "%s", error->message);
+      return CLI_EXIT_FAILURE;
+    }
+  return failures ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+}
+
+int
+cli_infer (int argc, char **argv)
+{
+  InferArgs a = { 0 };
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &a.model, "Model file", "MODEL.uniad" },
+    { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &a.weights, "Backbone weights (default: found by the model's record in the user data folder)", "FILE" },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &a.csv, "Also write the results as CSV", "FILE" },
+    { "heatmaps", 0, 0, G_OPTION_ARG_FILENAME, &a.heatmaps, "Write each image's anomaly map over it as PNG", "DIR" },
+    { "colormap", 0, 0, G_OPTION_ARG_STRING, &a.colormap, "Heatmap colours: jet (default), inferno, gray", "NAME" },
+    { "class", 'c', 0, G_OPTION_ARG_STRING, &a.class_name, "Class of every image (default: from the path)", "NAME" },
+    { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &a.threshold, "Verdict threshold (default: per class, mean + 3 std of training scores)", "T" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &a.threads, "Compute threads (default: one per core)", "N" },
+    { NULL },
+  };
+  int status = CLI_EXIT_USAGE;
+  if (!cli_parse (&argc, &argv, "infer", "PATH…", "anomaly scores of images and folders", entries))
+    ;
+  else if (argc < 2 || a.model == NULL)
+    cli_error ("infer", "give --model MODEL.uniad and at least one PATH (see 'uniad infer --help')");
+  else
+    status = run_infer (&a, argv + 1, argc - 1);
+  g_free (a.model), g_free (a.weights), g_free (a.csv), g_free (a.heatmaps);
+  g_free (a.class_name), g_free (a.colormap);
+  return status;
+}

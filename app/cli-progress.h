@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli-progress.h: progress on the terminal (a redrawn bar on stderr when it is a terminal,
+ * plain lines otherwise, so logs stay readable), and Ctrl-C as a polite stop request. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+  gboolean tty;
+  gint64 last_line_us; /* when a plain line was last printed */
+} CliProgress;
+
+void cli_progress_init (CliProgress *p);
+/* A bar with text: "[#####-----] text". fraction in [0, 1]. */
+void cli_progress_update (CliProgress *p, double fraction, const char *text);
+/* Ends the bar's line (terminal) or prints the final line. */
+void cli_progress_done (CliProgress *p, const char *text);
+
+/* "1h02m", "3m12s", "42s". */
+char *cli_format_duration (double seconds);
+
+/* After this, Ctrl-C sets a flag instead of killing the process; a second Ctrl-C kills it. */
+void cli_catch_interrupt (void);
+gboolean cli_interrupted (void);
