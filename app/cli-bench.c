@@ -5,6 +5,7 @@
 #include "cli-commands.h"
 #include "cli-common.h"
 
+#include "uad-optim.h"
 #include "uad-parallel.h"
 
 #include <cblas.h>
@@ -93,23 +94,153 @@ run_bench_backbone (const CliBackboneOptions *bo, int batch, int iterations)
   return CLI_EXIT_OK;
 }
 
+/* Multiply-accumulates of one transformer forward pass per image (linear layers and the dense
+ * attention products; the spec's 1.70 GMAC for C = 272). */
+static double
+transformer_macs (const UadTransformerConfig *c)
+{
+  double t = (double) c->grid_h * c->grid_w, d = c->hidden;
+  double attention = 4 * t * d * d + 2 * t * t * d; /* q, k, v, out projections + scores, mixing */
+  double ffn = 2 * t * d * c->ffn;
+  return 2 * t * c->channels * d + c->encoder_layers * (attention + ffn)
+         + c->decoder_layers * (2 * attention + ffn);
+}
+
+/* A model with freshly initialised weights: speed does not depend on training. */
+static UadModel *
+random_model (UadBackbone *bb)
+{
+  UadTransformerConfig cfg;
+  uad_transformer_config_default (&cfg, uad_backbone_get_feature_channels (bb));
+  const char *name = "bench";
+  UadModel *model = uad_model_new (uad_backbone_get_kind (bb), "bench", &cfg, FALSE, &name, 1, NULL);
+  UadRng rng;
+  uad_rng_init (&rng, 1);
+  uad_transformer_init (model->transformers[0], &rng);
+  return model;
+}
+
+typedef struct {
+  UadDetector *det;
+  UadTensor *input;
+  double *scores;
+} InferBench;
+
+static void
+run_infer (void *ctx)
+{
+  InferBench *b = ctx;
+  uad_detector_run (b->det, b->input, NULL, b->scores, NULL, NULL, NULL);
+}
+
 static int
-bench_backbone (int argc, char **argv)
+run_bench_infer (const CliBackboneOptions *bo, int batch, int iterations)
+{
+  UadBackbone *bb = cli_load_backbone (bo);
+  if (bb == NULL)
+    return CLI_EXIT_FAILURE;
+  UadModel *model = random_model (bb);
+  double macs = uad_backbone_get_macs (bb) + transformer_macs (uad_transformer_get_config (model->transformers[0]));
+  UadBackboneKind kind = uad_backbone_get_kind (bb);
+  int s = uad_backbone_get_input_size (bb);
+  InferBench b = { uad_detector_new (model, bb, "bench", NULL), uad_tensor_new_4d (batch, 3, s, s),
+                   g_new (double, batch) };
+  fill_noise (b.input);
+  double ms = time_median_ms (run_infer, &b, iterations);
+  g_autofree char *what = g_strdup_printf ("inference %s (backbone + transformer + map + score)",
+                                           uad_backbone_kind_name (kind));
+  double target = kind == UAD_BACKBONE_EFFICIENTNET_B4 ? (batch == 1 ? 60 : 45) : 0;
+  print_figures (what, batch, ms, macs, target);
+  uad_tensor_free (b.input);
+  g_free (b.scores);
+  uad_detector_free (b.det);
+  return CLI_EXIT_OK;
+}
+
+typedef struct {
+  UadTransformer *tf;
+  UadTransformerWorkspace *ws;
+  UadAdamW *optim;
+  UadTensor *features;
+  UadRng rng;
+  int batch;
+} TrainBench;
+
+static void
+run_train_step (void *ctx)
+{
+  TrainBench *b = ctx;
+  size_t n;
+  float *params = uad_transformer_params (b->tf, &n);
+  float *grads = uad_transformer_grads (b->tf, &n);
+  uad_transformer_train_step (b->tf, b->ws, b->features->data, b->batch, &b->rng);
+  uad_clip_grad_norm (grads, n, 0.1);
+  uad_adamw_step (b->optim, params, grads, 1e-4);
+}
+
+static int
+run_bench_train (int channels, int batch, int iterations)
+{
+  UadTransformerConfig cfg;
+  uad_transformer_config_default (&cfg, channels);
+  TrainBench b = { .tf = uad_transformer_new (&cfg, NULL) };
+  uad_rng_init (&b.rng, 1);
+  uad_transformer_init (b.tf, &b.rng);
+  b.ws = uad_transformer_workspace_new (b.tf, batch, TRUE);
+  UadAdamWConfig acfg;
+  uad_adamw_config_default (&acfg);
+  size_t n;
+  uad_transformer_params (b.tf, &n);
+  b.optim = uad_adamw_new (&acfg, n);
+  b.features = uad_tensor_new_4d (batch, channels, cfg.grid_h, cfg.grid_w);
+  fill_noise (b.features);
+  b.batch = batch;
+  double ms = time_median_ms (run_train_step, &b, iterations);
+  /* forward + backward ~ 3x the forward pass */
+  g_autofree char *what = g_strdup_printf ("training step, transformer C=%d (jitter, forward, backward, clip, AdamW)", channels);
+  print_figures (what, batch, ms, 3 * transformer_macs (&cfg), 100);
+  uad_tensor_free (b.features);
+  uad_adamw_free (b.optim);
+  uad_transformer_workspace_free (b.ws);
+  uad_transformer_free (b.tf);
+  return CLI_EXIT_OK;
+}
+
+static int
+bench_command (int argc, char **argv, const char *what)
 {
   CliBackboneOptions bo = { 0 };
-  int batch = 1, iterations = 20;
-  GOptionEntry entries[6];
+  int batch = 1, iterations = 20, channels = 272;
+  GOptionEntry entries[7];
   cli_backbone_entries (&bo, entries);
   entries[3] = (GOptionEntry) { "batch", 'n', 0, G_OPTION_ARG_INT, &batch, "Images per batch (default 1)", "N" };
   entries[4] = (GOptionEntry) { "iterations", 'i', 0, G_OPTION_ARG_INT, &iterations, "Timed batches (default 20)", "K" };
   entries[5] = (GOptionEntry) { NULL };
+  if (g_str_equal (what, "train"))
+    {
+      /* No backbone: the features are cached while training. */
+      entries[0] = (GOptionEntry) { "channels", 'c', 0, G_OPTION_ARG_INT, &channels, "Feature channels (272 EfficientNet-b4, 168 MobileNetV2)", "C" };
+      entries[1] = entries[2];
+      entries[2] = entries[3];
+      entries[3] = entries[4];
+      entries[4] = (GOptionEntry) { NULL };
+    }
+  g_autofree char *command = g_strdup_printf ("bench %s", what);
   int status = CLI_EXIT_USAGE;
-  if (!cli_parse (&argc, &argv, "bench backbone", "", "time the backbone and neck", entries))
+  if (!cli_parse (&argc, &argv, command, "", "speed and memory figures", entries))
     ;
-  else if (batch < 1 || iterations < 1)
-    cli_error ("bench", "--batch and --iterations must be at least 1");
-  else
+  else if (batch < 1 || iterations < 1 || channels < 1)
+    cli_error ("bench", "--batch, --iterations and --channels must be at least 1");
+  else if (g_str_equal (what, "backbone"))
     status = run_bench_backbone (&bo, batch, iterations);
+  else if (g_str_equal (what, "infer"))
+    status = run_bench_infer (&bo, batch, iterations);
+  else
+    {
+      if (bo.threads > 0)
+        uad_parallel_set_threads (bo.threads);
+      status = run_bench_train (channels, batch, iterations);
+    }
   cli_backbone_options_clear (&bo);
   return status;
 }
@@ -117,10 +248,16 @@ bench_backbone (int argc, char **argv)
 int
 cli_bench (int argc, char **argv)
 {
-  if (argc >= 2 && g_strcmp0 (argv[1], "backbone") == 0)
-    return bench_backbone (argc - 1, argv + 1);
-  fprintf (argc >= 2 && g_strcmp0 (argv[1], "--help") == 0 ? stdout : stderr,
-           "Usage: uniad bench WHAT [OPTION…]\n\n  backbone   the CNN backbone and neck\n\n"
+  static const char *const whats[] = { "backbone", "infer", "train" };
+  for (guint i = 0; i < G_N_ELEMENTS (whats); i++)
+    if (argc >= 2 && g_strcmp0 (argv[1], whats[i]) == 0)
+      return bench_command (argc - 1, argv + 1, whats[i]);
+  gboolean help = argc >= 2 && g_strcmp0 (argv[1], "--help") == 0;
+  fprintf (help ? stdout : stderr,
+           "Usage: uniad bench WHAT [OPTION…]\n\n"
+           "  backbone   the CNN backbone and neck\n"
+           "  infer      the whole inference path: backbone, transformer, map, score\n"
+           "  train      one training step of the transformer (on cached features)\n\n"
            "Run 'uniad bench WHAT --help' for the options.\n");
-  return argc >= 2 && g_strcmp0 (argv[1], "--help") == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+  return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
