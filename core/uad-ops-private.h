@@ -22,8 +22,8 @@
 #define UAD_ALWAYS_INLINE static inline __attribute__ ((always_inline))
 
 /* exp(x) for x in [-87, 88] (outside that range the result is not a normal float): Cody-Waite
- * reduction x = n ln 2 + r and a degree-6 minimax polynomial for exp(r) (relative error
- * about 1e-7 after rounding), branch-free so it vectorises. */
+ * reduction x = n ln 2 + r and a degree-5 minimax polynomial for exp(r) (relative error
+ * below 2.5e-7 after rounding), branch-free so it vectorises. */
 UAD_ALWAYS_INLINE float
 uad_exp_finite (float x)
 {
@@ -32,11 +32,10 @@ uad_exp_finite (float x)
   float t = x * 1.44269504088896341f + 12583039.0f;
   float n = t - 12583039.0f;
   float r = x - n * 0.693359375f + n * 2.12194440e-4f; /* x - n ln 2, ln 2 in two parts */
-  float p = 1.3893402856e-3f;
-  p = p * r + 8.3702626733e-3f;
-  p = p * r + 4.1667090158e-2f;
-  p = p * r + 1.6666506067e-1f;
-  p = p * r + 4.9999998131e-1f;
+  float p = 8.3691509825e-3f;
+  p = p * r + 4.1917529688e-2f;
+  p = p * r + 1.6666523181e-1f;
+  p = p * r + 4.9998994883e-1f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
   uint32_t bits;
@@ -80,7 +79,7 @@ uad_sigmoid (float v)
 }
 
 /* Mean of n floats: 64 running float sums (several vector registers, so the additions do not
- * wait on each other), combined in double. */
+ * wait on each other), folded to 16 and combined in double. */
 UAD_ALWAYS_INLINE float
 uad_mean (const float *x, int64_t n)
 {
@@ -89,11 +88,13 @@ uad_mean (const float *x, int64_t n)
   for (; i + 64 <= n; i += 64)
     for (int j = 0; j < 64; j++)
       acc[j] += x[i + j];
+  for (int j = 0; j < 16; j++)
+    acc[j] += (acc[j + 16] + acc[j + 32]) + acc[j + 48];
   for (; i + 16 <= n; i += 16)
     for (int j = 0; j < 16; j++)
       acc[j] += x[i + j];
   double s = 0;
-  for (int j = 0; j < 64; j++)
+  for (int j = 0; j < 16; j++)
     s += acc[j];
   for (; i < n; i++)
     s += x[i];
