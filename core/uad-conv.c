@@ -59,6 +59,7 @@ typedef struct {
   const float *w, *b, *bias;
   float *c;
   int m, n, k, tile;
+  gboolean by_columns; /* tiles are column blocks of C, else row blocks */
   UadActivation act;
 } GemmAct;
 
@@ -68,9 +69,15 @@ typedef struct {
 UAD_VECTOR_CLONES static void
 bias_act_block (float *c, int ldc, int m, int n, const float *bias, UadActivation act)
 {
+  gboolean avx512 = uad_avx512_available ();
   for (int i = 0; i < m; i++)
-    uad_bias_act_row (c + (size_t) i * ldc, c + (size_t) i * ldc, n,
-                      bias != NULL ? bias[i] : 0.0f, act);
+    {
+      float *row = c + (size_t) i * ldc, b = bias != NULL ? bias[i] : 0.0f;
+      if (avx512)
+        uad_avx512_bias_act (row, row, n, b, act);
+      else
+        uad_bias_act_row (row, row, n, b, act);
+    }
 }
 
 static void
@@ -79,13 +86,25 @@ gemm_act_tiles (int64_t begin, int64_t end, int worker, void *ctx)
   const GemmAct *g = ctx;
   for (int64_t t = begin; t < end; t++)
     {
-      int c0 = (int) t * g->tile;
-      int nc = MIN (g->tile, g->n - c0);
       /* Called from a pool worker, uad_sgemm runs serially in it (uad-parallel.h). */
-      uad_sgemm (FALSE, FALSE, g->m, nc, g->k, 1.0f, g->w, g->k, g->b + c0, g->n, 0.0f,
-                 g->c + c0, g->n);
-      if (g->bias != NULL || g->act != UAD_ACT_NONE)
-        bias_act_block (g->c + c0, g->n, g->m, nc, g->bias, g->act);
+      int first = (int) t * g->tile;
+      if (g->by_columns)
+        {
+          int cols = MIN (g->tile, g->n - first);
+          uad_sgemm (FALSE, FALSE, g->m, cols, g->k, 1.0f, g->w, g->k, g->b + first, g->n, 0.0f,
+                     g->c + first, g->n);
+          if (g->bias != NULL || g->act != UAD_ACT_NONE)
+            bias_act_block (g->c + first, g->n, g->m, cols, g->bias, g->act);
+        }
+      else
+        {
+          int rows = MIN (g->tile, g->m - first);
+          float *c = g->c + (size_t) first * g->n;
+          uad_sgemm (FALSE, FALSE, rows, g->n, g->k, 1.0f, g->w + (size_t) first * g->k, g->k,
+                     g->b, g->n, 0.0f, c, g->n);
+          if (g->bias != NULL || g->act != UAD_ACT_NONE)
+            bias_act_block (c, g->n, rows, g->n, g->bias != NULL ? g->bias + first : NULL, g->act);
+        }
     }
 }
 
@@ -93,12 +112,21 @@ static void
 gemm_act (const float *w, const float *b, const float *bias, float *c, int m, int n, int k,
           UadActivation act)
 {
+  if (uad_avx512_available () && uad_avx512_gemm_act (w, b, bias, c, m, n, k, act))
+    return;
+  /* Tiles cut the larger side of C, like uad_sgemm: each GEMM call packs the whole of the other
+   * operand, so cutting the weights' side when it is the larger one keeps that packing from
+   * being repeated per tile. There are as many tiles per thread as it takes to keep each one's
+   * result in L2, the same number for every thread, each a multiple of 16 wide. */
   int threads = uad_parallel_get_threads ();
-  /* Column tiles: a multiple of 16 wide, at least one per thread, small enough for L2. */
-  int per_thread = (n + threads - 1) / threads;
-  int tile = MIN ((per_thread + 15) / 16, MAX (GEMM_TILE_FLOATS / m / 16, 4)) * 16;
-  GemmAct g = { w, b, bias, c, m, n, k, MAX (tile, 16), act };
-  uad_parallel_for ((n + g.tile - 1) / g.tile, 1, gemm_act_tiles, &g);
+  gboolean by_columns = n >= m;
+  int side = by_columns ? n : m;
+  int64_t per_thread = ((int64_t) m * n + (int64_t) threads * GEMM_TILE_FLOATS - 1)
+                       / ((int64_t) threads * GEMM_TILE_FLOATS);
+  int64_t tiles = threads * MAX (per_thread, (int64_t) 1);
+  int tile = (int) ((side + tiles - 1) / tiles + 15) / 16 * 16;
+  GemmAct g = { w, b, bias, c, m, n, k, tile, by_columns, act };
+  uad_parallel_for ((side + tile - 1) / tile, 1, gemm_act_tiles, &g);
 }
 
 typedef struct {
@@ -406,7 +434,11 @@ dw_compute (const Depthwise *d, int s, const Tile *t, const float *restrict wind
 
   int len = round_chunk ((t->th - 1) * ld + round_chunk (tw));
   dw_span_any (sums, window, len, ld, plane, w, d->kh, d->kw, s);
-  uad_bias_act_row (sums, sums, len, d->bias != NULL ? d->bias[ch] : 0.0f, d->act);
+  float bias = d->bias != NULL ? d->bias[ch] : 0.0f;
+  if (uad_avx512_available ())
+    uad_avx512_bias_act (sums, sums, len, bias, d->act);
+  else
+    uad_bias_act_row (sums, sums, len, bias, d->act);
 
   for (int y = 0; y < t->th; y++)
     {

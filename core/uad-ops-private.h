@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* uad-ops-private.h: vector helpers shared by the operator files (uad-ops.c, uad-conv.c).
+/* uad-ops-private.h: vector helpers shared by the operator files (uad-ops.c, uad-conv.c,
+ * uad-conv-avx512.c).
  *
  * The build targets baseline x86-64, so hot loops are compiled several times with
  * UAD_VECTOR_CLONES (AVX-512, AVX2+FMA, baseline) and the loader picks the best one for the CPU.
@@ -20,6 +21,18 @@
 #endif
 
 #define UAD_ALWAYS_INLINE static inline __attribute__ ((always_inline))
+
+/* AVX-512 kernels (uad-conv-avx512.c), used instead of the portable code when the CPU has
+ * AVX-512F and DQ. */
+gboolean uad_avx512_available (void);
+/* Tests turn the kernels off to check the portable code too. */
+void uad_avx512_set_enabled (gboolean enabled);
+/* dst[i] = act(src[i] + bias) for i < n; dst may equal src. */
+void uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadActivation act);
+/* C[m, n] = act(W[m, k] B[k, n] + bias[m]) on the thread pool (row-major, ldb = ldc = n);
+ * FALSE (nothing done) for shapes OpenBLAS handles better. */
+gboolean uad_avx512_gemm_act (const float *w, const float *b, const float *bias, float *c,
+                              int m, int n, int k, UadActivation act);
 
 /* exp(x) for x in [-87, 88] (outside that range the result is not a normal float): Cody-Waite
  * reduction x = n ln 2 + r and a degree-5 minimax polynomial for exp(r) (relative error

@@ -23,7 +23,10 @@ UAD_VECTOR_CLONES static void
 activate_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Elementwise *e = ctx;
-  uad_bias_act_row (e->y + begin, e->y + begin, end - begin, 0.0f, e->act);
+  if (uad_avx512_available ())
+    uad_avx512_bias_act (e->y + begin, e->y + begin, end - begin, 0.0f, e->act);
+  else
+    uad_bias_act_row (e->y + begin, e->y + begin, end - begin, 0.0f, e->act);
 }
 
 void

@@ -4,6 +4,7 @@
  * terms stay well below TOL. */
 #include "test-util.h"
 #include "uad-ops.h"
+#include "uad-ops-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -167,7 +168,7 @@ test_conv2d_network_shapes (void)
   UadConvGeom pw = { 1, 1, 1, 0, 0, 0, 0 };
   check_conv_case (2, 24, 144, 45, 47, &pw, TRUE, UAD_ACT_SWISH, FALSE, 8);
   check_conv_case (1, 144, 24, 28, 28, &pw, TRUE, UAD_ACT_NONE, FALSE, 9);
-  check_conv_case (1, 33, 1000, 3, 5, &pw, FALSE, UAD_ACT_RELU6, FALSE, 10);
+  check_conv_case (1, 33, 1000, 3, 5, &pw, TRUE, UAD_ACT_RELU6, FALSE, 10);
 }
 
 static void
@@ -541,6 +542,16 @@ test_softmax (void)
     }
 }
 
+/* Runs a test with the AVX-512 kernels turned off, so the portable code is checked on CPUs
+ * that have them too. */
+static void
+run_portable (gconstpointer test)
+{
+  uad_avx512_set_enabled (FALSE);
+  ((GTestFunc) test) ();
+  uad_avx512_set_enabled (TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -560,5 +571,14 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/concat", test_concat);
   g_test_add_func ("/ops/linear", test_linear);
   g_test_add_func ("/ops/softmax", test_softmax);
+  static const struct { const char *path; GTestFunc test; } portable[] = {
+    { "/ops/portable/activations", test_activations },
+    { "/ops/portable/conv2d/sweep", test_conv2d_sweep },
+    { "/ops/portable/conv2d/network-shapes", test_conv2d_network_shapes },
+    { "/ops/portable/depthwise/sweep", test_depthwise_sweep },
+    { "/ops/portable/squeeze-excite/fused", test_squeeze_excite_fused },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (portable); i++)
+    g_test_add_data_func (portable[i].path, (gconstpointer) portable[i].test, run_portable);
   return g_test_run ();
 }
