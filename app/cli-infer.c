@@ -4,6 +4,8 @@
 #include "cli-commands.h"
 #include "cli-common.h"
 
+#include <gio/gio.h>
+
 #include "uad-dataset.h"
 #include "uad-heatmap.h"
 #include "uad-image.h"
@@ -19,34 +21,46 @@ typedef struct {
   int threads;
 } InferArgs;
 
-/* Every image file named, folders searched recursively, in order. */
+/* Every image file named, folders searched recursively, in order. names[i] is where image i's
+ * outputs go under an output folder: a file's own name, or for a folder's images the folder's
+ * name and their path inside it, so that equal file names in different folders stay apart. */
 static GPtrArray *
-collect_images (char **args, int n, GError **error)
+collect_images (char **args, int n, GPtrArray **names, GError **error)
 {
   GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  *names = g_ptr_array_new_with_free_func (g_free);
   for (int i = 0; i < n; i++)
     {
       if (!g_file_test (args[i], G_FILE_TEST_IS_DIR))
         {
           g_ptr_array_add (paths, g_strdup (args[i]));
+          g_ptr_array_add (*names, g_path_get_basename (args[i]));
           continue;
         }
       g_auto (GStrv) found = uad_list_images (args[i], error);
       if (found == NULL)
         {
           g_ptr_array_unref (paths);
+          g_clear_pointer (names, g_ptr_array_unref);
           return NULL;
         }
+      g_autoptr (GFile) root = g_file_new_for_path (args[i]);
+      g_autofree char *root_name = g_file_get_basename (root);
       for (char **p = found; *p; p++)
-        g_ptr_array_add (paths, g_strdup (*p));
+        {
+          g_autoptr (GFile) file = g_file_new_for_path (*p);
+          g_autofree char *inside = g_file_get_relative_path (root, file);
+          g_ptr_array_add (paths, g_strdup (*p));
+          g_ptr_array_add (*names, g_build_filename (root_name, inside ? inside : *p, NULL));
+        }
     }
   return paths;
 }
 
-/* <dir>/<file stem>_heatmap.png: the image at 224x224 with the map blended over it. */
+/* <dir>/<name without extension>_heatmap.png: the image at 224x224 with the map over it. */
 static gboolean
-write_heatmap (const char *dir, const char *path, const float *map, double threshold,
-               UadColormap cmap, GError **error)
+write_heatmap (const char *dir, const char *path, const char *name, const float *map,
+               double threshold, UadColormap cmap, GError **error)
 {
   g_autoptr (UadImage) img = uad_image_load (path, error);
   if (img == NULL)
@@ -55,12 +69,19 @@ write_heatmap (const char *dir, const char *path, const float *map, double thres
   /* A fixed scale per class: twice the verdict threshold is full red. */
   uad_heatmap_overlay (small, map, UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE, 0,
                        (float) (2 * threshold), 0.5f, cmap);
-  g_autofree char *base = g_path_get_basename (path);
-  char *dot = strrchr (base, '.');
-  if (dot)
+  g_autofree char *stem = g_strdup (name);
+  char *dot = strrchr (stem, '.');
+  if (dot && !strchr (dot, G_DIR_SEPARATOR))
     *dot = '\0';
-  g_autofree char *name = g_strconcat (base, "_heatmap.png", NULL);
-  g_autofree char *out = g_build_filename (dir, name, NULL);
+  g_autofree char *file = g_strconcat (stem, "_heatmap.png", NULL);
+  g_autofree char *out = g_build_filename (dir, file, NULL);
+  g_autofree char *folder = g_path_get_dirname (out);
+  if (g_mkdir_with_parents (folder, 0755) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot create %s: %s",
+                   folder, g_strerror (errno));
+      return FALSE;
+    }
   return uad_image_save_png (small, out, error);
 }
 
@@ -74,7 +95,8 @@ run_infer (InferArgs *a, char **args, int n_args)
       cli_error ("infer", "%s", error->message);
       return CLI_EXIT_USAGE;
     }
-  g_autoptr (GPtrArray) paths = collect_images (args, n_args, &error);
+  g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GPtrArray) paths = collect_images (args, n_args, &names, &error);
   if (paths == NULL)
     {
       cli_error ("infer", "%s", error->message);
@@ -128,7 +150,8 @@ run_infer (InferArgs *a, char **args, int n_args)
           g_autofree char *quoted = g_strescape (batch[i], NULL);
           g_string_append_printf (csv, "\"%s\",%s,%.6f,%.6f,%s\n", quoted, cls, r->score, thr,
                                   bad ? "anomalous" : "normal");
-          if (a->heatmaps && !write_heatmap (a->heatmaps, batch[i], r->map, thr, cmap, &error))
+          if (a->heatmaps && !write_heatmap (a->heatmaps, batch[i], g_ptr_array_index (names, first + i),
+                                                   r->map, thr, cmap, &error))
             {
               fprintf (stderr, "uniad infer: %s\n", error->message);
               g_clear_error (&error);

@@ -165,15 +165,27 @@ UNIAD_CLI=$tmp/no-such-program run_fetch --url "$base/model.safetensors" --dest 
 [[ $rc -ne 0 ]] && grep -q "cannot check" "$tmp/out" || fail "no checker: exit $rc: $(cat "$tmp/out")"
 [[ ! -s $tmp/server.log && ! -e $dest ]] || fail "no checker: something was downloaded"
 
-# The real check, once the uniad program has it.
-if [[ -n ${UNIAD_CLI:-} ]] && "$UNIAD_CLI" check-weights --help >/dev/null 2>&1; then
+# The real check: `uniad check-weights` refuses a text file and, when the shared material is
+# there, accepts real EfficientNet-b4 weights (UniAD's blocks 0-21 in the original naming).
+if [[ -x ${UNIAD_CLI:-} ]]; then
   dest=$tmp/real/broken.safetensors
   run_fetch --url "$base/broken.safetensors" --dest "$dest"
   [[ $rc -ne 0 ]] || fail "uniad check-weights accepted a text file: $(cat "$tmp/out")"
   [[ ! -e $dest && ! -e $dest.part ]] || fail "real check: a refused file was left"
+  golden=${UNIAD_SHARED:-../shared}/golden/uniad/weights.safetensors
+  if [[ -f $golden ]]; then
+    ln -s "$(realpath "$golden")" "$tmp/www/b4.safetensors"
+    dest=$tmp/real/b4.safetensors
+    run_fetch --url "$base/b4.safetensors" --dest "$dest"
+    [[ $rc -eq 0 ]] || fail "real check refused EfficientNet-b4 weights: $(cat "$tmp/out")"
+    cmp -s "$golden" "$dest" || fail "real check: the kept file differs from the served one"
+  else
+    echo "note: $golden is absent; the real check was run on a refused file only"
+  fi
   echo "ran the transfer tests and the real check"
 else
-  echo "uniad check-weights is not available (UNIAD_CLI=${UNIAD_CLI:-unset}): ran the transfer tests only"
+  echo "FAIL: UNIAD_CLI (${UNIAD_CLI:-unset}) is not the uniad program"
+  failures=$((failures + 1))
 fi
 
 if [[ $failures -ne 0 ]]; then

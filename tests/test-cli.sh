@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The `uniad` program as a user runs it: help and usage errors, features and classify on
+# cat.jpg, clear errors for bad input, and a small train -> infer -> eval round on real
+# industrial images, including Ctrl-C during training and --resume ending where an
+# uninterrupted run ends. Needs UNIAD_SHARED (exit 77 = skipped without it).
+set -u
+uniad=${UNIAD_CLI:?UNIAD_CLI must name the uniad program}
+shared=${UNIAD_SHARED:-../shared}
+weights=$shared/weights/mobilenet_v2_1.0_224.safetensors
+industrial=$shared/data/industrial
+if [[ ! -f $weights || ! -d $industrial ]]; then
+  echo "SKIP: shared test material is absent under $shared (set UNIAD_SHARED)"
+  exit 77
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+# run EXPECTED_STATUS ARGS...: runs uniad, output in $tmp/out
+run() {
+  local want=$1
+  shift
+  "$uniad" "$@" >"$tmp/out" 2>&1
+  local rc=$?
+  [[ $rc -eq $want ]] || fail "uniad $*: exit $rc, expected $want: $(tail -3 "$tmp/out")"
+}
+bb=(--backbone mobilenet_v2 --weights "$weights")
+
+# Help and usage.
+run 0 --help
+run 2 no-such-command
+for c in features classify check-weights train infer eval; do
+  run 0 "$c" --help
+done
+run 0 bench --help
+run 2 features
+run 2 train --data "$industrial"
+
+# Features and classification of a real photo.
+cat=$shared/golden/mobilenet_v2/cat.jpg
+run 0 features "$cat" "${bb[@]}" --out "$tmp/f.safetensors"
+grep -q "features \[1, 168, 14, 14\]" "$tmp/out" || fail "features: $(cat "$tmp/out")"
+[[ $(stat -c %s "$tmp/f.safetensors") -gt $((168 * 196 * 4)) ]] || fail "features: --out file too small"
+run 0 classify "$cat" "${bb[@]}"
+head -1 "$tmp/out" | grep -q "Egyptian cat" || fail "classify top-1: $(head -1 "$tmp/out")"
+
+# Bad input: clear message naming the file, non-zero exit.
+printf 'not an image' >"$tmp/fake.png"
+run 1 features "$tmp/fake.png" "${bb[@]}"
+grep -q "fake.png" "$tmp/out" || fail "non-image: message does not name the file: $(cat "$tmp/out")"
+run 1 features "$cat" --backbone efficientnet_b4 --weights "$weights"
+grep -qi "not EfficientNet" "$tmp/out" || fail "wrong weights: $(cat "$tmp/out")"
+head -c 1000 "$weights" >"$tmp/truncated.safetensors"
+run 1 check-weights "$tmp/truncated.safetensors" --backbone mobilenet_v2
+run 1 features "$cat" --backbone resnet50 --weights "$weights"
+
+# A small dataset in MVTec layout: 4 good training images per class, 2 good and 2 defective
+# test images with masks.
+data=$tmp/data
+for cls in magnetic_tile pcb; do
+  mkdir -p "$data/$cls/train/good" "$data/$cls/test/good"
+  for f in $(ls "$industrial/$cls/train/good" | head -4); do
+    ln -s "$industrial/$cls/train/good/$f" "$data/$cls/train/good/$f"
+  done
+  for f in $(ls "$industrial/$cls/test/good" | head -2); do
+    ln -s "$industrial/$cls/test/good/$f" "$data/$cls/test/good/$f"
+  done
+  defect=$(ls "$industrial/$cls/test" | grep -v '^good$' | head -1)
+  mkdir -p "$data/$cls/test/$defect" "$data/$cls/ground_truth/$defect"
+  for f in $(ls "$industrial/$cls/test/$defect" | head -2); do
+    ln -s "$industrial/$cls/test/$defect/$f" "$data/$cls/test/$defect/$f"
+    mask=${f%.*}_mask.png
+    ln -s "$industrial/$cls/ground_truth/$defect/$mask" "$data/$cls/ground_truth/$defect/$mask"
+  done
+done
+train=(train --data "$data" "${bb[@]}" --batch 4 --no-disk-cache)
+
+run 0 "${train[@]}" --epochs 6 --out "$tmp/m.uniad"
+grep -q "saved" "$tmp/out" || fail "train: $(cat "$tmp/out")"
+run 1 "${train[@]}" --epochs 6 --out "$tmp/m.uniad"
+grep -q "exists" "$tmp/out" || fail "train over an existing model: $(cat "$tmp/out")"
+
+# Ctrl-C: a checkpoint, exit 130, and --resume ends with the same weights.
+"$uniad" "${train[@]}" --epochs 6 --checkpoint-every 1 --out "$tmp/r.uniad" >"$tmp/r.out" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  [[ -f $tmp/r.uniad.checkpoint ]] && break
+  sleep 0.05
+done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[[ $rc -eq 130 ]] || fail "Ctrl-C: exit $rc: $(cat "$tmp/r.out")"
+[[ -f $tmp/r.uniad.checkpoint && ! -f $tmp/r.uniad ]] || fail "Ctrl-C: no checkpoint, or a model already"
+run 1 "${train[@]}" --epochs 6 --out "$tmp/r.uniad"
+grep -q -- "--resume" "$tmp/out" || fail "a leftover checkpoint without --resume: $(cat "$tmp/out")"
+run 0 "${train[@]}" --epochs 6 --out "$tmp/r.uniad" --resume
+python3 - "$tmp/m.uniad" "$tmp/r.uniad" <<'PY' || fail "resumed model differs from the uninterrupted one"
+import json, struct, sys
+def tensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    return {k: data[v["data_offsets"][0]:v["data_offsets"][1]] for k, v in header.items() if k != "__metadata__"}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+sys.exit(0 if a == b and len(a) > 100 else 1)
+PY
+
+# Infer: files and folders, CSV, heatmaps, a corrupt file reported while the rest go on.
+cp "$tmp/fake.png" "$data/pcb/test/good/zz-corrupt.png"
+run 1 infer --model "$tmp/m.uniad" --weights "$weights" "$data/pcb/test" "$data/magnetic_tile/test" \
+  --csv "$tmp/r.csv" --heatmaps "$tmp/heat"
+grep -q "zz-corrupt.png" "$tmp/out" || fail "infer: the corrupt file is not named: $(cat "$tmp/out")"
+[[ $(grep -c . "$tmp/r.csv") -eq 9 ]] || fail "infer: CSV should have a header and 8 rows: $(cat "$tmp/r.csv")"
+[[ $(find "$tmp/heat" -name '*_heatmap.png' | wc -l) -eq 8 ]] || fail "infer: expected 8 heatmaps: $(find "$tmp/heat")"
+rm "$data/pcb/test/good/zz-corrupt.png"
+run 0 infer --model "$tmp/m.uniad" --weights "$weights" "$data/pcb/test/good"
+run 1 infer --model "$tmp/m.uniad" --weights "$cat" "$data/pcb/test/good"
+
+# Eval: the table and its JSON.
+run 0 eval --model "$tmp/m.uniad" --weights "$weights" --data "$data" --json "$tmp/e.json"
+grep -q "^mean" "$tmp/out" || fail "eval: no mean row: $(cat "$tmp/out")"
+python3 - "$tmp/e.json" <<'PY' || fail "eval JSON: $(cat "$tmp/e.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert [c["name"] for c in r["classes"]] == ["magnetic_tile", "pcb"]
+for c in r["classes"]:
+    assert 0 <= c["image_auroc"] <= 1 and 0 <= c["pixel_auroc"] <= 1 and 0 <= c["pixel_aupro"] <= 1
+PY
+
+if [[ $failures -ne 0 ]]; then
+  echo "$failures failure(s)"
+  exit 1
+fi
+echo "all uniad command-line tests passed"
