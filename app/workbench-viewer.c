@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "workbench-viewer.h"
+
+#include <math.h>
+
+#include "uad-anomaly-map.h"
+#include "workbench-contours.h"
+#include "workbench-image-pane.h"
+#include "workbench-texture.h"
+
+#define MAP_SIZE UAD_ANOMALY_MAP_SIZE
+#define ZOOM_STEP 1.25
+
+enum { PANE_ORIGINAL, PANE_RECONSTRUCTION, N_PANES };
+
+struct _WorkbenchViewer {
+  GtkWidget parent_instance;
+
+  GtkWidget *root;
+  WorkbenchImagePane *panes[N_PANES];
+  GtkStack *stacks[N_PANES];
+  GtkLabel *placeholders[N_PANES];
+  GtkWidget *placeholder_icons[N_PANES];
+  GtkButton *zoom_button;
+  GtkAdjustment *opacity_adjustment;
+  GtkDropDown *colormap_dropdown;
+  GtkWidget *legend_bar;
+  GtkLabel *legend_lo, *legend_hi, *legend_key;
+  GtkLabel *verdict_badge;
+  GtkFlowBox *facts_box;
+  GtkLabel *facts_placeholder;
+
+  GdkTexture *original;
+  float *map;    /* MAP_SIZE^2, or NULL */
+  guint8 *mask;  /* MAP_SIZE^2, or NULL */
+  float threshold;
+  float range_lo, range_hi; /* as set; hi <= lo: each map's own range */
+  float lo, hi;             /* the range in use */
+  double opacity;
+  UadColormap colormap;
+};
+
+G_DEFINE_FINAL_TYPE (WorkbenchViewer, workbench_viewer, GTK_TYPE_WIDGET)
+
+enum { PROP_0, PROP_HEATMAP_OPACITY, PROP_COLORMAP, PROP_ZOOM, N_PROPS };
+static GParamSpec *props[N_PROPS];
+
+static const char viewer_css[] =
+  "workbench-viewer .pane-title { background-color: alpha(black, 0.6); color: white;"
+  "  border-radius: 6px; padding: 2px 8px; font-size: smaller; font-weight: bold; }"
+  "workbench-viewer .image-card { background-color: mix(@card_bg_color, @card_fg_color, 0.06); }"
+  "workbench-viewer .verdict { border-radius: 999px; padding: 4px 12px; font-weight: bold; }"
+  "workbench-viewer .verdict.normal { background-color: @success_bg_color;"
+  "  color: @success_fg_color; }"
+  "workbench-viewer .verdict.anomalous { background-color: @error_bg_color;"
+  "  color: @error_fg_color; }"
+  "workbench-viewer .legend-bar { border-radius: 4px; }"
+  "workbench-viewer .info-card { padding: 12px 18px; }";
+
+GType
+workbench_colormap_get_type (void)
+{
+  static gsize type = 0;
+  if (g_once_init_enter (&type))
+    {
+      static const GEnumValue values[] = {
+        { UAD_COLORMAP_JET, "UAD_COLORMAP_JET", "jet" },
+        { UAD_COLORMAP_INFERNO, "UAD_COLORMAP_INFERNO", "inferno" },
+        { UAD_COLORMAP_GRAY, "UAD_COLORMAP_GRAY", "gray" },
+        { 0, NULL, NULL },
+      };
+      g_once_init_leave (&type, g_enum_register_static (g_intern_static_string ("WorkbenchColormap"),
+                                                        values));
+    }
+  return type;
+}
+
+/* ---- Derived state: heatmap texture, contours, legend, zoom label ---- */
+
+static void
+update_range (WorkbenchViewer *self)
+{
+  self->lo = self->range_lo;
+  self->hi = self->range_hi;
+  if (self->hi > self->lo || self->map == NULL)
+    return;
+  self->lo = INFINITY;
+  self->hi = -INFINITY;
+  for (int i = 0; i < MAP_SIZE * MAP_SIZE; i++)
+    if (isfinite (self->map[i]))
+      {
+        self->lo = MIN (self->lo, self->map[i]);
+        self->hi = MAX (self->hi, self->map[i]);
+      }
+}
+
+static void
+update_legend (WorkbenchViewer *self)
+{
+  gboolean have_map = self->map != NULL && self->hi >= self->lo;
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
+  g_snprintf (text, sizeof text, "%.4g", have_map ? self->lo : 0.0);
+  gtk_label_set_label (self->legend_lo, have_map ? text : "–");
+  g_snprintf (text, sizeof text, "%.4g", have_map ? self->hi : 1.0);
+  gtk_label_set_label (self->legend_hi, have_map ? text : "–");
+
+  GString *key = g_string_new (NULL);
+  if (isfinite (self->threshold))
+    g_string_append_printf (key, "<span foreground=\"#ed333b\" weight=\"bold\">━━</span> "
+                                 "Defect (map &gt; %.4g)", self->threshold);
+  else
+    g_string_append (key, "No pixel threshold");
+  if (self->mask != NULL)
+    g_string_append (key, "    <span foreground=\"#33d17a\" weight=\"bold\">━━</span> "
+                          "Ground truth");
+  gtk_label_set_markup (self->legend_key, key->str);
+  g_string_free (key, TRUE);
+  gtk_widget_queue_draw (self->legend_bar);
+}
+
+static void
+update_heatmap (WorkbenchViewer *self)
+{
+  g_autoptr (GdkTexture) texture = NULL;
+  if (self->map != NULL)
+    texture = workbench_texture_new_heatmap (self->map, MAP_SIZE, MAP_SIZE, self->lo, self->hi,
+                                             self->colormap);
+  workbench_image_pane_set_overlay (self->panes[PANE_ORIGINAL], texture);
+  update_legend (self);
+}
+
+static void
+update_defects (WorkbenchViewer *self)
+{
+  WorkbenchContours *contours = NULL;
+  if (self->map != NULL && isfinite (self->threshold))
+    contours = workbench_contours_trace (self->map, MAP_SIZE, MAP_SIZE, self->threshold);
+  workbench_image_pane_set_contours (self->panes[PANE_ORIGINAL], WORKBENCH_PANE_DEFECTS,
+                                     contours);
+  update_legend (self);
+}
+
+static void
+update_zoom_label (WorkbenchViewer *self)
+{
+  char text[32];
+  g_snprintf (text, sizeof text, "%.0f %%", 100 * workbench_viewer_get_zoom (self));
+  gtk_button_set_label (self->zoom_button, self->original != NULL ? text : "–");
+}
+
+static void
+draw_legend_bar (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
+{
+  WorkbenchViewer *self = data;
+
+  cairo_pattern_t *gradient = cairo_pattern_create_linear (0, 0, width, 0);
+  for (int i = 0; i <= 32; i++)
+    {
+      guint8 rgb[3];
+      uad_colormap_rgb (self->colormap, i / 32.0f, rgb);
+      cairo_pattern_add_color_stop_rgb (gradient, i / 32.0, rgb[0] / 255.0, rgb[1] / 255.0,
+                                        rgb[2] / 255.0);
+    }
+  cairo_set_source (cr, gradient);
+  cairo_paint (cr);
+  cairo_pattern_destroy (gradient);
+
+  /* The pixel threshold's place on the scale. */
+  if (self->map != NULL && isfinite (self->threshold) && self->hi > self->lo)
+    {
+      double x = round (width * CLAMP ((self->threshold - self->lo) / (self->hi - self->lo), 0, 1));
+      x = CLAMP (x, 2, width - 2);
+      cairo_rectangle (cr, x - 2, 0, 4, height);
+      cairo_set_source_rgba (cr, 0, 0, 0, 0.7);
+      cairo_fill (cr);
+      cairo_rectangle (cr, x - 1, 0, 2, height);
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_fill (cr);
+    }
+}
+
+/* ---- Zoom ---- */
+
+static void
+on_view_changed (WorkbenchImagePane *pane, WorkbenchViewer *self)
+{
+  WorkbenchImagePane *other = self->panes[pane == self->panes[0] ? 1 : 0];
+  workbench_image_pane_copy_view (other, pane);
+  update_zoom_label (self);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ZOOM]);
+}
+
+static void
+zoom_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  WorkbenchViewer *self = WORKBENCH_VIEWER (widget);
+  WorkbenchImagePane *pane = self->panes[PANE_ORIGINAL];
+  double cx = gtk_widget_get_width (GTK_WIDGET (pane)) / 2.0;
+  double cy = gtk_widget_get_height (GTK_WIDGET (pane)) / 2.0;
+
+  if (g_str_equal (action_name, "viewer.zoom-fit"))
+    workbench_image_pane_zoom_fit (pane);
+  else if (g_str_equal (action_name, "viewer.zoom-100"))
+    workbench_image_pane_zoom_to (pane, 1.0);
+  else if (g_str_equal (action_name, "viewer.zoom-in"))
+    workbench_image_pane_zoom_at (pane, ZOOM_STEP, cx, cy);
+  else
+    workbench_image_pane_zoom_at (pane, 1 / ZOOM_STEP, cx, cy);
+}
+
+static void
+update_actions (WorkbenchViewer *self)
+{
+  static const char *const actions[] = {
+    "viewer.zoom-fit", "viewer.zoom-100", "viewer.zoom-in", "viewer.zoom-out",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
+    gtk_widget_action_set_enabled (GTK_WIDGET (self), actions[i], self->original != NULL);
+}
+
+/* ---- Public API ---- */
+
+GtkWidget *
+workbench_viewer_new (void)
+{
+  return g_object_new (WORKBENCH_TYPE_VIEWER, NULL);
+}
+
+void
+workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const float *map,
+                            const guint8 *mask, GdkTexture *reconstruction)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+  g_return_if_fail (original == NULL || GDK_IS_TEXTURE (original));
+  g_return_if_fail (reconstruction == NULL || GDK_IS_TEXTURE (reconstruction));
+
+  g_set_object (&self->original, original);
+  g_clear_pointer (&self->map, g_free);
+  g_clear_pointer (&self->mask, g_free);
+  if (original != NULL && map != NULL)
+    self->map = g_memdup2 (map, sizeof (float) * MAP_SIZE * MAP_SIZE);
+  if (original != NULL && mask != NULL)
+    self->mask = g_memdup2 (mask, MAP_SIZE * MAP_SIZE);
+  if (original == NULL)
+    reconstruction = NULL;
+
+  int w = original != NULL ? gdk_texture_get_width (original) : 0;
+  int h = original != NULL ? gdk_texture_get_height (original) : 0;
+  workbench_image_pane_set_content_size (self->panes[PANE_ORIGINAL], w, h);
+  workbench_image_pane_set_content_size (self->panes[PANE_RECONSTRUCTION], w, h);
+  workbench_image_pane_set_base (self->panes[PANE_ORIGINAL], original);
+  workbench_image_pane_set_base (self->panes[PANE_RECONSTRUCTION], reconstruction);
+
+  gtk_stack_set_visible_child_name (self->stacks[PANE_ORIGINAL],
+                                    original != NULL ? "image" : "placeholder");
+  gtk_stack_set_visible_child_name (self->stacks[PANE_RECONSTRUCTION],
+                                    reconstruction != NULL ? "image" : "placeholder");
+  /* Without an image, the left pane alone says so. */
+  gtk_label_set_label (self->placeholders[PANE_RECONSTRUCTION],
+                       original == NULL ? ""
+                       : self->map == NULL ? "Not inspected yet"
+                       : "This model has no image decoder");
+  gtk_widget_set_visible (self->placeholder_icons[PANE_RECONSTRUCTION], original != NULL);
+
+  workbench_image_pane_set_contours (self->panes[PANE_ORIGINAL], WORKBENCH_PANE_TRUTH,
+                                     self->mask != NULL
+                                       ? workbench_contours_trace_mask (self->mask, MAP_SIZE, MAP_SIZE)
+                                       : NULL);
+  update_range (self);
+  update_heatmap (self);
+  update_defects (self);
+  update_actions (self);
+  update_zoom_label (self);
+}
+
+void
+workbench_viewer_set_pixel_threshold (WorkbenchViewer *self, float threshold)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+
+  if (threshold == self->threshold)
+    return;
+  self->threshold = threshold;
+  update_defects (self);
+}
+
+float
+workbench_viewer_get_pixel_threshold (WorkbenchViewer *self)
+{
+  g_return_val_if_fail (WORKBENCH_IS_VIEWER (self), INFINITY);
+
+  return self->threshold;
+}
+
+void
+workbench_viewer_set_map_range (WorkbenchViewer *self, float lo, float hi)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+
+  self->range_lo = lo;
+  self->range_hi = hi;
+  update_range (self);
+  update_heatmap (self);
+}
+
+void
+workbench_viewer_set_heatmap_opacity (WorkbenchViewer *self, double opacity)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+
+  opacity = CLAMP (opacity, 0.0, 1.0);
+  if (fabs (opacity - self->opacity) < 1e-9)
+    return;
+  self->opacity = opacity;
+  workbench_image_pane_set_overlay_opacity (self->panes[PANE_ORIGINAL], opacity);
+  gtk_adjustment_set_value (self->opacity_adjustment, round (100 * opacity));
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_HEATMAP_OPACITY]);
+}
+
+double
+workbench_viewer_get_heatmap_opacity (WorkbenchViewer *self)
+{
+  g_return_val_if_fail (WORKBENCH_IS_VIEWER (self), 0.0);
+
+  return self->opacity;
+}
+
+void
+workbench_viewer_set_colormap (WorkbenchViewer *self, UadColormap colormap)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+  g_return_if_fail (colormap <= UAD_COLORMAP_GRAY);
+
+  if (colormap == self->colormap)
+    return;
+  self->colormap = colormap;
+  gtk_drop_down_set_selected (self->colormap_dropdown, colormap);
+  update_heatmap (self);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_COLORMAP]);
+}
+
+UadColormap
+workbench_viewer_get_colormap (WorkbenchViewer *self)
+{
+  g_return_val_if_fail (WORKBENCH_IS_VIEWER (self), UAD_COLORMAP_JET);
+
+  return self->colormap;
+}
+
+double
+workbench_viewer_get_zoom (WorkbenchViewer *self)
+{
+  g_return_val_if_fail (WORKBENCH_IS_VIEWER (self), 1.0);
+
+  return workbench_image_pane_get_zoom (self->panes[PANE_ORIGINAL]);
+}
+
+void
+workbench_viewer_set_facts (WorkbenchViewer *self, const char *const *facts)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->facts_box))) != NULL)
+    gtk_flow_box_remove (self->facts_box, child);
+
+  for (int i = 0; facts != NULL && facts[i] != NULL && facts[i + 1] != NULL; i += 2)
+    {
+      GtkWidget *name = gtk_label_new (facts[i]);
+      gtk_widget_add_css_class (name, "caption");
+      gtk_widget_add_css_class (name, "dim-label");
+      gtk_label_set_xalign (GTK_LABEL (name), 0);
+
+      GtkWidget *value = gtk_label_new (facts[i + 1]);
+      gtk_widget_add_css_class (value, "heading");
+      gtk_label_set_xalign (GTK_LABEL (value), 0);
+      gtk_label_set_selectable (GTK_LABEL (value), TRUE);
+      gtk_label_set_ellipsize (GTK_LABEL (value), PANGO_ELLIPSIZE_MIDDLE);
+      gtk_label_set_max_width_chars (GTK_LABEL (value), 32);
+
+      GtkWidget *fact = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+      gtk_box_append (GTK_BOX (fact), name);
+      gtk_box_append (GTK_BOX (fact), value);
+      gtk_flow_box_append (self->facts_box, fact);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->facts_placeholder),
+                          gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL
+                            && !gtk_widget_get_visible (GTK_WIDGET (self->verdict_badge)));
+}
+
+void
+workbench_viewer_set_verdict (WorkbenchViewer *self, WorkbenchVerdict verdict)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+
+  GtkWidget *badge = GTK_WIDGET (self->verdict_badge);
+  gtk_widget_set_visible (badge, verdict != WORKBENCH_VERDICT_NONE);
+  gtk_widget_remove_css_class (badge, "normal");
+  gtk_widget_remove_css_class (badge, "anomalous");
+  if (verdict != WORKBENCH_VERDICT_NONE)
+    {
+      gboolean anomalous = verdict == WORKBENCH_VERDICT_ANOMALOUS;
+      gtk_label_set_label (self->verdict_badge, anomalous ? "Anomalous" : "Normal");
+      gtk_widget_add_css_class (badge, anomalous ? "anomalous" : "normal");
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->facts_placeholder),
+                          gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL
+                            && verdict == WORKBENCH_VERDICT_NONE);
+}
+
+/* ---- Construction ---- */
+
+static void
+on_opacity_changed (GtkAdjustment *adjustment, WorkbenchViewer *self)
+{
+  workbench_viewer_set_heatmap_opacity (self, gtk_adjustment_get_value (adjustment) / 100);
+}
+
+static void
+on_colormap_selected (GtkDropDown *dropdown, GParamSpec *pspec, WorkbenchViewer *self)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+  if (selected <= UAD_COLORMAP_GRAY)
+    workbench_viewer_set_colormap (self, (UadColormap) selected);
+}
+
+static char *
+format_percent (GtkScale *scale, double value, gpointer data)
+{
+  return g_strdup_printf ("%.0f %%", value);
+}
+
+/* A card holding one pane, its title over the top-left corner, and a placeholder. */
+static GtkWidget *
+build_pane_card (WorkbenchViewer *self, int index, const char *title, const char *icon)
+{
+  GtkWidget *pane = workbench_image_pane_new ();
+  self->panes[index] = WORKBENCH_IMAGE_PANE (pane);
+  g_signal_connect (pane, "view-changed", G_CALLBACK (on_view_changed), self);
+
+  GtkWidget *image = gtk_image_new_from_icon_name (icon);
+  gtk_image_set_pixel_size (GTK_IMAGE (image), 64);
+  gtk_widget_add_css_class (image, "dim-label");
+  GtkWidget *label = gtk_label_new ("No image selected");
+  gtk_widget_add_css_class (label, "title-4");
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_justify (GTK_LABEL (label), GTK_JUSTIFY_CENTER);
+  self->placeholders[index] = GTK_LABEL (label);
+  self->placeholder_icons[index] = image;
+  GtkWidget *placeholder = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  gtk_widget_set_valign (placeholder, GTK_ALIGN_CENTER);
+  gtk_widget_set_margin_start (placeholder, 12);
+  gtk_widget_set_margin_end (placeholder, 12);
+  gtk_box_append (GTK_BOX (placeholder), image);
+  gtk_box_append (GTK_BOX (placeholder), label);
+
+  GtkWidget *stack = gtk_stack_new ();
+  self->stacks[index] = GTK_STACK (stack);
+  gtk_stack_add_named (GTK_STACK (stack), placeholder, "placeholder");
+  gtk_stack_add_named (GTK_STACK (stack), pane, "image");
+
+  GtkWidget *caption = gtk_label_new (title);
+  gtk_widget_add_css_class (caption, "pane-title");
+  gtk_widget_set_halign (caption, GTK_ALIGN_START);
+  gtk_widget_set_valign (caption, GTK_ALIGN_START);
+  gtk_widget_set_margin_start (caption, 8);
+  gtk_widget_set_margin_top (caption, 8);
+  gtk_widget_set_can_target (caption, FALSE);
+
+  GtkWidget *card = gtk_overlay_new ();
+  gtk_overlay_set_child (GTK_OVERLAY (card), stack);
+  gtk_overlay_add_overlay (GTK_OVERLAY (card), caption);
+  gtk_widget_add_css_class (card, "card");
+  gtk_widget_add_css_class (card, "image-card");
+  gtk_widget_set_overflow (card, GTK_OVERFLOW_HIDDEN);
+  gtk_widget_set_hexpand (card, TRUE);
+  gtk_widget_set_vexpand (card, TRUE);
+  return card;
+}
+
+static GtkWidget *
+icon_button (const char *icon, const char *action, const char *tooltip)
+{
+  GtkWidget *button = gtk_button_new_from_icon_name (icon);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
+  gtk_widget_set_tooltip_text (button, tooltip);
+  return button;
+}
+
+static GtkWidget *
+build_toolbar (WorkbenchViewer *self)
+{
+  GtkWidget *zoom = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  gtk_widget_add_css_class (zoom, "linked");
+  gtk_box_append (GTK_BOX (zoom), icon_button ("zoom-out-symbolic", "viewer.zoom-out", "Zoom Out"));
+  GtkWidget *zoom_button = gtk_button_new_with_label ("–");
+  self->zoom_button = GTK_BUTTON (zoom_button);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (zoom_button), "viewer.zoom-100");
+  gtk_widget_set_tooltip_text (zoom_button, "Actual Size (Ctrl+1)");
+  gtk_widget_add_css_class (zoom_button, "numeric");
+  gtk_label_set_width_chars (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (zoom_button))), 6);
+  gtk_box_append (GTK_BOX (zoom), zoom_button);
+  gtk_box_append (GTK_BOX (zoom), icon_button ("zoom-in-symbolic", "viewer.zoom-in", "Zoom In"));
+
+  GtkWidget *fit = icon_button ("zoom-fit-best-symbolic", "viewer.zoom-fit", "Best Fit (Ctrl+0)");
+
+  GtkWidget *spacer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  gtk_widget_set_hexpand (spacer, TRUE);
+
+  GtkWidget *opacity_label = gtk_label_new ("Heatmap");
+  gtk_widget_add_css_class (opacity_label, "dim-label");
+  self->opacity_adjustment = gtk_adjustment_new (100 * self->opacity, 0, 100, 1, 10, 0);
+  g_signal_connect (self->opacity_adjustment, "value-changed", G_CALLBACK (on_opacity_changed),
+                    self);
+  GtkWidget *scale = gtk_scale_new (GTK_ORIENTATION_HORIZONTAL, self->opacity_adjustment);
+  gtk_scale_set_draw_value (GTK_SCALE (scale), TRUE);
+  gtk_scale_set_value_pos (GTK_SCALE (scale), GTK_POS_RIGHT);
+  gtk_scale_set_format_value_func (GTK_SCALE (scale), format_percent, NULL, NULL);
+  gtk_widget_set_size_request (scale, 180, -1);
+  gtk_widget_set_tooltip_text (scale, "Heatmap opacity");
+
+  const char *const colormaps[] = { "Jet", "Inferno", "Gray", NULL };
+  GtkWidget *dropdown = gtk_drop_down_new_from_strings (colormaps);
+  self->colormap_dropdown = GTK_DROP_DOWN (dropdown);
+  gtk_drop_down_set_selected (self->colormap_dropdown, self->colormap);
+  g_signal_connect (dropdown, "notify::selected", G_CALLBACK (on_colormap_selected), self);
+  gtk_widget_set_tooltip_text (dropdown, "Colour map");
+  gtk_widget_set_size_request (dropdown, 120, -1);
+
+  GtkWidget *toolbar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_box_append (GTK_BOX (toolbar), zoom);
+  gtk_box_append (GTK_BOX (toolbar), fit);
+  gtk_box_append (GTK_BOX (toolbar), spacer);
+  gtk_box_append (GTK_BOX (toolbar), opacity_label);
+  gtk_box_append (GTK_BOX (toolbar), scale);
+  gtk_box_append (GTK_BOX (toolbar), dropdown);
+  return toolbar;
+}
+
+static GtkWidget *
+build_facts_card (WorkbenchViewer *self)
+{
+  GtkWidget *badge = gtk_label_new (NULL);
+  self->verdict_badge = GTK_LABEL (badge);
+  gtk_widget_add_css_class (badge, "verdict");
+  gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
+  gtk_widget_set_visible (badge, FALSE);
+
+  GtkWidget *facts = gtk_flow_box_new ();
+  self->facts_box = GTK_FLOW_BOX (facts);
+  gtk_flow_box_set_selection_mode (self->facts_box, GTK_SELECTION_NONE);
+  gtk_flow_box_set_column_spacing (self->facts_box, 24);
+  gtk_flow_box_set_row_spacing (self->facts_box, 8);
+  gtk_flow_box_set_max_children_per_line (self->facts_box, 8);
+  gtk_widget_set_hexpand (facts, TRUE);
+  gtk_widget_set_valign (facts, GTK_ALIGN_CENTER);
+
+  GtkWidget *placeholder = gtk_label_new ("No image");
+  self->facts_placeholder = GTK_LABEL (placeholder);
+  gtk_widget_add_css_class (placeholder, "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (placeholder), 0);
+
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
+  gtk_widget_add_css_class (box, "card");
+  gtk_widget_add_css_class (box, "info-card");
+  gtk_widget_set_hexpand (box, TRUE);
+  gtk_box_append (GTK_BOX (box), badge);
+  gtk_box_append (GTK_BOX (box), placeholder);
+  gtk_box_append (GTK_BOX (box), facts);
+  return box;
+}
+
+static GtkWidget *
+build_legend_card (WorkbenchViewer *self)
+{
+  GtkWidget *bar = gtk_drawing_area_new ();
+  self->legend_bar = bar;
+  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (bar), 12);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (bar), draw_legend_bar, self, NULL);
+  gtk_widget_add_css_class (bar, "legend-bar");
+  gtk_widget_set_overflow (bar, GTK_OVERFLOW_HIDDEN);
+
+  GtkWidget *lo = gtk_label_new (NULL), *hi = gtk_label_new (NULL);
+  self->legend_lo = GTK_LABEL (lo);
+  self->legend_hi = GTK_LABEL (hi);
+  GtkWidget *ends = gtk_center_box_new ();
+  gtk_center_box_set_start_widget (GTK_CENTER_BOX (ends), lo);
+  gtk_center_box_set_end_widget (GTK_CENTER_BOX (ends), hi);
+  gtk_widget_add_css_class (ends, "caption");
+  gtk_widget_add_css_class (ends, "numeric");
+  gtk_widget_add_css_class (ends, "dim-label");
+
+  GtkWidget *key = gtk_label_new (NULL);
+  self->legend_key = GTK_LABEL (key);
+  gtk_widget_add_css_class (key, "caption");
+  gtk_label_set_xalign (GTK_LABEL (key), 0);
+  /* Wraps within the card's fixed width rather than widening it as the text changes. */
+  gtk_label_set_wrap (GTK_LABEL (key), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (key), 1);
+
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  gtk_widget_add_css_class (box, "card");
+  gtk_widget_add_css_class (box, "info-card");
+  gtk_widget_set_size_request (box, 300, -1);
+  gtk_box_append (GTK_BOX (box), bar);
+  gtk_box_append (GTK_BOX (box), ends);
+  gtk_box_append (GTK_BOX (box), key);
+  return box;
+}
+
+static void
+ensure_css (GtkWidget *widget)
+{
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  if (display == NULL || g_object_get_data (G_OBJECT (display), "workbench-viewer-css") != NULL)
+    return;
+  GtkCssProvider *provider = gtk_css_provider_new ();
+  gtk_css_provider_load_from_data (provider, viewer_css, -1);
+  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  g_object_set_data_full (G_OBJECT (display), "workbench-viewer-css", provider, g_object_unref);
+}
+
+static void
+workbench_viewer_init (WorkbenchViewer *self)
+{
+  self->threshold = INFINITY;
+  self->opacity = 0.5;
+  self->colormap = UAD_COLORMAP_JET;
+  ensure_css (GTK_WIDGET (self));
+
+  GtkWidget *panes = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_box_set_homogeneous (GTK_BOX (panes), TRUE);
+  gtk_box_append (GTK_BOX (panes),
+                  build_pane_card (self, PANE_ORIGINAL, "Input · heatmap", "image-x-generic-symbolic"));
+  gtk_box_append (GTK_BOX (panes), build_pane_card (self, PANE_RECONSTRUCTION, "Reconstruction",
+                                                    "image-missing-symbolic"));
+  workbench_image_pane_set_overlay_opacity (self->panes[PANE_ORIGINAL], self->opacity);
+  gtk_label_set_label (self->placeholders[PANE_RECONSTRUCTION], "");
+  gtk_widget_set_visible (self->placeholder_icons[PANE_RECONSTRUCTION], FALSE);
+
+  GtkWidget *bottom = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_box_append (GTK_BOX (bottom), build_facts_card (self));
+  gtk_box_append (GTK_BOX (bottom), build_legend_card (self));
+
+  self->root = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  gtk_widget_set_margin_start (self->root, 12);
+  gtk_widget_set_margin_end (self->root, 12);
+  gtk_widget_set_margin_top (self->root, 12);
+  gtk_widget_set_margin_bottom (self->root, 12);
+  gtk_box_append (GTK_BOX (self->root), build_toolbar (self));
+  gtk_box_append (GTK_BOX (self->root), panes);
+  gtk_box_append (GTK_BOX (self->root), bottom);
+  gtk_widget_set_parent (self->root, GTK_WIDGET (self));
+
+  update_legend (self);
+  update_actions (self);
+  update_zoom_label (self);
+}
+
+static void
+workbench_viewer_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  WorkbenchViewer *self = WORKBENCH_VIEWER (object);
+
+  switch (prop_id)
+    {
+    case PROP_HEATMAP_OPACITY:
+      g_value_set_double (value, self->opacity);
+      break;
+    case PROP_COLORMAP:
+      g_value_set_enum (value, self->colormap);
+      break;
+    case PROP_ZOOM:
+      g_value_set_double (value, workbench_viewer_get_zoom (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+workbench_viewer_set_property (GObject *object, guint prop_id, const GValue *value,
+                               GParamSpec *pspec)
+{
+  WorkbenchViewer *self = WORKBENCH_VIEWER (object);
+
+  switch (prop_id)
+    {
+    case PROP_HEATMAP_OPACITY:
+      workbench_viewer_set_heatmap_opacity (self, g_value_get_double (value));
+      break;
+    case PROP_COLORMAP:
+      workbench_viewer_set_colormap (self, g_value_get_enum (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+workbench_viewer_dispose (GObject *object)
+{
+  WorkbenchViewer *self = WORKBENCH_VIEWER (object);
+
+  g_clear_pointer (&self->root, gtk_widget_unparent);
+  g_clear_object (&self->original);
+  g_clear_pointer (&self->map, g_free);
+  g_clear_pointer (&self->mask, g_free);
+  G_OBJECT_CLASS (workbench_viewer_parent_class)->dispose (object);
+}
+
+static void
+workbench_viewer_class_init (WorkbenchViewerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = workbench_viewer_get_property;
+  object_class->set_property = workbench_viewer_set_property;
+  object_class->dispose = workbench_viewer_dispose;
+
+  props[PROP_HEATMAP_OPACITY]
+    = g_param_spec_double ("heatmap-opacity", NULL, NULL, 0.0, 1.0, 0.5,
+                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  props[PROP_COLORMAP]
+    = g_param_spec_enum ("colormap", NULL, NULL, WORKBENCH_TYPE_COLORMAP, UAD_COLORMAP_JET,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  props[PROP_ZOOM] = g_param_spec_double ("zoom", NULL, NULL, 0.0, G_MAXDOUBLE, 1.0,
+                                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  gtk_widget_class_install_action (widget_class, "viewer.zoom-fit", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "viewer.zoom-100", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "viewer.zoom-in", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "viewer.zoom-out", NULL, zoom_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK,
+                                       "viewer.zoom-fit", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
+                                       "viewer.zoom-100", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, GDK_CONTROL_MASK,
+                                       "viewer.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, GDK_CONTROL_MASK,
+                                       "viewer.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, GDK_CONTROL_MASK,
+                                       "viewer.zoom-out", NULL);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "workbench-viewer");
+}
