@@ -62,6 +62,13 @@ UadBackbone *uad_backbone_new_empty (UadBackboneKind kind, int n_blocks);
 gboolean uad_conv_layer_load (UadConvLayer *layer, UadSafetensors *st, const char *conv_prefix,
                               const char *bn_prefix, float bn_eps, int64_t cout, int64_t cin,
                               int kernel, GError **error);
+/* Loads the ImageNet classifier "<prefix>.weight" [n_classes, in] and "<prefix>.bias". */
+gboolean uad_backbone_load_classifier (UadBackbone *bb, UadSafetensors *st, const char *prefix,
+                                       int64_t n_classes, int64_t in, GError **error);
+/* Describes block b: repeat `index` of a stage (only the first repeat has the stage's stride;
+ * a block adds its input back when its stride is 1 and its channels do not change). */
+void uad_block_describe (UadBlock *b, int cin, int cout, int expand, int kernel, int stride,
+                         int index);
 /* Fills h/w sizes of stem and blocks for the input size, and checks the taps. */
 void uad_backbone_finish (UadBackbone *bb);
 

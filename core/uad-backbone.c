@@ -141,6 +141,35 @@ uad_conv_layer_load (UadConvLayer *layer, UadSafetensors *st, const char *conv_p
   return ok;
 }
 
+gboolean
+uad_backbone_load_classifier (UadBackbone *bb, UadSafetensors *st, const char *prefix,
+                              int64_t n_classes, int64_t in, GError **error)
+{
+  g_autofree char *wname = g_strconcat (prefix, ".weight", NULL);
+  g_autofree char *bname = g_strconcat (prefix, ".bias", NULL);
+  bb->classifier_w = uad_safetensors_load (st, wname, 2, (int64_t[]) { n_classes, in }, error);
+  if (bb->classifier_w == NULL)
+    return FALSE;
+  bb->classifier_b = load_vector (st, bname, n_classes, error);
+  if (bb->classifier_b == NULL)
+    return FALSE;
+  bb->n_classes = (int) n_classes;
+  bb->has_classifier = TRUE;
+  return TRUE;
+}
+
+void
+uad_block_describe (UadBlock *b, int cin, int cout, int expand, int kernel, int stride, int index)
+{
+  b->cin = cin;
+  b->cout = cout;
+  b->cexp = cin * expand;
+  b->kernel = kernel;
+  b->stride = index == 0 ? stride : 1;
+  b->has_expand = expand != 1;
+  b->residual = b->stride == 1 && cin == cout;
+}
+
 void
 uad_backbone_finish (UadBackbone *bb)
 {

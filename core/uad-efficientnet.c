@@ -177,24 +177,7 @@ load_head (UadBackbone *bb, UadSafetensors *st, const Names *n, GError **error)
     return FALSE;
   bb->head.geom.stride = 1;
   bb->head.act = UAD_ACT_SWISH;
-  UadConvLayer linear = { 0 };
-  g_autofree char *fc_w = g_strconcat (fc, ".weight", NULL);
-  linear.weight = uad_safetensors_load (st, fc_w, 2, (int64_t[]) { N_CLASSES, HEAD_CHANNELS }, error);
-  if (linear.weight == NULL)
-    return FALSE;
-  g_autofree char *fc_b = g_strconcat (fc, ".bias", NULL);
-  g_autoptr (UadTensor) bias = uad_safetensors_load (st, fc_b, 1, (int64_t[]) { N_CLASSES }, error);
-  if (bias == NULL)
-    {
-      uad_tensor_free (linear.weight);
-      return FALSE;
-    }
-  bb->classifier_w = linear.weight;
-  bb->classifier_b = uad_alloc_floats (N_CLASSES);
-  memcpy (bb->classifier_b, bias->data, N_CLASSES * sizeof (float));
-  bb->n_classes = N_CLASSES;
-  bb->has_classifier = TRUE;
-  return TRUE;
+  return uad_backbone_load_classifier (bb, st, fc, N_CLASSES, HEAD_CHANNELS, error);
 }
 
 UadBackbone *
@@ -230,14 +213,9 @@ uad_efficientnet_b4_load (UadSafetensors *st, GError **error)
     for (int i = 0; i < stages[s].repeats && block < n_blocks; i++, block++)
       {
         UadBlock *b = &bb->blocks[block];
-        b->cin = cin;
-        b->cout = stages[s].cout;
-        b->cexp = cin * stages[s].expand;
-        b->kernel = stages[s].kernel;
-        b->stride = i == 0 ? stages[s].stride : 1;
-        b->has_expand = stages[s].expand != 1;
+        uad_block_describe (b, cin, stages[s].cout, stages[s].expand, stages[s].kernel,
+                            stages[s].stride, i);
         b->has_se = TRUE;
-        b->residual = b->stride == 1 && b->cin == b->cout;
         if (!load_block (b, st, &n, block, (int) s, i, &size380, error))
           goto fail;
         cin = b->cout;

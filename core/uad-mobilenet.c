@@ -96,19 +96,7 @@ load_classifier (UadBackbone *bb, UadSafetensors *st, GError **error)
   int64_t shape[8];
   if (uad_safetensors_get_info (st, "classifier.weight", &dtype, &ndim, shape) && ndim == 2)
     classes = shape[0];
-  bb->classifier_w = uad_safetensors_load (st, "classifier.weight", 2,
-                                           (int64_t[]) { classes, HEAD_CHANNELS }, error);
-  if (bb->classifier_w == NULL)
-    return FALSE;
-  g_autoptr (UadTensor) bias = uad_safetensors_load (st, "classifier.bias", 1,
-                                                     (int64_t[]) { classes }, error);
-  if (bias == NULL)
-    return FALSE;
-  bb->classifier_b = uad_alloc_floats ((size_t) classes);
-  memcpy (bb->classifier_b, bias->data, (size_t) classes * sizeof (float));
-  bb->n_classes = (int) classes;
-  bb->has_classifier = TRUE;
-  return TRUE;
+  return uad_backbone_load_classifier (bb, st, "classifier", classes, HEAD_CHANNELS, error);
 }
 
 UadBackbone *
@@ -134,13 +122,7 @@ uad_mobilenet_v2_load (UadSafetensors *st, GError **error)
     for (int i = 0; i < stages[s].repeats && block < n_blocks; i++, block++)
       {
         UadBlock *b = &bb->blocks[block];
-        b->cin = cin;
-        b->cout = stages[s].cout;
-        b->cexp = cin * stages[s].expand;
-        b->kernel = 3;
-        b->stride = i == 0 ? stages[s].stride : 1;
-        b->has_expand = stages[s].expand != 1;
-        b->residual = b->stride == 1 && b->cin == b->cout;
+        uad_block_describe (b, cin, stages[s].cout, stages[s].expand, 3, stages[s].stride, i);
         if (!load_block (b, st, block, &size, error))
           goto fail;
         cin = b->cout;
