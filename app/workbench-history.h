@@ -89,7 +89,8 @@ typedef struct {
 
 void uad_thresholds_clear (UadThresholds *th);
 
-/* Requires finite values with pass_below <= fail_above (else UAD_ERROR_INVALID). */
+/* Requires one of the model's classes and finite values with pass_below <= fail_above (else
+ * UAD_ERROR_INVALID). */
 gboolean uad_history_set_thresholds (UadHistory *history, gint64 model_id,
                                      const char *class_name, double pass_below,
                                      double fail_above, double pixel, const char *changed_by,
@@ -202,15 +203,16 @@ gint64 uad_history_record_inspection (UadHistory *history, gint64 run_id, gint64
                                       int map_h, GError **error);
 
 /* The latest stored result of the model with file SHA-256 model_sha256 on the image at
- * image_path with content image_sha256, or NULL (error unset) when there is none: the
- * workbench reuses it instead of running the model again (see uad_history_copy_inspection). */
+ * image_path (absolute, as UadImageFileInfo.path) with content image_sha256, or NULL (error
+ * unset) when there is none: the workbench reuses it instead of running the model again (see
+ * uad_history_copy_inspection). */
 UadInspection *uad_history_find_result (UadHistory *history, const char *model_sha256,
                                         const char *image_path, const char *image_sha256,
                                         GError **error);
 
-/* Copies inspection source_id into run_id (score, class, map, and the operator's verdict and
- * note, which were given for this very image content), deciding the model verdict again with
- * the given thresholds. Returns the new inspection id. */
+/* Copies inspection source_id into run_id (score, class, map, times, and the operator's
+ * verdict and note, which were given for this very image content), deciding the model verdict
+ * again with the given thresholds. Returns the new inspection id. */
 gint64 uad_history_copy_inspection (UadHistory *history, gint64 source_id, gint64 run_id,
                                     double pass_below, double fail_above, GError **error);
 

@@ -32,12 +32,9 @@ G_DEFINE_FINAL_TYPE (WorkbenchImagePane, workbench_image_pane, GTK_TYPE_WIDGET)
 enum { VIEW_CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
-/* Contour colours (Adwaita red 2 and green 3), drawn over a dark halo that keeps them visible
- * on any image and colour map. */
-static const GdkRGBA contour_colors[WORKBENCH_PANE_N_CONTOURS] = {
-  { 0.929f, 0.200f, 0.231f, 1.0f },
-  { 0.200f, 0.820f, 0.478f, 1.0f },
-};
+/* Contour colours, drawn over a dark halo that keeps them visible on any image and colour
+ * map. */
+static GdkRGBA contour_colors[WORKBENCH_PANE_N_CONTOURS];
 
 static gboolean
 has_content (WorkbenchImagePane *self)
@@ -463,6 +460,8 @@ workbench_image_pane_class_init (WorkbenchImagePaneClass *klass)
                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   gtk_widget_class_set_css_name (widget_class, "workbench-image-pane");
+  gdk_rgba_parse (&contour_colors[WORKBENCH_PANE_DEFECTS], WORKBENCH_PANE_DEFECTS_COLOR);
+  gdk_rgba_parse (&contour_colors[WORKBENCH_PANE_TRUTH], WORKBENCH_PANE_TRUTH_COLOR);
 }
 
 static void

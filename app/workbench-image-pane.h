@@ -24,10 +24,14 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (WorkbenchImagePane, workbench_image_pane, WORKBENCH, IMAGE_PANE, GtkWidget)
 
 typedef enum {
-  WORKBENCH_PANE_DEFECTS, /* drawn in red */
-  WORKBENCH_PANE_TRUTH,   /* drawn in green, under the defects */
+  WORKBENCH_PANE_DEFECTS, /* drawn in WORKBENCH_PANE_DEFECTS_COLOR */
+  WORKBENCH_PANE_TRUTH,   /* drawn in WORKBENCH_PANE_TRUTH_COLOR, under the defects */
   WORKBENCH_PANE_N_CONTOURS,
 } WorkbenchPaneContours;
+
+/* Adwaita red 2 and green 3 (CSS / Pango colours), for legends. */
+#define WORKBENCH_PANE_DEFECTS_COLOR "#ed333b"
+#define WORKBENCH_PANE_TRUTH_COLOR "#33d17a"
 
 GtkWidget *workbench_image_pane_new (void);
 

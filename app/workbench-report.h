@@ -4,17 +4,17 @@
  * The PDF (A4) has: a title page with the run's summary (dates, folders, counts by final
  * verdict), the model (file, SHA-256, backbone, classes) and the thresholds per class; a table
  * of counts per class and verdict; a table of all images (name, class, score, model verdict,
- * operator verdict, note) over as many pages as it needs; then, for every image whose final
- * verdict is fail or review, a thumbnail with its anomaly map blended over it (jet, twice the
- * fail threshold is full red, as `uniad infer --heatmaps`). Text is laid out by Pango, so any
+ * operator verdict, note) over as many pages as it needs; then, for every image the model or
+ * the operator judged review or fail, a thumbnail with its anomaly map blended over it (jet,
+ * twice the fail threshold is full red, as `uniad infer --heatmaps`). Text is laid out by Pango, so any
  * script (Korean included) prints when a font for it is installed.
  *
  * The CSV (RFC 4180, UTF-8, header row) has one row per inspection: path, class, score,
  * pass_below, fail_above, model_verdict, operator_verdict, note, inspected_at, reviewed_at
  * (ISO 8601 UTC, empty when unset).
  *
- * Both are written to a temporary file in the target's folder and renamed over path only when
- * complete, so an error (unwritable folder, path is a directory, disk full, cancelled) leaves
+ * Both are made in memory, then written to a temporary file in the target's folder and renamed
+ * over path only when complete, so an error (unwritable folder, path is a directory, disk full, cancelled) leaves
  * neither a partial file under path nor the temporary file. Errors are UAD_ERROR_IO naming
  * the path (UAD_ERROR_CANCELLED when cancelled); an image that cannot be read for its
  * thumbnail gets a note in its place, not a failure. */

@@ -106,13 +106,14 @@ update_legend (WorkbenchViewer *self)
 
   GString *key = g_string_new (NULL);
   if (isfinite (self->threshold))
-    g_string_append_printf (key, "<span foreground=\"#ed333b\" weight=\"bold\">━━</span> "
-                                 "Defect (map &gt; %.4g)", self->threshold);
+    g_string_append_printf (key, "<span foreground=\"" WORKBENCH_PANE_DEFECTS_COLOR
+                                 "\" weight=\"bold\">━━</span> Defect (map &gt; %.4g)",
+                            self->threshold);
   else
     g_string_append (key, "No pixel threshold");
   if (self->mask != NULL)
-    g_string_append (key, "    <span foreground=\"#33d17a\" weight=\"bold\">━━</span> "
-                          "Ground truth");
+    g_string_append (key, "    <span foreground=\"" WORKBENCH_PANE_TRUTH_COLOR
+                          "\" weight=\"bold\">━━</span> Ground truth");
   gtk_label_set_markup (self->legend_key, key->str);
   g_string_free (key, TRUE);
   gtk_widget_queue_draw (self->legend_bar);
@@ -556,7 +557,7 @@ build_facts_card (WorkbenchViewer *self)
   gtk_widget_set_hexpand (facts, TRUE);
   gtk_widget_set_valign (facts, GTK_ALIGN_CENTER);
 
-  GtkWidget *placeholder = gtk_label_new ("No image");
+  GtkWidget *placeholder = gtk_label_new ("No details");
   self->facts_placeholder = GTK_LABEL (placeholder);
   gtk_widget_add_css_class (placeholder, "dim-label");
   gtk_label_set_xalign (GTK_LABEL (placeholder), 0);
