@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define METADATA_KEY "uniad"
+#define DECODER_PREFIX "decoder."
 
 UadModel *
 uad_model_new (UadBackboneKind backbone, const char *backbone_sha256,
@@ -45,6 +46,8 @@ uad_model_free (UadModel *model)
     uad_transformer_free (model->transformers[i]);
   g_free (model->transformers);
   g_free (model->training.date);
+  uad_decoder_free (model->decoder);
+  g_free (model->decoder_training.date);
   g_free (model);
 }
 
@@ -78,6 +81,37 @@ append_text (GString *s, const char *key, const char *v)
 {
   append_key (s, key);
   uad_json_append_string (s, v ? v : "");
+}
+
+static void
+append_training (GString *s, const UadTrainingSummary *t)
+{
+  append_key (s, "training");
+  g_string_append_c (s, '{');
+  append_number (s, "epochs", t->epochs);
+  append_number (s, "batch", t->batch);
+  append_number (s, "final_loss", t->final_loss);
+  append_number (s, "seconds", t->seconds);
+  append_text (s, "date", t->date);
+  g_string_append (s, "}");
+}
+
+static void
+append_decoder (GString *s, const UadModel *model)
+{
+  const UadDecoderConfig *c = uad_decoder_get_config (model->decoder);
+  append_key (s, "decoder");
+  g_string_append_c (s, '{');
+  append_number (s, "channels", c->channels);
+  append_number (s, "grid", c->grid);
+  append_key (s, "widths");
+  g_string_append_c (s, '[');
+  for (int i = 0; i < UAD_DECODER_STAGES; i++)
+    g_string_append_printf (s, "%s%d", i ? "," : "", c->widths[i]);
+  g_string_append_c (s, ']');
+  append_text (s, "normalization", uad_normalization_name (c->normalization));
+  append_training (s, &model->decoder_training);
+  g_string_append_c (s, '}');
 }
 
 static char *
@@ -126,14 +160,10 @@ metadata_json (const UadModel *model)
       g_string_append_c (s, '}');
     }
   g_string_append (s, "]");
-  append_key (s, "training");
-  g_string_append_c (s, '{');
-  append_number (s, "epochs", model->training.epochs);
-  append_number (s, "batch", model->training.batch);
-  append_number (s, "final_loss", model->training.final_loss);
-  append_number (s, "seconds", model->training.seconds);
-  append_text (s, "date", model->training.date);
-  g_string_append (s, "}}");
+  append_training (s, &model->training);
+  if (model->decoder)
+    append_decoder (s, model);
+  g_string_append_c (s, '}');
   return g_string_free (s, FALSE);
 }
 
@@ -147,6 +177,8 @@ uad_model_write (const UadModel *model, UadSafetensorsWriter *w)
       g_autofree char *prefix = transformer_prefix (model, i);
       uad_transformer_save (model->transformers[i], w, prefix);
     }
+  if (model->decoder)
+    uad_decoder_save (model->decoder, w, DECODER_PREFIX);
 }
 
 gboolean
@@ -228,6 +260,59 @@ read_config (Reader *r, const UadJson *c, UadTransformerConfig *cfg)
   cfg->layernorm_eps = (float) number (r, c, "layernorm_eps");
 }
 
+static void
+read_training (Reader *r, const UadJson *t, UadTrainingSummary *out)
+{
+  out->epochs = integer (r, t, "epochs", 0, G_MAXINT);
+  out->batch = integer (r, t, "batch", 0, G_MAXINT);
+  out->final_loss = number (r, t, "final_loss");
+  out->seconds = number (r, t, "seconds");
+  out->date = g_strdup (text (r, t, "date"));
+}
+
+/* The decoder described by the metadata's "decoder" object, with zero parameters. */
+static UadDecoder *
+decoder_from_json (const UadJson *d, Reader *r, const UadModel *model)
+{
+  UadDecoderConfig cfg;
+  const UadTransformerConfig *tc = uad_transformer_get_config (model->transformers[0]);
+  cfg.channels = integer (r, d, "channels", 1, 65536);
+  cfg.grid = integer (r, d, "grid", 1, 256);
+  const UadJson *widths = member (r, d, "widths", UAD_JSON_ARRAY);
+  const char *norm = text (r, d, "normalization");
+  if (r->ok && uad_json_get_length (widths) != UAD_DECODER_STAGES)
+    {
+      g_set_error (r->error, UAD_ERROR, UAD_ERROR_FORMAT,
+                   "%s: model metadata: the decoder has %u widths, not %d", r->path,
+                   uad_json_get_length (widths), UAD_DECODER_STAGES);
+      return NULL;
+    }
+  for (int i = 0; i < UAD_DECODER_STAGES && r->ok; i++)
+    {
+      const UadJson *v = uad_json_array_get (widths, i);
+      int64_t x;
+      if (!uad_json_get_int64 (v, &x) || x < 1 || x > 4096)
+        {
+          g_set_error (r->error, UAD_ERROR, UAD_ERROR_FORMAT,
+                       "%s: model metadata: decoder width %d is not a whole number in 1..4096",
+                       r->path, i);
+          return NULL;
+        }
+      cfg.widths[i] = (int) x;
+    }
+  if (!r->ok || !uad_normalization_from_name (norm, &cfg.normalization, r->error))
+    return NULL;
+  if (cfg.channels != tc->channels || cfg.grid != tc->grid_h || cfg.grid != tc->grid_w)
+    {
+      g_set_error (r->error, UAD_ERROR, UAD_ERROR_FORMAT,
+                   "%s: the decoder reads %d channels at %dx%d, but the model's features have %d "
+                   "at %dx%d", r->path, cfg.channels, cfg.grid, cfg.grid, tc->channels,
+                   tc->grid_h, tc->grid_w);
+      return NULL;
+    }
+  return uad_decoder_new (&cfg, r->error);
+}
+
 static UadModel *
 model_from_json (const UadJson *root, Reader *r)
 {
@@ -282,11 +367,16 @@ model_from_json (const UadJson *root, Reader *r)
       model->classes[i].score_std = number (r, k, "score_std");
       model->classes[i].score_max = number (r, k, "score_max");
     }
-  model->training.epochs = integer (r, training, "epochs", 0, G_MAXINT);
-  model->training.batch = integer (r, training, "batch", 0, G_MAXINT);
-  model->training.final_loss = number (r, training, "final_loss");
-  model->training.seconds = number (r, training, "seconds");
-  model->training.date = g_strdup (text (r, training, "date"));
+  read_training (r, training, &model->training);
+  const UadJson *decoder = uad_json_object_get (root, "decoder");
+  if (r->ok && decoder)
+    {
+      const UadJson *d = member (r, root, "decoder", UAD_JSON_OBJECT);
+      model->decoder = d ? decoder_from_json (d, r, model) : NULL;
+      if (model->decoder == NULL)
+        return NULL;
+      read_training (r, member (r, d, "training", UAD_JSON_OBJECT), &model->decoder_training);
+    }
   return r->ok ? g_steal_pointer (&model) : NULL;
 }
 
@@ -321,7 +411,27 @@ uad_model_load (const char *path, GError **error)
       if (!uad_transformer_load (model->transformers[i], st, prefix, error))
         return NULL;
     }
+  if (model->decoder && !uad_decoder_load (model->decoder, st, DECODER_PREFIX, error))
+    return NULL;
   return g_steal_pointer (&model);
+}
+
+gboolean
+uad_model_set_decoder (UadModel *model, UadDecoder *decoder, GError **error)
+{
+  const UadTransformerConfig *tc = uad_transformer_get_config (model->transformers[0]);
+  const UadDecoderConfig *dc = uad_decoder_get_config (decoder);
+  if (dc->channels != tc->channels || dc->grid != tc->grid_h || dc->grid != tc->grid_w)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_MISMATCH,
+                   "the decoder reads %d channels at %dx%d, the model's features have %d at %dx%d",
+                   dc->channels, dc->grid, dc->grid, tc->channels, tc->grid_h, tc->grid_w);
+      uad_decoder_free (decoder);
+      return FALSE;
+    }
+  uad_decoder_free (model->decoder);
+  model->decoder = decoder;
+  return TRUE;
 }
 
 UadTransformer *

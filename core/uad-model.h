@@ -6,11 +6,17 @@
  * one) and, in __metadata__["uniad"], JSON with everything needed to use the model again:
  * the transformer configuration, the backbone's name and the SHA-256 of its weights file (a
  * model only runs on the backbone it was trained with), the class names with per-class score
- * statistics on the training images, the score kind, and a training summary. */
+ * statistics on the training images, the score kind, and a training summary.
+ *
+ * Optionally the file also holds an image decoder (uad-decoder.h) that renders features as
+ * pictures: tensors "decoder." + its names, and a "decoder" object in the metadata with its
+ * configuration and training summary. A model without one is just as valid (and reads as
+ * before: the format version stays 1, older readers ignore the extra tensors and key). */
 #pragma once
 
 #include "uad-anomaly-map.h"
 #include "uad-backbone.h"
+#include "uad-decoder.h"
 #include "uad-transformer.h"
 
 #define UAD_MODEL_FORMAT_VERSION 1
@@ -40,6 +46,8 @@ typedef struct {
   int n_transformers;     /* 1, or n_classes when separate */
   UadTransformer **transformers;
   UadTrainingSummary training;
+  UadDecoder *decoder;    /* NULL when the model has no image decoder */
+  UadTrainingSummary decoder_training;
 } UadModel;
 
 /* A model with zero-parameter transformers of the given configuration (initialise or load). */
@@ -53,6 +61,10 @@ gboolean uad_model_save (const UadModel *model, const char *path, GError **error
 /* Adds the model's tensors and metadata to a writer (checkpoints add more to the same file). */
 void uad_model_write (const UadModel *model, UadSafetensorsWriter *w);
 UadModel *uad_model_load (const char *path, GError **error);
+
+/* Gives the model an image decoder (replacing any it had); takes ownership. Fails, and frees
+ * decoder, when its input channels or grid are not those of the model's features. */
+gboolean uad_model_set_decoder (UadModel *model, UadDecoder *decoder, GError **error);
 
 /* The transformer that reconstructs images of class `index` (the only one when unified). */
 UadTransformer *uad_model_get_transformer (const UadModel *model, int class_index);
