@@ -5,6 +5,7 @@
 #include "cli-commands.h"
 #include "cli-common.h"
 
+#include "uad-decoder.h"
 #include "uad-optim.h"
 #include "uad-parallel.h"
 
@@ -206,6 +207,42 @@ run_bench_train (int channels, int batch, int iterations)
   return CLI_EXIT_OK;
 }
 
+typedef struct {
+  UadDecoder *dec;
+  UadDecoderWorkspace *ws;
+  UadTensor *features;
+  int batch;
+} DecodeBench;
+
+static void
+run_decode (void *ctx)
+{
+  DecodeBench *b = ctx;
+  uad_decoder_forward (b->dec, b->ws, b->features->data, b->batch);
+}
+
+static int
+run_bench_decode (int channels, int batch, int iterations)
+{
+  UadDecoderConfig cfg;
+  uad_decoder_config_default (&cfg, channels, UAD_NORMALIZE_IMAGENET);
+  DecodeBench b = { uad_decoder_new (&cfg, NULL), NULL, NULL, batch };
+  b.features = uad_tensor_new_4d (batch, channels, cfg.grid, cfg.grid);
+  fill_noise (b.features);
+  UadRng rng;
+  uad_rng_init (&rng, 1);
+  uad_decoder_init (b.dec, &rng, b.features);
+  b.ws = uad_decoder_workspace_new (b.dec, batch, FALSE);
+  double ms = time_median_ms (run_decode, &b, iterations);
+  int s = uad_decoder_get_output_size (b.dec);
+  g_autofree char *what = g_strdup_printf ("image decoder C=%d -> %dx%d RGB", channels, s, s);
+  print_figures (what, batch, ms, uad_decoder_get_macs (b.dec), 30);
+  uad_decoder_workspace_free (b.ws);
+  uad_tensor_free (b.features);
+  uad_decoder_free (b.dec);
+  return CLI_EXIT_OK;
+}
+
 static int
 bench_command (int argc, char **argv, const char *what)
 {
@@ -216,9 +253,9 @@ bench_command (int argc, char **argv, const char *what)
   entries[3] = (GOptionEntry) { "batch", 'n', 0, G_OPTION_ARG_INT, &batch, "Images per batch (default 1)", "N" };
   entries[4] = (GOptionEntry) { "iterations", 'i', 0, G_OPTION_ARG_INT, &iterations, "Timed batches (default 20)", "K" };
   entries[5] = (GOptionEntry) { NULL };
-  if (g_str_equal (what, "train"))
+  if (g_str_equal (what, "train") || g_str_equal (what, "decode"))
     {
-      /* No backbone: the features are cached while training. */
+      /* No backbone: training runs on cached features, decoding on given ones. */
       entries[0] = (GOptionEntry) { "channels", 'c', 0, G_OPTION_ARG_INT, &channels, "Feature channels (272 EfficientNet-b4, 168 MobileNetV2)", "C" };
       entries[1] = entries[2];
       entries[2] = entries[3];
@@ -239,7 +276,8 @@ bench_command (int argc, char **argv, const char *what)
     {
       if (bo.threads > 0)
         uad_parallel_set_threads (bo.threads);
-      status = run_bench_train (channels, batch, iterations);
+      status = g_str_equal (what, "train") ? run_bench_train (channels, batch, iterations)
+                                           : run_bench_decode (channels, batch, iterations);
     }
   cli_backbone_options_clear (&bo);
   return status;
@@ -248,7 +286,7 @@ bench_command (int argc, char **argv, const char *what)
 int
 cli_bench (int argc, char **argv)
 {
-  static const char *const whats[] = { "backbone", "infer", "train" };
+  static const char *const whats[] = { "backbone", "infer", "train", "decode" };
   for (guint i = 0; i < G_N_ELEMENTS (whats); i++)
     if (argc >= 2 && g_strcmp0 (argv[1], whats[i]) == 0)
       return bench_command (argc - 1, argv + 1, whats[i]);
@@ -257,7 +295,8 @@ cli_bench (int argc, char **argv)
            "Usage: uniad bench WHAT [OPTION…]\n\n"
            "  backbone   the CNN backbone and neck\n"
            "  infer      the whole inference path: backbone, transformer, map, score\n"
-           "  train      one training step of the transformer (on cached features)\n\n"
+           "  train      one training step of the transformer (on cached features)\n"
+           "  decode     the image decoder: features to a 224x224 picture\n\n"
            "Run 'uniad bench WHAT --help' for the options.\n");
   return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
