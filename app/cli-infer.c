@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli-infer.c: `uniad infer`: score and verdict of image files and folders, optionally as CSV
- * and heatmap overlays. */
+/* cli-infer.c: `uniad infer`: score and verdict of image files and folders, optionally as CSV,
+ * heatmap overlays and pictures of the reconstruction (the model's image decoder). */
 #include "cli-commands.h"
 #include "cli-common.h"
 
@@ -16,7 +16,7 @@
 #include <string.h>
 
 typedef struct {
-  char *model, *weights, *csv, *heatmaps, *class_name, *colormap;
+  char *model, *weights, *csv, *heatmaps, *reconstructions, *class_name, *colormap;
   double threshold;
   int threads;
 } InferArgs;
@@ -57,6 +57,26 @@ collect_images (char **args, int n, GPtrArray **names, GError **error)
   return paths;
 }
 
+/* <dir>/<name without extension><suffix>, its folder created. */
+static char *
+output_file (const char *dir, const char *name, const char *suffix, GError **error)
+{
+  g_autofree char *stem = g_strdup (name);
+  char *dot = strrchr (stem, '.');
+  if (dot && !strchr (dot, G_DIR_SEPARATOR))
+    *dot = '\0';
+  g_autofree char *file = g_strconcat (stem, suffix, NULL);
+  g_autofree char *out = g_build_filename (dir, file, NULL);
+  g_autofree char *folder = g_path_get_dirname (out);
+  if (g_mkdir_with_parents (folder, 0755) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot create %s: %s",
+                   folder, g_strerror (errno));
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
 /* <dir>/<name without extension>_heatmap.png: the image at 224x224 with the map over it. */
 static gboolean
 write_heatmap (const char *dir, const char *path, const char *name, const float *map,
@@ -69,20 +89,76 @@ write_heatmap (const char *dir, const char *path, const char *name, const float 
   /* A fixed scale per class: twice the verdict threshold is full red. */
   uad_heatmap_overlay (small, map, UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE, 0,
                        (float) (2 * threshold), 0.5f, cmap);
-  g_autofree char *stem = g_strdup (name);
-  char *dot = strrchr (stem, '.');
-  if (dot && !strchr (dot, G_DIR_SEPARATOR))
-    *dot = '\0';
-  g_autofree char *file = g_strconcat (stem, "_heatmap.png", NULL);
-  g_autofree char *out = g_build_filename (dir, file, NULL);
-  g_autofree char *folder = g_path_get_dirname (out);
-  if (g_mkdir_with_parents (folder, 0755) != 0)
+  g_autofree char *out = output_file (dir, name, "_heatmap.png", error);
+  return out && uad_image_save_png (small, out, error);
+}
+
+/* What --reconstructions needs, made once. */
+typedef struct {
+  UadDecoderWorkspace *ws;
+  UadTensor *input;    /* [BATCH, 3, S, S] */
+  float *features;     /* [2 BATCH, C, 14, 14]: features, then their reconstructions */
+} Reconstructions;
+
+/* <dir>/<name without extension>_reconstruction.png for the images of a batch that were read
+ * (results without error): decode(original features) | decode(reconstruction), side by side,
+ * both through the same decoder so that its blur is not taken for a change. The detector's
+ * file API does not hand out features, so these images run through backbone and transformer
+ * once more. Returns the number of failures (reported on stderr). */
+static int
+write_reconstructions (UadDetector *det, Reconstructions *rc, const char *dir,
+                       const char *const *paths, const char *const *names,
+                       const UadDetection *results, int count)
+{
+  UadModel *model = uad_detector_get_model (det);
+  UadBackbone *bb = uad_detector_get_backbone (det);
+  int s = uad_backbone_get_input_size (bb), size = uad_decoder_get_output_size (model->decoder);
+  size_t per = (size_t) uad_backbone_get_feature_channels (bb) * 14 * 14;
+  size_t out = (size_t) 3 * size * size;
+  UadNormalization norm = uad_decoder_get_config (model->decoder)->normalization;
+  int slot[UAD_DETECTOR_BATCH], classes[UAD_DETECTOR_BATCH], m = 0, failures = 0;
+  g_autoptr (GError) error = NULL;
+  for (int i = 0; i < count; i++)
     {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot create %s: %s",
-                   folder, g_strerror (errno));
-      return FALSE;
+      if (results[i].error)
+        continue;
+      if (!uad_image_load_input (paths[i], s, uad_backbone_get_normalization (bb),
+                                 rc->input->data + (size_t) m * 3 * s * s, &error))
+        {
+          fprintf (stderr, "uniad infer: %s\n", error->message);
+          g_clear_error (&error);
+          failures++;
+          continue;
+        }
+      classes[m] = results[i].class_index;
+      slot[m++] = i;
     }
-  return uad_image_save_png (small, out, error);
+  if (m == 0)
+    return failures;
+  double scores[UAD_DETECTOR_BATCH];
+  UadTensor in = { rc->input->data, 4, { m, 3, s, s }, FALSE };
+  uad_detector_run (det, &in, classes, scores, NULL, rc->features, rc->features + m * per);
+  const float *pictures = uad_decoder_forward (model->decoder, rc->ws, rc->features, 2 * m);
+  for (int k = 0; k < m; k++)
+    {
+      g_autoptr (UadImage) left = uad_decoder_to_image (pictures + k * out, size, norm);
+      g_autoptr (UadImage) right = uad_decoder_to_image (pictures + (m + k) * out, size, norm);
+      g_autoptr (UadImage) pair = uad_image_new (2 * size, size);
+      for (int y = 0; y < size; y++)
+        {
+          guint8 *row = pair->rgb + (size_t) y * 2 * size * 3;
+          memcpy (row, left->rgb + (size_t) y * size * 3, (size_t) size * 3);
+          memcpy (row + (size_t) size * 3, right->rgb + (size_t) y * size * 3, (size_t) size * 3);
+        }
+      g_autofree char *file = output_file (dir, names[slot[k]], "_reconstruction.png", &error);
+      if (file == NULL || !uad_image_save_png (pair, file, &error))
+        {
+          fprintf (stderr, "uniad infer: %s\n", error->message);
+          g_clear_error (&error);
+          failures++;
+        }
+    }
+  return failures;
 }
 
 static int
@@ -119,6 +195,23 @@ run_infer (InferArgs *a, char **args, int n_args)
       uad_detector_free (det);
       return CLI_EXIT_FAILURE;
     }
+  Reconstructions rc = { NULL };
+  if (a->reconstructions && model->decoder == NULL)
+    {
+      cli_error ("infer", "%s has no image decoder for --reconstructions; add one with 'uniad "
+                 "train-decoder'", a->model);
+      uad_detector_free (det);
+      return CLI_EXIT_FAILURE;
+    }
+  if (a->reconstructions)
+    {
+      UadBackbone *bb = uad_detector_get_backbone (det);
+      int s = uad_backbone_get_input_size (bb);
+      rc.ws = uad_decoder_workspace_new (model->decoder, 2 * UAD_DETECTOR_BATCH, FALSE);
+      rc.input = uad_tensor_new_4d (UAD_DETECTOR_BATCH, 3, s, s);
+      rc.features = g_new (float, (size_t) 2 * UAD_DETECTOR_BATCH
+                                  * uad_backbone_get_feature_channels (bb) * 14 * 14);
+    }
   int n = (int) paths->len;
   g_autofree int *classes = g_new (int, MAX (n, 1));
   for (int i = 0; i < n; i++)
@@ -139,7 +232,6 @@ run_infer (InferArgs *a, char **args, int n_args)
             {
               fprintf (stderr, "uniad infer: %s\n", r->error->message);
               failures++;
-              uad_detection_clear (r);
               continue;
             }
           double thr = a->threshold > 0 ? a->threshold : uad_detector_default_threshold (det, r->class_index);
@@ -157,9 +249,17 @@ run_infer (InferArgs *a, char **args, int n_args)
               g_clear_error (&error);
               failures++;
             }
-          uad_detection_clear (r);
         }
+      if (a->reconstructions)
+        failures += write_reconstructions (det, &rc, a->reconstructions, batch,
+                                           (const char *const *) names->pdata + first, results,
+                                           count);
+      for (int i = 0; i < count; i++)
+        uad_detection_clear (&results[i]);
     }
+  uad_decoder_workspace_free (rc.ws);
+  uad_tensor_free (rc.input);
+  g_free (rc.features);
   uad_detector_free (det);
   fprintf (stderr, "%d images: %d anomalous, %d normal, %d failed\n", n, anomalous,
            n - anomalous - failures, failures);
@@ -181,6 +281,7 @@ cli_infer (int argc, char **argv)
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &a.weights, "Backbone weights (default: found by the model's record in the user data folder)", "FILE" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &a.csv, "Also write the results as CSV", "FILE" },
     { "heatmaps", 0, 0, G_OPTION_ARG_FILENAME, &a.heatmaps, "Write each image's anomaly map over it as PNG", "DIR" },
+    { "reconstructions", 0, 0, G_OPTION_ARG_FILENAME, &a.reconstructions, "Write each image's decoded features | decoded reconstruction as PNG (needs a model with an image decoder)", "DIR" },
     { "colormap", 0, 0, G_OPTION_ARG_STRING, &a.colormap, "Heatmap colours: jet (default), inferno, gray", "NAME" },
     { "class", 'c', 0, G_OPTION_ARG_STRING, &a.class_name, "Class of every image (default: from the path)", "NAME" },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &a.threshold, "Verdict threshold (default: per class, mean + 3 std of training scores)", "T" },
@@ -194,7 +295,7 @@ cli_infer (int argc, char **argv)
     cli_error ("infer", "give --model MODEL.uniad and at least one PATH (see 'uniad infer --help')");
   else
     status = run_infer (&a, argv + 1, argc - 1);
-  g_free (a.model), g_free (a.weights), g_free (a.csv), g_free (a.heatmaps);
+  g_free (a.model), g_free (a.weights), g_free (a.csv), g_free (a.heatmaps), g_free (a.reconstructions);
   g_free (a.class_name), g_free (a.colormap);
   return status;
 }

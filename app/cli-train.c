@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli-train.c: `uniad train`: a UniAD model from the good images of an MVTec-layout dataset. */
+/* cli-train.c: `uniad train`: a UniAD model from the good images of an MVTec-layout dataset,
+ * with an image decoder (cli-train-decoder.c) unless --no-decoder. */
 #include "cli-commands.h"
 #include "cli-common.h"
 #include "cli-progress.h"
@@ -17,8 +18,9 @@
 typedef struct {
   CliBackboneOptions bo;
   char *data, *classes, *out, *cache_dir;
-  gboolean separate, resume, force, no_disk_cache;
+  gboolean separate, resume, force, no_disk_cache, no_decoder;
   UadTrainOptions train;
+  UadDecoderTrainOptions decoder;
   gint64 seed;
 } TrainArgs;
 
@@ -29,10 +31,30 @@ typedef struct {
 static gboolean
 on_extract (int done, int total, void *user_data)
 {
-  ProgressState *ps = user_data;
   g_autofree char *text = g_strdup_printf ("backbone features: %d/%d images", done, total);
-  cli_progress_update (&ps->bar, (double) done / total, text);
+  cli_progress_update (user_data, (double) done / total, text);
   return !cli_interrupted ();
+}
+
+UadTensor *
+cli_extract_features (UadBackbone *bb, const char *sha, const char *cache_dir,
+                      gboolean no_disk_cache, const char *const *paths, int n, GError **error)
+{
+  g_autofree char *dir = no_disk_cache ? NULL
+                         : cache_dir ? g_strdup (cache_dir)
+                         : g_build_filename (g_get_user_cache_dir (), "uniad-workbench", "features", NULL);
+  CliProgress bar;
+  cli_progress_init (&bar);
+  g_autoptr (UadFeatureCache) cache = uad_feature_cache_new (bb, sha, dir);
+  gint64 t0 = g_get_monotonic_time ();
+  UadTensor *features = uad_feature_cache_extract (cache, paths, n, on_extract, &bar, error);
+  if (features == NULL)
+    return NULL;
+  g_autofree char *done = g_strdup_printf ("backbone features: %d images in %.1f s (%d from the disk cache)",
+                                           n, (g_get_monotonic_time () - t0) / 1e6,
+                                           uad_feature_cache_get_hits (cache));
+  cli_progress_done (&bar, done);
+  return features;
 }
 
 static gboolean
@@ -74,21 +96,12 @@ train_model (TrainArgs *a, UadBackbone *bb, const char *sha, const UadDataset *d
   int n;
   g_autofree int *class_of = NULL;
   g_auto (GStrv) paths = training_images (ds, &class_of, &n);
-  g_autofree char *cache_dir = a->no_disk_cache ? NULL
-                               : a->cache_dir ? g_strdup (a->cache_dir)
-                               : g_build_filename (g_get_user_cache_dir (), "uniad-workbench", "features", NULL);
-  ProgressState ps;
-  cli_progress_init (&ps.bar);
-  g_autoptr (UadFeatureCache) cache = uad_feature_cache_new (bb, sha, cache_dir);
-  gint64 t0 = g_get_monotonic_time ();
-  g_autoptr (UadTensor) features = uad_feature_cache_extract (cache, (const char *const *) paths, n,
-                                                              on_extract, &ps, error);
+  g_autoptr (UadTensor) features = cli_extract_features (bb, sha, a->cache_dir, a->no_disk_cache,
+                                                         (const char *const *) paths, n, error);
   if (features == NULL)
     return NULL;
-  g_autofree char *done = g_strdup_printf ("backbone features: %d images in %.1f s (%d from the disk cache)",
-                                           n, (g_get_monotonic_time () - t0) / 1e6,
-                                           uad_feature_cache_get_hits (cache));
-  cli_progress_done (&ps.bar, done);
+  ProgressState ps;
+  cli_progress_init (&ps.bar);
 
   UadTransformerConfig cfg;
   uad_transformer_config_default (&cfg, uad_backbone_get_feature_channels (bb));
@@ -128,6 +141,18 @@ train_model (TrainArgs *a, UadBackbone *bb, const char *sha, const UadDataset *d
                                               model->training.seconds);
   cli_progress_done (&ps.bar, summary);
   g_unlink (checkpoint);
+  if (a->no_decoder)
+    return g_steal_pointer (&model);
+  /* The transformer is trained: keep it even if the decoder does not finish. */
+  if (!uad_model_save (model, a->out, error))
+    return NULL;
+  if (!cli_add_decoder (model, uad_backbone_get_normalization (bb), features,
+                        (const char *const *) paths, n, &a->decoder, error))
+    {
+      g_prefix_error (error, "%s is saved without an image decoder (add one with 'uniad "
+                      "train-decoder'): ", a->out);
+      return NULL;
+    }
   return g_steal_pointer (&model);
 }
 
@@ -189,6 +214,7 @@ cli_train (int argc, char **argv)
 {
   TrainArgs a = { 0 };
   uad_train_options_default (&a.train);
+  uad_decoder_train_options_default (&a.decoder);
   a.seed = (gint64) a.train.seed;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &a.data, "Dataset root in MVTec AD layout", "ROOT" },
@@ -210,6 +236,8 @@ cli_train (int argc, char **argv)
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &a.train.checkpoint_every, "Epochs between checkpoints (default 10; 0 = only on Ctrl-C)", "N" },
     { "feature-cache", 0, 0, G_OPTION_ARG_FILENAME, &a.cache_dir, "Folder for cached backbone features (default: the user cache folder)", "DIR" },
     { "no-disk-cache", 0, 0, G_OPTION_ARG_NONE, &a.no_disk_cache, "Keep backbone features in memory only", NULL },
+    { "no-decoder", 0, 0, G_OPTION_ARG_NONE, &a.no_decoder, "Do not train an image decoder after the transformer", NULL },
+    { "decoder-epochs", 0, 0, G_OPTION_ARG_INT, &a.decoder.epochs, "Image decoder epochs (default 10)", "N" },
     { NULL }, { NULL }, { NULL }, { NULL },
   };
   int n_entries = G_N_ELEMENTS (entries) - 4;
@@ -220,11 +248,14 @@ cli_train (int argc, char **argv)
   else if (argc != 1 || a.data == NULL || a.out == NULL)
     cli_error ("train", "--data ROOT and --out MODEL.uniad are required (see 'uniad train --help')");
   else if (a.train.epochs < 1 || a.train.batch < 1 || a.train.lr_step < 1 || a.seed < 0
-           || a.train.checkpoint_every < 0 || !(a.train.lr > 0) || !(a.train.clip > 0))
-    cli_error ("train", "--epochs, --batch, --lr-step must be >= 1, --lr and --clip > 0, --seed >= 0");
+           || a.train.checkpoint_every < 0 || !(a.train.lr > 0) || !(a.train.clip > 0)
+           || a.decoder.epochs < 1)
+    cli_error ("train", "--epochs, --batch, --lr-step, --decoder-epochs must be >= 1, --lr and "
+               "--clip > 0, --seed >= 0");
   else
     {
       a.train.seed = (guint64) a.seed;
+      a.decoder.seed = (guint64) a.seed;
       status = run_train (&a);
     }
   cli_backbone_options_clear (&a.bo);

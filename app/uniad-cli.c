@@ -18,6 +18,7 @@ typedef struct {
 
 static const Command commands[] = {
   { "train", cli_train, "Train a model on the good images of a dataset" },
+  { "train-decoder", cli_train_decoder, "Add an image decoder to a model, or measure it" },
   { "infer", cli_infer, "Anomaly scores and verdicts of images" },
   { "eval", cli_eval, "Image and pixel metrics on a dataset's test split" },
   { "features", cli_features, "Backbone features of an image" },

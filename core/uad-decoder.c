@@ -55,9 +55,10 @@ uad_normalization_from_name (const char *name, UadNormalization *norm, GError **
  * [cin, h*w]), G holds every tap's contribution at every input pixel, and
  *   y[co, s i + a, s j + b] = act(bias[co] + sum over (t, u) of G[(p, t, u, co), i + t - pt, j + u - pl])
  * with s the upsampling factor and (pt, pl) the phase's padding. That needs no im2col: the
- * GEMM reads the activations in place, and G is 4 cout / cin times the size of an im2col
- * matrix (cout < cin in every upsampling layer). The backward pass is two GEMMs as well:
- * dA = dG X^T and dX = A^T dG, where dG gathers dY at the pixels each tap contributed to. */
+ * GEMM reads the activations in place, and G has cout / cin times the floats the four phases'
+ * im2col matrices would have (cout < cin in every upsampling layer), for the same
+ * multiply-adds. The backward pass is two GEMMs as well: dA = dG X^T and dX = A^T dG, where dG
+ * gathers dY at the pixels each tap contributed to. */
 typedef struct {
   int cin, cout;
   int h, w;            /* input height and width */

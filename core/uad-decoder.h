@@ -22,11 +22,12 @@
  * the resolution doubles, so every upsampling stage costs about the same; the high-resolution
  * stages only need to place detail, the semantics come from the 14x14 stage.
  *
- * Every convolution is im2col + GEMM (uad_sgemm), in row tiles small enough to stay in cache;
- * the backward pass computes weight gradients as dY im2col(X)^T and input gradients as a
- * convolution of dY with the flipped, transposed kernels (tiles own their output rows, so no
- * two threads add to the same gradient). All parameters live in one buffer (gradients in a
- * parallel one) for AdamW; the input statistics are kept apart, as they are not trained.
+ * Each layer is one GEMM (uad_sgemm) of its tap matrix A [phases * taps * cout, cin] with the
+ * input activations as they lie, G = A X, followed by a shifted sum of G's rows into the
+ * output pixels (bias and ReLU fused); no im2col copy of the input is made. The backward pass
+ * gathers dY into dG and is two GEMMs, dA = dG X^T and dX = A^T dG; dA folds back onto the
+ * 3x3 weights. All parameters live in one buffer (gradients in a parallel one) for AdamW; the
+ * input statistics are kept apart, as they are not trained.
  * Tensors are saved as "conv<i>.weight" [cout, cin, 3, 3], "conv<i>.bias", "input_mean" [C]
  * and "input_std" [C] under a caller's prefix. */
 #pragma once
