@@ -1,0 +1,874 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE /* gettid */
+#include "workbench-inspector.h"
+
+#include "uad-detector.h"
+#include "uad-error.h"
+#include "uad-image.h"
+#include "uad-parallel.h"
+#include "uad-weights.h"
+#include "workbench-report.h"
+
+#include <glib/gi18n.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* The nice value of the model's threads: the user interface (drawing included) comes first,
+ * so that the screen never waits for a batch; the model gets whatever CPU time is left. */
+#define WORKER_NICE 10
+
+typedef enum {
+  JOB_LOAD_MODEL,
+  JOB_RUN,
+  JOB_THRESHOLDS,
+  JOB_VERDICT,
+  JOB_MAP,
+  JOB_RENDER,
+  JOB_EXPORT,
+  JOB_OPEN_RUN,
+  JOB_FLUSH,
+  JOB_QUIT,
+} JobKind;
+
+/* The images of a run still to do. */
+typedef struct {
+  char **paths;
+  int *class_index;
+  guint n, next;
+  char **folders;
+  gint64 run_id;
+} Run;
+
+typedef struct {
+  JobKind kind;
+  GTask *task;               /* NULL for the fire-and-forget writes */
+  char *path, *weights;      /* LOAD_MODEL (model, weights), EXPORT (report), RENDER (image) */
+  gint64 id;                 /* inspection (VERDICT, MAP), run (EXPORT, OPEN_RUN), model (THRESHOLDS) */
+  int class_index;           /* THRESHOLDS, RENDER */
+  double pass_below, fail_above, pixel;
+  char *who;
+  UadVerdict verdict;        /* VERDICT */
+  char *note;
+  WorkbenchReportFormat format;
+  Run run;
+} Job;
+
+struct _WorkbenchInspector
+{
+  GObject parent_instance;
+
+  /* Main thread. */
+  GMainContext *context;
+  GThread *thread;
+  GAsyncQueue *queue;        /* Job * */
+  char *history_path;
+
+  /* Worker thread only. */
+  UadHistory *history;
+  GError *history_error;     /* why the history could not be opened */
+  UadDetector *det;
+  UadDecoderWorkspace *decoder_ws; /* for the model's image decoder, made when first used */
+  char *model_sha256;
+  gint64 model_id;
+  int n_classes;
+  char **class_names;
+  double *pass_below, *fail_above;
+};
+
+G_DEFINE_FINAL_TYPE (WorkbenchInspector, workbench_inspector, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_RESULTS,
+  SIGNAL_ERROR,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+void
+workbench_model_info_free (WorkbenchModelInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->path);
+  g_free (info->sha256);
+  g_free (info->backbone);
+  g_free (info->weights_path);
+  g_free (info->trained);
+  for (int k = 0; k < info->n_classes; k++)
+    uad_thresholds_clear (&info->thresholds[k]);
+  g_free (info->thresholds);
+  g_strfreev (info->class_names);
+  g_free (info->stats);
+  g_free (info);
+}
+
+void
+workbench_run_record_free (WorkbenchRunRecord *record)
+{
+  if (record == NULL)
+    return;
+  uad_history_run_free (record->run);
+  g_ptr_array_unref (record->inspections);
+  g_free (record);
+}
+
+static void
+result_free (WorkbenchResult *r)
+{
+  g_free (r->note);
+  g_free (r->error);
+  g_free (r);
+}
+
+static void
+job_free (Job *job)
+{
+  g_clear_object (&job->task);
+  g_free (job->path);
+  g_free (job->weights);
+  g_free (job->who);
+  g_free (job->note);
+  g_strfreev (job->run.paths);
+  g_free (job->run.class_index);
+  g_strfreev (job->run.folders);
+  g_free (job);
+}
+
+/* ---- Worker thread ---- */
+
+typedef struct {
+  WorkbenchInspector *self;
+  GPtrArray *results;
+  char *error;
+} Delivery;
+
+static gboolean
+deliver (gpointer data)
+{
+  Delivery *d = data;
+  if (d->results)
+    g_signal_emit (d->self, signals[SIGNAL_RESULTS], 0, d->results);
+  if (d->error)
+    g_signal_emit (d->self, signals[SIGNAL_ERROR], 0, d->error);
+  g_clear_pointer (&d->results, g_ptr_array_unref);
+  g_free (d->error);
+  g_object_unref (d->self);
+  g_free (d);
+  return G_SOURCE_REMOVE;
+}
+
+/* Hands results or an error message to the main thread. */
+static void
+post (WorkbenchInspector *self, GPtrArray *results, const char *error)
+{
+  Delivery *d = g_new0 (Delivery, 1);
+  d->self = g_object_ref (self);
+  d->results = results;
+  d->error = g_strdup (error);
+  g_main_context_invoke (self->context, deliver, d);
+}
+
+static gboolean
+need_history (WorkbenchInspector *self, GError **error)
+{
+  if (self->history)
+    return TRUE;
+  g_set_error (error, UAD_ERROR, UAD_ERROR_IO, _("The inspection history is not available: %s"),
+               self->history_error->message);
+  return FALSE;
+}
+
+static gboolean
+need_model (WorkbenchInspector *self, GError **error)
+{
+  if (!need_history (self, error))
+    return FALSE;
+  if (self->det)
+    return TRUE;
+  g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, _("No model is open"));
+  return FALSE;
+}
+
+/* The thresholds a verdict of class k uses; an unknown class takes the lowest of every class,
+ * so that doubt leads to a closer look. */
+static void
+thresholds_of (WorkbenchInspector *self, int k, double *pass_below, double *fail_above)
+{
+  if (k >= 0)
+    {
+      *pass_below = self->pass_below[k];
+      *fail_above = self->fail_above[k];
+      return;
+    }
+  *pass_below = self->pass_below[0];
+  *fail_above = self->fail_above[0];
+  for (int i = 1; i < self->n_classes; i++)
+    {
+      *pass_below = MIN (*pass_below, self->pass_below[i]);
+      *fail_above = MIN (*fail_above, self->fail_above[i]);
+    }
+}
+
+static void
+default_thresholds (const UadModel *model, int k, UadThresholds *th)
+{
+  th->pass_below = uad_model_default_threshold (model, k);
+  th->fail_above = model->classes[k].score_mean + 6 * model->classes[k].score_std;
+  th->pixel = th->pass_below;
+}
+
+static UadDetector *
+open_detector (const char *model_path, const char *weights_path, char **found_weights,
+               GError **error)
+{
+  g_autoptr (UadModel) model = uad_model_load (model_path, error);
+  if (model == NULL)
+    return NULL;
+  g_autofree char *weights = g_strdup (weights_path);
+  if (weights == NULL)
+    {
+      g_autofree char *dir = uad_weights_dir ();
+      weights = uad_weights_find (dir, model->backbone_sha256, error);
+      if (weights == NULL)
+        return NULL;
+    }
+  g_autofree char *sha = uad_weights_sha256 (weights, error);
+  /* Check before loading, so that wrong weights are refused at once. */
+  if (sha == NULL || !uad_model_check_backbone (model, model->backbone, sha, error))
+    return NULL;
+  UadBackbone *bb = uad_backbone_load (model->backbone, weights, error);
+  if (bb == NULL)
+    return NULL;
+  *found_weights = g_steal_pointer (&weights);
+  return uad_detector_new (g_steal_pointer (&model), bb, sha, error);
+}
+
+static WorkbenchModelInfo *
+load_model (WorkbenchInspector *self, Job *job, GError **error)
+{
+  if (!need_history (self, error))
+    return NULL;
+  g_autofree char *model_sha = uad_weights_sha256 (job->path, error);
+  if (model_sha == NULL)
+    return NULL;
+  g_autofree char *weights = NULL;
+  UadDetector *det = open_detector (job->path, job->weights, &weights, error);
+  if (det == NULL)
+    return NULL;
+  const UadModel *model = uad_detector_get_model (det);
+  g_autoptr (WorkbenchModelInfo) info = g_new0 (WorkbenchModelInfo, 1);
+  info->path = g_strdup (job->path);
+  info->sha256 = g_strdup (model_sha);
+  info->backbone = g_strdup (uad_backbone_kind_name (model->backbone));
+  info->weights_path = g_steal_pointer (&weights);
+  info->score_kind = uad_score_kind_name (model->score_kind);
+  info->separate = model->separate;
+  info->has_decoder = model->decoder != NULL;
+  info->epochs = model->training.epochs;
+  info->trained = g_strdup (model->training.date);
+  info->n_classes = model->n_classes;
+  info->class_names = g_new0 (char *, model->n_classes + 1);
+  info->stats = g_new0 (WorkbenchClassStats, model->n_classes);
+  info->thresholds = g_new0 (UadThresholds, model->n_classes);
+  for (int k = 0; k < model->n_classes; k++)
+    {
+      const UadModelClass *c = &model->classes[k];
+      info->class_names[k] = g_strdup (c->name);
+      info->stats[k] = (WorkbenchClassStats) { c->n_train, c->score_mean, c->score_std,
+                                               c->score_max };
+    }
+  info->model_id = uad_history_add_model (self->history, job->path, model_sha, info->backbone,
+                                          (const char *const *) info->class_names, error);
+  gboolean ok = info->model_id > 0;
+  for (int k = 0; ok && k < model->n_classes; k++)
+    {
+      gboolean found = FALSE;
+      UadThresholds *th = &info->thresholds[k];
+      ok = uad_history_get_thresholds (self->history, info->model_id, info->class_names[k], th,
+                                       &found, error);
+      if (!ok || found)
+        continue;
+      default_thresholds (model, k, th);
+      th->changed_by = g_strdup ("default");
+      th->changed_at = g_get_real_time ();
+      ok = uad_history_set_thresholds (self->history, info->model_id, info->class_names[k],
+                                       th->pass_below, th->fail_above, th->pixel, th->changed_by,
+                                       error);
+    }
+  if (!ok)
+    {
+      uad_detector_free (det);
+      return NULL;
+    }
+
+  /* The new model replaces the old one only now that everything about it is known. */
+  g_clear_pointer (&self->decoder_ws, uad_decoder_workspace_free);
+  g_clear_pointer (&self->det, uad_detector_free);
+  self->det = det;
+  g_free (self->model_sha256);
+  self->model_sha256 = g_strdup (model_sha);
+  self->model_id = info->model_id;
+  g_strfreev (self->class_names);
+  self->class_names = g_strdupv (info->class_names);
+  self->n_classes = info->n_classes;
+  g_free (self->pass_below);
+  g_free (self->fail_above);
+  self->pass_below = g_new (double, info->n_classes);
+  self->fail_above = g_new (double, info->n_classes);
+  for (int k = 0; k < info->n_classes; k++)
+    {
+      self->pass_below[k] = info->thresholds[k].pass_below;
+      self->fail_above[k] = info->thresholds[k].fail_above;
+    }
+  return g_steal_pointer (&info);
+}
+
+/* An image waiting for the model in a batch. */
+typedef struct {
+  guint index;
+  gint64 image_id;
+} Pending;
+
+/* Looks an image up; returns its result when it needs no model run (reused, or unreadable),
+ * else NULL with *image_id set. */
+static WorkbenchResult *
+prepare_image (WorkbenchInspector *self, Run *run, guint i, gint64 *image_id, GError **error)
+{
+  const char *path = run->paths[i];
+  g_autoptr (GError) local = NULL;
+  g_auto (UadImageFileInfo) info = { 0 };
+  if (!uad_image_file_info_read (path, &info, &local))
+    {
+      WorkbenchResult *r = g_new0 (WorkbenchResult, 1);
+      r->run_id = run->run_id;
+      r->index = i;
+      r->error = g_strdup (local->message);
+      return r;
+    }
+  *image_id = uad_history_add_image (self->history, &info, error);
+  if (*image_id <= 0)
+    return NULL;
+  g_autoptr (UadInspection) stored = uad_history_find_result (self->history, self->model_sha256,
+                                                              path, info.sha256, error);
+  if (stored == NULL)
+    return NULL;
+  double pass_below, fail_above;
+  thresholds_of (self, run->class_index[i], &pass_below, &fail_above);
+  gint64 id = uad_history_copy_inspection (self->history, stored->id, run->run_id, pass_below,
+                                           fail_above, error);
+  if (id <= 0)
+    return NULL;
+  WorkbenchResult *r = g_new0 (WorkbenchResult, 1);
+  r->run_id = run->run_id;
+  r->index = i;
+  r->score = stored->score;
+  r->inspection_id = id;
+  r->reused = TRUE;
+  r->operator_verdict = stored->operator_verdict;
+  r->note = g_strdup (stored->note);
+  return r;
+}
+
+/* One batch of a run: up to UAD_DETECTOR_BATCH images through the model (and any number of
+ * stored results on the way). Returns FALSE with an error when the history fails. */
+static gboolean
+run_step (WorkbenchInspector *self, Run *run, GError **error)
+{
+  if (run->run_id == 0)
+    {
+      run->run_id = uad_history_begin_run (self->history, self->model_id,
+                                           (const char *const *) run->folders, NULL, error);
+      if (run->run_id <= 0)
+        return FALSE;
+    }
+  GPtrArray *results = g_ptr_array_new_with_free_func ((GDestroyNotify) result_free);
+  Pending pending[UAD_DETECTOR_BATCH];
+  const char *paths[UAD_DETECTOR_BATCH];
+  int classes[UAD_DETECTOR_BATCH];
+  int m = 0;
+  while (run->next < run->n && m < UAD_DETECTOR_BATCH)
+    {
+      guint i = run->next++;
+      gint64 image_id = 0;
+      WorkbenchResult *r = prepare_image (self, run, i, &image_id, error);
+      if (r)
+        g_ptr_array_add (results, r);
+      else if (*error)
+        break;
+      else
+        {
+          pending[m] = (Pending) { i, image_id };
+          paths[m] = run->paths[i];
+          classes[m++] = run->class_index[i];
+        }
+    }
+  if (*error)
+    {
+      g_ptr_array_unref (results);
+      return FALSE;
+    }
+  UadDetection dets[UAD_DETECTOR_BATCH];
+  uad_detector_run_files (self->det, paths, m, classes, TRUE, dets);
+  for (int j = 0; j < m; j++)
+    {
+      WorkbenchResult *r = g_new0 (WorkbenchResult, 1);
+      r->run_id = run->run_id;
+      r->index = pending[j].index;
+      g_ptr_array_add (results, r);
+      if (dets[j].error)
+        {
+          r->error = g_strdup (dets[j].error->message);
+          continue;
+        }
+      int k = classes[j];
+      double pass_below, fail_above;
+      thresholds_of (self, k, &pass_below, &fail_above);
+      r->score = dets[j].score;
+      if (*error == NULL)
+        r->inspection_id = uad_history_record_inspection (self->history, run->run_id,
+                                                          pending[j].image_id,
+                                                          k >= 0 ? self->class_names[k] : NULL,
+                                                          r->score, pass_below, fail_above,
+                                                          dets[j].map, UAD_ANOMALY_MAP_SIZE,
+                                                          UAD_ANOMALY_MAP_SIZE, error);
+    }
+  for (int j = 0; j < m; j++)
+    uad_detection_clear (&dets[j]);
+  if (*error)
+    {
+      g_ptr_array_unref (results);
+      return FALSE;
+    }
+  post (self, results, NULL);
+  return TRUE;
+}
+
+/* The model's reconstruction of an image as a picture: the transformer's reconstructed
+ * features through the model's image decoder. */
+static UadImage *
+render (WorkbenchInspector *self, const char *path, int class_index, GError **error)
+{
+  UadModel *model = uad_detector_get_model (self->det);
+  UadBackbone *bb = uad_detector_get_backbone (self->det);
+  int s = uad_backbone_get_input_size (bb);
+  int c = uad_backbone_get_feature_channels (bb);
+  g_autoptr (UadTensor) input = uad_tensor_new_4d (1, 3, s, s);
+  if (!uad_image_load_input (path, s, uad_backbone_get_normalization (bb), input->data, error))
+    return NULL;
+  int grid = uad_decoder_get_config (model->decoder)->grid;
+  g_autofree float *recs = g_new (float, (gsize) c * grid * grid);
+  double score;
+  uad_detector_run (self->det, input, &class_index, &score, NULL, NULL, recs);
+  if (self->decoder_ws == NULL)
+    self->decoder_ws = uad_decoder_workspace_new (model->decoder, 1, FALSE);
+  const float *pixels = uad_decoder_forward (model->decoder, self->decoder_ws, recs, 1);
+  return uad_decoder_to_image (pixels, uad_decoder_get_output_size (model->decoder),
+                               uad_decoder_get_config (model->decoder)->normalization);
+}
+
+/* Runs one job; returns TRUE when the job went back to the queue (a run not finished). */
+static gboolean
+job_run (WorkbenchInspector *self, Job *job)
+{
+  g_autoptr (GError) error = NULL;
+  if (job->task && g_task_return_error_if_cancelled (job->task))
+    return FALSE;
+  switch (job->kind)
+    {
+    case JOB_LOAD_MODEL:
+      {
+        WorkbenchModelInfo *info = load_model (self, job, &error);
+        if (info)
+          g_task_return_pointer (job->task, info, (GDestroyNotify) workbench_model_info_free);
+        break;
+      }
+    case JOB_RUN:
+      if (!need_model (self, &error) || !run_step (self, &job->run, &error))
+        break;
+      if (job->run.next < job->run.n && !g_cancellable_is_cancelled (g_task_get_cancellable (job->task)))
+        {
+          g_async_queue_push (self->queue, job);
+          return TRUE;
+        }
+      if (job->run.next < job->run.n)
+        g_task_return_error_if_cancelled (job->task);
+      else if (uad_history_finish_run (self->history, job->run.run_id, &error))
+        g_task_return_int (job->task, job->run.run_id);
+      break;
+    case JOB_THRESHOLDS:
+      /* Thresholds of a model that has been replaced since are dropped. */
+      if (!need_model (self, &error) || job->id != self->model_id)
+        break;
+      self->pass_below[job->class_index] = job->pass_below;
+      self->fail_above[job->class_index] = job->fail_above;
+      uad_history_set_thresholds (self->history, self->model_id,
+                                  self->class_names[job->class_index], job->pass_below,
+                                  job->fail_above, job->pixel, job->who, &error);
+      break;
+    case JOB_VERDICT:
+      if (need_history (self, &error))
+        uad_history_set_operator_verdict (self->history, job->id, job->verdict, job->note, &error);
+      break;
+    case JOB_MAP:
+      {
+        float *map = NULL;
+        int w = 0, h = 0;
+        if (!need_history (self, &error)
+            || !uad_history_get_map (self->history, job->id, &map, &w, &h, &error))
+          break;
+        if (map == NULL || w != UAD_ANOMALY_MAP_SIZE || h != UAD_ANOMALY_MAP_SIZE)
+          {
+            g_free (map);
+            g_set_error_literal (&error, UAD_ERROR, UAD_ERROR_FORMAT,
+                                 _("The history has no anomaly map of this image"));
+            break;
+          }
+        g_task_return_pointer (job->task, map, g_free);
+        break;
+      }
+    case JOB_RENDER:
+      {
+        if (!need_model (self, &error))
+          break;
+        if (uad_detector_get_model (self->det)->decoder == NULL)
+          {
+            g_set_error_literal (&error, UAD_ERROR, UAD_ERROR_UNSUPPORTED,
+                                 _("This model has no image decoder"));
+            break;
+          }
+        UadImage *img = render (self, job->path, job->class_index, &error);
+        if (img)
+          g_task_return_pointer (job->task, img, (GDestroyNotify) uad_image_free);
+        break;
+      }
+    case JOB_EXPORT:
+      {
+        GCancellable *cancellable = g_task_get_cancellable (job->task);
+        gboolean ok = need_history (self, &error)
+                      && (job->format == WORKBENCH_REPORT_PDF
+                          ? uad_report_write_pdf (self->history, job->id, job->path, cancellable, &error)
+                          : uad_report_write_csv (self->history, job->id, job->path, cancellable, &error));
+        if (ok)
+          g_task_return_boolean (job->task, TRUE);
+        break;
+      }
+    case JOB_OPEN_RUN:
+      {
+        if (!need_history (self, &error))
+          break;
+        g_autoptr (WorkbenchRunRecord) record = g_new0 (WorkbenchRunRecord, 1);
+        record->run = uad_history_get_run (self->history, job->id, &error);
+        if (record->run)
+          record->inspections = uad_history_list_inspections (self->history, job->id, &error);
+        if (record->inspections)
+          g_task_return_pointer (job->task, g_steal_pointer (&record),
+                                 (GDestroyNotify) workbench_run_record_free);
+        break;
+      }
+    case JOB_FLUSH:
+      g_task_return_boolean (job->task, TRUE);
+      break;
+    case JOB_QUIT:
+      g_assert_not_reached ();
+    }
+  if (error && job->task)
+    g_task_return_error (job->task, g_steal_pointer (&error));
+  else if (error)
+    post (self, NULL, error->message);
+  return FALSE;
+}
+
+static gpointer
+worker (gpointer data)
+{
+  WorkbenchInspector *self = data;
+  /* On Linux the nice value belongs to the thread, and threads inherit it: lowered here, and
+   * the core's compute threads started here (their first use), they all yield to the UI. */
+  setpriority (PRIO_PROCESS, gettid (), WORKER_NICE);
+  uad_parallel_get_threads ();
+  self->history = uad_history_open (self->history_path, 0, &self->history_error);
+  for (;;)
+    {
+      Job *job = g_async_queue_pop (self->queue);
+      if (job->kind == JOB_QUIT)
+        {
+          job_free (job);
+          break;
+        }
+      if (!job_run (self, job))
+        job_free (job);
+    }
+  /* Jobs still queued are answered as cancelled. */
+  Job *job;
+  while ((job = g_async_queue_try_pop (self->queue)))
+    {
+      if (job->task)
+        g_task_return_new_error (job->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                 _("The workbench is closing"));
+      job_free (job);
+    }
+  g_clear_pointer (&self->decoder_ws, uad_decoder_workspace_free);
+  g_clear_pointer (&self->det, uad_detector_free);
+  g_clear_pointer (&self->history, uad_history_close);
+  return NULL;
+}
+
+/* ---- Main thread ---- */
+
+static Job *
+job_new (WorkbenchInspector *self, JobKind kind, GCancellable *cancellable,
+         GAsyncReadyCallback callback, gpointer user_data, gpointer source_tag)
+{
+  Job *job = g_new0 (Job, 1);
+  job->kind = kind;
+  if (callback)
+    {
+      job->task = g_task_new (self, cancellable, callback, user_data);
+      g_task_set_source_tag (job->task, source_tag);
+    }
+  return job;
+}
+
+static void
+submit (WorkbenchInspector *self, Job *job)
+{
+  if (self->thread)
+    {
+      g_async_queue_push (self->queue, job);
+      return;
+    }
+  if (job->task)
+    g_task_return_new_error (job->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             _("The workbench is closing"));
+  job_free (job);
+}
+
+void
+workbench_inspector_shutdown (WorkbenchInspector *self)
+{
+  if (self->thread == NULL)
+    return;
+  /* Writes queued before are done; a run in progress stops after its current batch (it goes
+   * back to the queue behind QUIT). */
+  Job *quit = g_new0 (Job, 1);
+  quit->kind = JOB_QUIT;
+  g_async_queue_push (self->queue, quit);
+  g_thread_join (g_steal_pointer (&self->thread));
+}
+
+static void
+workbench_inspector_dispose (GObject *object)
+{
+  workbench_inspector_shutdown (WORKBENCH_INSPECTOR (object));
+  G_OBJECT_CLASS (workbench_inspector_parent_class)->dispose (object);
+}
+
+static void
+workbench_inspector_finalize (GObject *object)
+{
+  WorkbenchInspector *self = WORKBENCH_INSPECTOR (object);
+  g_async_queue_unref (self->queue);
+  g_main_context_unref (self->context);
+  g_free (self->history_path);
+  g_clear_error (&self->history_error);
+  g_free (self->model_sha256);
+  g_strfreev (self->class_names);
+  g_free (self->pass_below);
+  g_free (self->fail_above);
+  G_OBJECT_CLASS (workbench_inspector_parent_class)->finalize (object);
+}
+
+static void
+workbench_inspector_class_init (WorkbenchInspectorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->dispose = workbench_inspector_dispose;
+  object_class->finalize = workbench_inspector_finalize;
+
+  /* results (GPtrArray of WorkbenchResult *): images done, in the order they finished. */
+  signals[SIGNAL_RESULTS] = g_signal_new ("results", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
+  /* error (message): a fire-and-forget write (thresholds, verdict) failed. */
+  signals[SIGNAL_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+workbench_inspector_init (WorkbenchInspector *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->queue = g_async_queue_new ();
+}
+
+WorkbenchInspector *
+workbench_inspector_new (const char *history_path)
+{
+  WorkbenchInspector *self = g_object_new (WORKBENCH_TYPE_INSPECTOR, NULL);
+  self->history_path = history_path ? g_strdup (history_path) : uad_history_default_path ();
+  self->thread = g_thread_new ("workbench-inspector", worker, self);
+  return self;
+}
+
+const char *
+workbench_inspector_get_history_path (WorkbenchInspector *self)
+{
+  return self->history_path;
+}
+
+void
+workbench_inspector_load_model_async (WorkbenchInspector *self, const char *model_path,
+                                      const char *weights_path, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data)
+{
+  Job *job = job_new (self, JOB_LOAD_MODEL, cancellable, callback, user_data,
+                      workbench_inspector_load_model_async);
+  job->path = g_strdup (model_path);
+  job->weights = g_strdup (weights_path);
+  submit (self, job);
+}
+
+WorkbenchModelInfo *
+workbench_inspector_load_model_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                       GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+workbench_inspector_run_async (WorkbenchInspector *self, const char *const *paths,
+                               const int *class_index, guint n, const char *const *folders,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  Job *job = job_new (self, JOB_RUN, cancellable, callback, user_data,
+                      workbench_inspector_run_async);
+  job->run.paths = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    job->run.paths[i] = g_strdup (paths[i]);
+  job->run.class_index = g_memdup2 (class_index, MAX (n, 1) * sizeof (int));
+  job->run.n = n;
+  job->run.folders = g_strdupv ((char **) folders);
+  submit (self, job);
+}
+
+gint64
+workbench_inspector_run_finish (WorkbenchInspector *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_int (G_TASK (result), error);
+}
+
+void
+workbench_inspector_set_thresholds (WorkbenchInspector *self, gint64 model_id, int class_index,
+                                    double pass_below, double fail_above, double pixel,
+                                    const char *changed_by)
+{
+  Job *job = job_new (self, JOB_THRESHOLDS, NULL, NULL, NULL, NULL);
+  job->id = model_id;
+  job->class_index = class_index;
+  job->pass_below = pass_below;
+  job->fail_above = fail_above;
+  job->pixel = pixel;
+  job->who = g_strdup (changed_by);
+  submit (self, job);
+}
+
+void
+workbench_inspector_set_verdict (WorkbenchInspector *self, gint64 inspection_id,
+                                 UadVerdict verdict, const char *note)
+{
+  Job *job = job_new (self, JOB_VERDICT, NULL, NULL, NULL, NULL);
+  job->id = inspection_id;
+  job->verdict = verdict;
+  job->note = g_strdup (note);
+  submit (self, job);
+}
+
+void
+workbench_inspector_get_map_async (WorkbenchInspector *self, gint64 inspection_id,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  Job *job = job_new (self, JOB_MAP, cancellable, callback, user_data,
+                      workbench_inspector_get_map_async);
+  job->id = inspection_id;
+  submit (self, job);
+}
+
+float *
+workbench_inspector_get_map_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                    GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+workbench_inspector_render_async (WorkbenchInspector *self, const char *image_path,
+                                  int class_index, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  Job *job = job_new (self, JOB_RENDER, cancellable, callback, user_data,
+                      workbench_inspector_render_async);
+  job->path = g_strdup (image_path);
+  job->class_index = class_index;
+  submit (self, job);
+}
+
+UadImage *
+workbench_inspector_render_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                   GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+workbench_inspector_export_async (WorkbenchInspector *self, gint64 run_id, const char *path,
+                                  WorkbenchReportFormat format, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  Job *job = job_new (self, JOB_EXPORT, cancellable, callback, user_data,
+                      workbench_inspector_export_async);
+  job->id = run_id;
+  job->path = g_strdup (path);
+  job->format = format;
+  submit (self, job);
+}
+
+gboolean
+workbench_inspector_export_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                   GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+workbench_inspector_open_run_async (WorkbenchInspector *self, gint64 run_id,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
+  Job *job = job_new (self, JOB_OPEN_RUN, cancellable, callback, user_data,
+                      workbench_inspector_open_run_async);
+  job->id = run_id;
+  submit (self, job);
+}
+
+WorkbenchRunRecord *
+workbench_inspector_open_run_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                     GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+workbench_inspector_flush_async (WorkbenchInspector *self, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  submit (self, job_new (self, JOB_FLUSH, NULL, callback, user_data,
+                         workbench_inspector_flush_async));
+}
+
+gboolean
+workbench_inspector_flush_finish (WorkbenchInspector *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

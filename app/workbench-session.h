@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* workbench-session.h: what the workbench has open and what it knows about it: the model and
+ * its classes with their thresholds, the folders and their images, the current run.
+ *
+ * The session decides the model's verdicts: whenever a score arrives or a threshold moves it
+ * re-labels the images concerned and recounts pass/review/fail per class and in total, on the
+ * main thread and without running the model again. Threshold changes are stored (with the
+ * operator's name and the time) once the slider rests; operator verdicts at once. Everything
+ * slow (scanning folders, loading the model, inspecting, exporting) happens on workers; the
+ * session's boolean properties say what is under way. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "workbench-class.h"
+#include "workbench-inspector.h"
+#include "workbench-item.h"
+
+G_BEGIN_DECLS
+
+#define WORKBENCH_TYPE_SESSION (workbench_session_get_type ())
+G_DECLARE_FINAL_TYPE (WorkbenchSession, workbench_session, WORKBENCH, SESSION, GObject)
+
+/* history_path: NULL for the default database. */
+WorkbenchSession *workbench_session_new (const char *history_path);
+/* Stops the worker (dispose does it too). */
+void workbench_session_shutdown (WorkbenchSession *self);
+
+WorkbenchInspector *workbench_session_get_inspector (WorkbenchSession *self);
+/* WorkbenchItem, in folder order. */
+GListModel *workbench_session_get_items (WorkbenchSession *self);
+/* WorkbenchClass of the open model. */
+GListModel *workbench_session_get_classes (WorkbenchSession *self);
+/* The open folders (GtkStringList of paths). */
+GListModel *workbench_session_get_folders (WorkbenchSession *self);
+/* NULL until a model is loaded. */
+const WorkbenchModelInfo *workbench_session_get_model (WorkbenchSession *self);
+/* The run the images' results belong to (0: none yet). */
+gint64 workbench_session_get_run_id (WorkbenchSession *self);
+
+/* Opens a model (weights: NULL to find them by identity). On failure "error" is emitted;
+ * when the weights were not found "weights-needed" is emitted instead. */
+void workbench_session_open_model (WorkbenchSession *self, const char *path, const char *weights);
+/* Replaces the open folders (NULL-terminated) and their images. */
+void workbench_session_open_folders (WorkbenchSession *self, const char *const *folders);
+/* The class of a folder's images that are not in MVTec layout (-1: from the path). */
+void workbench_session_set_folder_class (WorkbenchSession *self, guint folder, int class_index);
+int workbench_session_get_folder_class (WorkbenchSession *self, guint folder);
+
+/* Runs the model over every open image as a new run. */
+void workbench_session_inspect (WorkbenchSession *self);
+void workbench_session_cancel (WorkbenchSession *self);
+
+/* Sets the operator's verdict and note of an inspected image (stored at once). */
+void workbench_session_set_operator_verdict (WorkbenchSession *self, WorkbenchItem *item,
+                                             UadVerdict verdict, const char *note);
+
+/* Exports the current run as a PDF, or CSV when path ends in ".csv". "exported" or "error"
+ * follows. */
+void workbench_session_export (WorkbenchSession *self, const char *path);
+
+/* Reopens a past run: its model (loaded if another is open), folders and results. */
+void workbench_session_open_run (WorkbenchSession *self, gint64 run_id);
+
+/* The verdict count over every image (UAD_VERDICT_NONE: not inspected). */
+int workbench_session_get_count (WorkbenchSession *self, UadVerdict verdict);
+
+G_END_DECLS
