@@ -212,17 +212,13 @@ timm_name (const char *original)
   g_assert_not_reached ();
 }
 
+/* Adds golden's backbone tensors (blocks 0-21) to w under timm's names. */
 static void
-test_efficientnet_timm_names (void)
+add_timm_blocks (UadSafetensorsWriter *w, const char *weights)
 {
-  g_autofree char *weights = uad_test_shared_path ("golden/uniad/weights.safetensors");
-  g_autofree char *tensors = weights ? uad_test_shared_path ("golden/uniad/tensors.safetensors") : NULL;
-  if (tensors == NULL)
-    return;
   g_autoptr (GError) error = NULL;
   g_autoptr (UadSafetensors) src = uad_safetensors_open (weights, &error);
   g_assert_no_error (error);
-  g_autoptr (UadSafetensorsWriter) w = uad_safetensors_writer_new ();
   for (guint i = 0; i < uad_safetensors_get_n_tensors (src); i++)
     {
       const char *name = uad_safetensors_get_name (src, i);
@@ -237,6 +233,18 @@ test_efficientnet_timm_names (void)
       g_autofree char *renamed = timm_name (name);
       uad_safetensors_writer_add_raw (w, renamed, dtype, ndim, shape, data, n_bytes);
     }
+}
+
+static void
+test_efficientnet_timm_names (void)
+{
+  g_autofree char *weights = uad_test_shared_path ("golden/uniad/weights.safetensors");
+  g_autofree char *tensors = weights ? uad_test_shared_path ("golden/uniad/tensors.safetensors") : NULL;
+  if (tensors == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (UadSafetensorsWriter) w = uad_safetensors_writer_new ();
+  add_timm_blocks (w, weights);
   g_autofree char *dir = g_dir_make_tmp ("uniad-timm-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "timm.safetensors", NULL);
   g_assert_true (uad_safetensors_writer_save (w, path, &error));
@@ -245,6 +253,108 @@ test_efficientnet_timm_names (void)
   g_autoptr (UadSafetensors) golden = uad_safetensors_open (tensors, &error);
   g_assert_no_error (error);
   g_autoptr (UadTensor) features = check_efficientnet (path, golden);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+/* A random tensor of the given shape; batch-norm variances must stay positive. */
+static void
+add_random (UadSafetensorsWriter *w, const char *name, int ndim, const int64_t *shape, float lo,
+            float hi, guint32 seed)
+{
+  g_autoptr (UadTensor) t = uad_tensor_new (ndim, shape);
+  uad_test_fill_random (t->data, uad_tensor_numel (t), lo, hi, seed);
+  uad_safetensors_writer_add_tensor (w, name, t);
+}
+
+static void
+add_random_bn (UadSafetensorsWriter *w, const char *prefix, int64_t c, guint32 seed)
+{
+  static const char *const parts[] = { "weight", "bias", "running_mean", "running_var" };
+  static const float lo[] = { 0.5f, -0.1f, -0.1f, 0.5f }, hi[] = { 1.0f, 0.1f, 0.1f, 1.5f };
+  for (int i = 0; i < 4; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s.%s", prefix, parts[i]);
+      add_random (w, name, 1, (int64_t[]) { c }, lo[i], hi[i], seed + i);
+    }
+}
+
+/* A full timm EfficientNet-b4 (golden blocks 0-21, random blocks 22-31, head and classifier):
+ * it loads with its classifier, classifies to probabilities, and its features are still the
+ * golden ones (the extra blocks come after the last tap). */
+static void
+test_efficientnet_full_network (void)
+{
+  g_autofree char *weights = uad_test_shared_path ("golden/uniad/weights.safetensors");
+  g_autofree char *tensors = weights ? uad_test_shared_path ("golden/uniad/tensors.safetensors") : NULL;
+  if (tensors == NULL)
+    return;
+  g_autoptr (UadSafetensorsWriter) w = uad_safetensors_writer_new ();
+  add_timm_blocks (w, weights);
+  guint32 seed = 1;
+  int cin = 160;
+  for (int block = 22; block < 32; block++)
+    {
+      int stage = block < 30 ? 5 : 6, index = block - (stage == 5 ? 22 : 30);
+      int k = stage == 5 ? 5 : 3, cout = stage == 5 ? 272 : 448, cexp = cin * 6, r = cin / 4;
+      const float a = 0.05f;
+      g_autofree char *p = g_strdup_printf ("blocks.%d.%d.", stage, index);
+      g_autofree char *pw = g_strconcat (p, "conv_pw.weight", NULL);
+      g_autofree char *dw = g_strconcat (p, "conv_dw.weight", NULL);
+      g_autofree char *rw = g_strconcat (p, "se.conv_reduce.weight", NULL);
+      g_autofree char *rb = g_strconcat (p, "se.conv_reduce.bias", NULL);
+      g_autofree char *ew = g_strconcat (p, "se.conv_expand.weight", NULL);
+      g_autofree char *eb = g_strconcat (p, "se.conv_expand.bias", NULL);
+      g_autofree char *pl = g_strconcat (p, "conv_pwl.weight", NULL);
+      g_autofree char *bn1 = g_strconcat (p, "bn1", NULL);
+      g_autofree char *bn2 = g_strconcat (p, "bn2", NULL);
+      g_autofree char *bn3 = g_strconcat (p, "bn3", NULL);
+      add_random (w, pw, 4, (int64_t[]) { cexp, cin, 1, 1 }, -a, a, seed++);
+      add_random_bn (w, bn1, cexp, seed += 4);
+      add_random (w, dw, 4, (int64_t[]) { cexp, 1, k, k }, -a, a, seed++);
+      add_random_bn (w, bn2, cexp, seed += 4);
+      add_random (w, rw, 4, (int64_t[]) { r, cexp, 1, 1 }, -a, a, seed++);
+      add_random (w, rb, 1, (int64_t[]) { r }, -a, a, seed++);
+      add_random (w, ew, 4, (int64_t[]) { cexp, r, 1, 1 }, -a, a, seed++);
+      add_random (w, eb, 1, (int64_t[]) { cexp }, -a, a, seed++);
+      add_random (w, pl, 4, (int64_t[]) { cout, cexp, 1, 1 }, -a, a, seed++);
+      add_random_bn (w, bn3, cout, seed += 4);
+      cin = cout;
+    }
+  add_random (w, "conv_head.weight", 4, (int64_t[]) { 1792, 448, 1, 1 }, -0.05f, 0.05f, seed++);
+  add_random_bn (w, "bn2", 1792, seed += 4);
+  add_random (w, "classifier.weight", 2, (int64_t[]) { 1000, 1792 }, -0.05f, 0.05f, seed++);
+  add_random (w, "classifier.bias", 1, (int64_t[]) { 1000 }, -0.05f, 0.05f, seed++);
+  g_autofree char *dir = g_dir_make_tmp ("uniad-full-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "full.safetensors", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (uad_safetensors_writer_save (w, path, &error));
+
+  g_autoptr (UadSafetensors) golden = uad_safetensors_open (tensors, &error);
+  g_assert_no_error (error);
+  UadBackbone *bb = uad_backbone_load (UAD_BACKBONE_EFFICIENTNET_B4, path, &error);
+  g_assert_no_error (error);
+  g_assert_true (uad_backbone_has_classifier (bb));
+  g_assert_cmpint (uad_backbone_get_n_classes (bb), ==, 1000);
+  g_autoptr (UadTensor) input = load_golden (golden, "input.image");
+  g_autoptr (UadTensor) features = uad_tensor_new_4d (2, 272, 14, 14);
+  uad_backbone_extract (bb, input, features);
+  g_autoptr (UadTensor) neck = load_golden (golden, "neck.feature_align");
+  uad_test_assert_close ("neck.feature_align (full network)", features->data, neck->data,
+                         uad_tensor_numel (neck), TOL);
+  g_autoptr (UadTensor) probs = uad_tensor_new_2d (2, 1000);
+  g_assert_true (uad_backbone_classify (bb, input, probs, &error));
+  for (int n = 0; n < 2; n++)
+    {
+      double sum = 0;
+      for (int i = 0; i < 1000; i++)
+        {
+          g_assert_true (probs->data[n * 1000 + i] >= 0);
+          sum += probs->data[n * 1000 + i];
+        }
+      g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-4);
+    }
+  uad_backbone_free (bb);
   g_unlink (path);
   g_rmdir (dir);
 }
@@ -277,6 +387,7 @@ main (int argc, char **argv)
   g_test_add_func ("/backbone/mobilenet-v2/cat-jpg", test_mobilenet_classifies_cat_jpg);
   g_test_add_func ("/backbone/efficientnet-b4/golden", test_efficientnet_golden);
   g_test_add_func ("/backbone/efficientnet-b4/timm-names", test_efficientnet_timm_names);
+  g_test_add_func ("/backbone/efficientnet-b4/full-network", test_efficientnet_full_network);
   g_test_add_func ("/backbone/wrong-weights", test_wrong_weights_refused);
   return g_test_run ();
 }
