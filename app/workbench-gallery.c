@@ -224,7 +224,17 @@ bind_cell (GtkSignalListItemFactory *factory, GtkListItem *list_item, gpointer d
   WorkbenchItem *item = gtk_list_item_get_item (list_item);
   workbench_gallery_cell_set_item (WORKBENCH_GALLERY_CELL (gtk_list_item_get_child (list_item)),
                                    item);
-  workbench_thumbnails_request (self->thumbnails, item);
+  workbench_thumbnails_request (self->thumbnails, item, gtk_list_item_get_position (list_item));
+}
+
+/* Thumbnails near the middle of the visible rows are decoded first. */
+static void
+on_scrolled (GtkAdjustment *adjustment, WorkbenchGallery *self)
+{
+  double upper = gtk_adjustment_get_upper (adjustment);
+  double middle = gtk_adjustment_get_value (adjustment) + gtk_adjustment_get_page_size (adjustment) / 2;
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->sorted));
+  workbench_thumbnails_set_focus (self->thumbnails, upper > 0 ? (guint) (n * middle / upper) : 0);
 }
 
 static void
@@ -435,6 +445,9 @@ workbench_gallery_init (WorkbenchGallery *self)
   g_object_unref (factory);
   gtk_grid_view_set_model (self->grid_view, GTK_SELECTION_MODEL (self->selection));
   g_signal_connect (self->grid_view, "activate", G_CALLBACK (on_activate), self);
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->grid_view));
+  g_signal_connect (vadjustment, "value-changed", G_CALLBACK (on_scrolled), self);
+  g_signal_connect (vadjustment, "changed", G_CALLBACK (on_scrolled), self);
 
   gtk_drop_down_set_selected (self->sort_dropdown, SORT_NAME);
   g_signal_connect_swapped (self->sort_dropdown, "notify::selected",

@@ -7,22 +7,24 @@ struct _WorkbenchThumbnails
 
   int size;
   guint capacity;
-  GThreadPool *pool;
-  guint64 serial;        /* orders requests, newest first */
-  gint generation;       /* bumped by clear: older requests are skipped; atomic */
+  GThreadPool *pool;     /* runs one decode per token pushed */
+  GMutex lock;           /* guards queue */
+  GPtrArray *queue;      /* Request * waiting for a worker */
+  gint focus;            /* gallery position the user looks at; atomic */
+  gint generation;       /* bumped by clear: older requests are dropped; atomic */
   GQueue lru;            /* items holding a thumbnail, most recently asked for first */
   GHashTable *links;     /* item -> its GList link in lru */
-  GHashTable *pending;   /* items being decoded */
+  GHashTable *pending;   /* items queued or being decoded */
   GHashTable *failed;    /* paths that could not be decoded */
 };
 
 G_DEFINE_FINAL_TYPE (WorkbenchThumbnails, workbench_thumbnails, G_TYPE_OBJECT)
 
 typedef struct {
-  WorkbenchThumbnails *self; /* not a reference: the pool is drained before self goes */
+  WorkbenchThumbnails *self; /* a reference while the result travels to the main thread */
   WorkbenchItem *item;
   char *path;
-  guint64 serial;
+  guint position;
   gint generation;
   GdkTexture *texture;       /* the result; NULL when decoding failed */
 } Request;
@@ -34,13 +36,6 @@ request_free (Request *r)
   g_free (r->path);
   g_clear_object (&r->texture);
   g_free (r);
-}
-
-static gint
-newest_first (gconstpointer a, gconstpointer b, gpointer user_data)
-{
-  const Request *ra = a, *rb = b;
-  return ra->serial < rb->serial ? 1 : ra->serial > rb->serial ? -1 : 0;
 }
 
 static void
@@ -95,27 +90,58 @@ deliver (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Worker thread. */
-static void
-decode (gpointer data, gpointer user_data)
+/* The queued request nearest to what the user looks at (the newest of equals); NULL when the
+ * queue is empty. */
+static Request *
+take_nearest (WorkbenchThumbnails *self)
 {
-  Request *r = data;
-  /* Requests queued before a clear are not decoded, only handed back to be freed. */
-  if (r->generation == g_atomic_int_get (&r->self->generation))
+  g_mutex_lock (&self->lock);
+  gint64 focus = g_atomic_int_get (&self->focus);
+  guint best = 0;
+  gint64 best_distance = G_MAXINT64;
+  for (guint i = 0; i < self->queue->len; i++)
     {
-      g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_new_from_file_at_scale (r->path, r->self->size,
-                                                                        r->self->size, TRUE, NULL);
+      Request *r = self->queue->pdata[i];
+      gint64 d = ABS ((gint64) r->position - focus);
+      if (d <= best_distance)
+        {
+          best = i;
+          best_distance = d;
+        }
+    }
+  Request *r = self->queue->len ? g_ptr_array_steal_index (self->queue, best) : NULL;
+  g_mutex_unlock (&self->lock);
+  return r;
+}
+
+/* Worker thread: one token, one decode. */
+static void
+decode (gpointer token, gpointer data)
+{
+  WorkbenchThumbnails *self = data;
+  Request *r = take_nearest (self);
+  if (r == NULL)
+    return;
+  /* Requests made before a clear are not decoded, only handed back to be freed. */
+  if (r->generation == g_atomic_int_get (&self->generation))
+    {
+      g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_new_from_file_at_scale (r->path, self->size,
+                                                                        self->size, TRUE, NULL);
       if (pixbuf)
         r->texture = gdk_texture_new_for_pixbuf (pixbuf);
     }
-  g_object_ref (r->self);
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT_IDLE, deliver, r, NULL);
+  r->self = g_object_ref (self);
+  /* Before the next frame is drawn, but after input. */
+  g_main_context_invoke_full (NULL, G_PRIORITY_HIGH_IDLE, deliver, r, NULL);
 }
 
 static void
 drop_all (WorkbenchThumbnails *self)
 {
   g_atomic_int_inc (&self->generation);
+  g_mutex_lock (&self->lock);
+  g_ptr_array_set_size (self->queue, 0);
+  g_mutex_unlock (&self->lock);
   g_hash_table_remove_all (self->links);
   g_hash_table_remove_all (self->pending);
   WorkbenchItem *item;
@@ -132,7 +158,7 @@ workbench_thumbnails_dispose (GObject *object)
   WorkbenchThumbnails *self = WORKBENCH_THUMBNAILS (object);
   if (self->pool)
     {
-      /* Queued requests are dropped (freed by the pool); running ones finish first. */
+      /* Tokens not started are dropped; decodes under way finish first. */
       g_thread_pool_free (g_steal_pointer (&self->pool), TRUE, TRUE);
       drop_all (self);
     }
@@ -143,6 +169,8 @@ static void
 workbench_thumbnails_finalize (GObject *object)
 {
   WorkbenchThumbnails *self = WORKBENCH_THUMBNAILS (object);
+  g_ptr_array_unref (self->queue);
+  g_mutex_clear (&self->lock);
   g_hash_table_unref (self->links);
   g_hash_table_unref (self->pending);
   g_hash_table_unref (self->failed);
@@ -160,6 +188,8 @@ workbench_thumbnails_class_init (WorkbenchThumbnailsClass *klass)
 static void
 workbench_thumbnails_init (WorkbenchThumbnails *self)
 {
+  g_mutex_init (&self->lock);
+  self->queue = g_ptr_array_new_with_free_func ((GDestroyNotify) request_free);
   g_queue_init (&self->lru);
   self->links = g_hash_table_new (NULL, NULL);
   self->pending = g_hash_table_new (NULL, NULL);
@@ -172,14 +202,12 @@ workbench_thumbnails_new (int size, guint capacity, int threads)
   WorkbenchThumbnails *self = g_object_new (WORKBENCH_TYPE_THUMBNAILS, NULL);
   self->size = size;
   self->capacity = capacity;
-  self->pool = g_thread_pool_new_full (decode, self, (GDestroyNotify) request_free, threads,
-                                       FALSE, NULL);
-  g_thread_pool_set_sort_function (self->pool, newest_first, NULL);
+  self->pool = g_thread_pool_new (decode, self, threads, FALSE, NULL);
   return self;
 }
 
 void
-workbench_thumbnails_request (WorkbenchThumbnails *self, WorkbenchItem *item)
+workbench_thumbnails_request (WorkbenchThumbnails *self, WorkbenchItem *item, guint position)
 {
   GList *link = g_hash_table_lookup (self->links, item);
   if (link)
@@ -199,12 +227,20 @@ workbench_thumbnails_request (WorkbenchThumbnails *self, WorkbenchItem *item)
     }
   g_hash_table_add (self->pending, item);
   Request *r = g_new0 (Request, 1);
-  r->self = self;
   r->item = g_object_ref (item);
   r->path = g_strdup (path);
-  r->serial = ++self->serial;
+  r->position = position;
   r->generation = g_atomic_int_get (&self->generation);
-  g_thread_pool_push (self->pool, r, NULL);
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->queue, r);
+  g_mutex_unlock (&self->lock);
+  g_thread_pool_push (self->pool, GUINT_TO_POINTER (1), NULL);
+}
+
+void
+workbench_thumbnails_set_focus (WorkbenchThumbnails *self, guint position)
+{
+  g_atomic_int_set (&self->focus, (gint) MIN (position, (guint) G_MAXINT));
 }
 
 void
