@@ -47,6 +47,8 @@ struct _WorkbenchWindow
   GdkTexture *shown_reconstruction;
   guint8 *shown_mask;
   float *shown_map;
+  float shown_range_hi;       /* the heatmap's scale as last given to the viewer (kept by it
+                               * from image to image) */
 };
 
 G_DEFINE_FINAL_TYPE (WorkbenchWindow, workbench_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -197,7 +199,14 @@ update_viewer_thresholds (WorkbenchWindow *self)
 {
   WorkbenchClass *c = self->shown ? class_of (self, self->shown) : NULL;
   workbench_viewer_set_pixel_threshold (self->viewer, c ? workbench_class_get_pixel (c) : INFINITY);
-  workbench_viewer_set_map_range (self->viewer, 0, c ? 2 * workbench_class_get_fail_above (c) : 0);
+  /* Recolouring the heatmap is not free: only when the scale changes (not for every batch of
+   * results that re-labels the images). */
+  float hi = c ? 2 * workbench_class_get_fail_above (c) : 0;
+  if (hi != self->shown_range_hi)
+    {
+      self->shown_range_hi = hi;
+      workbench_viewer_set_map_range (self->viewer, 0, hi);
+    }
 }
 
 static void
@@ -375,7 +384,8 @@ on_selection_changed (WorkbenchWindow *self)
 static void
 on_item_activated (WorkbenchWindow *self, WorkbenchItem *item)
 {
-  gtk_widget_grab_focus (GTK_WIDGET (self->viewer));
+  /* The keyboard goes to the viewer (its zoom keys), to its first control. */
+  gtk_widget_child_focus (GTK_WIDGET (self->viewer), GTK_DIR_TAB_FORWARD);
 }
 
 /* ---- Opening ---- */
