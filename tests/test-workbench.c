@@ -14,12 +14,13 @@
  * xvfb-run), GSETTINGS_SCHEMA_DIR with the compiled schema; skips without them. Screenshots
  * go to UNIAD_TEST_ARTIFACTS (default: the current folder). */
 #include "test-util.h"
+#include "test-workbench-util.h"
+#include "uad-cpu.h"
 #include "uad-image.h"
-#include "workbench-application.h"
+#include "workbench-driver.h"
 #include "workbench-gallery.h"
 #include "workbench-history-page.h"
-#include "workbench-history.h"
-#include "workbench-window.h"
+#include "workbench-viewer.h"
 
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
@@ -28,9 +29,15 @@
 #include <math.h>
 #include <string.h>
 
-#define N_GOOD 4
-#define N_BAD 4
+/* 20 test images: three batches of the detector (8 + 8 + 4), so that a run can be cancelled
+ * between batches. */
+#define N_GOOD 14
+#define N_BAD 6
 #define N_TEST (N_GOOD + N_BAD)
+/* How the moved thresholds split them. */
+#define N_PASS 12
+#define N_REVIEW 5
+#define N_FAIL 3
 #define N_TRAIN 8
 #define CLASS "bolt"
 #define OPERATOR "Test Operator"
@@ -43,10 +50,13 @@ static struct {
   WorkbenchApplication *app;
   WorkbenchWindow *window;
   WorkbenchSession *session;
-  gint64 first_run;
+  gint64 cancelled_run;  /* a run stopped after two batches */
+  gint64 first_run;      /* the first complete run */
   double scores[N_TEST]; /* in gallery (name) order after the first run */
   double pass_below, fail_above;
   char *error_message;   /* the last "error" of the session */
+  int runs_finished;     /* "run-finished" signals */
+  gboolean last_run_completed;
 } t;
 
 /* ---- Test data ---- */
@@ -107,55 +117,23 @@ make_dataset (void)
     }
   for (int i = 0; i < N_GOOD; i++)
     {
-      g_autofree char *name = g_strdup_printf ("good_%d.png", i);
+      g_autofree char *name = g_strdup_printf ("good_%02d.png", i);
       g_autofree char *path = g_build_filename (good, name, NULL);
       write_image (path, 200 + i, FALSE);
     }
   for (int i = 0; i < N_BAD; i++)
     {
-      g_autofree char *name = g_strdup_printf ("scratch_%d.png", i);
+      g_autofree char *name = g_strdup_printf ("scratch_%02d.png", i);
       g_autofree char *path = g_build_filename (bad, name, NULL);
       write_image (path, 300 + i, TRUE);
-      g_autofree char *mask_name = g_strdup_printf ("scratch_%d_mask.png", i);
+      g_autofree char *mask_name = g_strdup_printf ("scratch_%02d_mask.png", i);
       g_autofree char *mask = g_build_filename (gt, mask_name, NULL);
       write_mask (mask);
     }
   t.test_folder = g_build_filename (t.root, "data", CLASS, "test", NULL);
 }
 
-/* ---- Driving the main loop ---- */
-
-typedef gboolean (*Condition) (void);
-
-static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the main loop until cond holds; FALSE after timeout_ms. */
-static gboolean
-wait_for (Condition cond, int timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
-  guint source = g_timeout_add (10, tick, NULL);
-  gboolean ok;
-  while (!(ok = cond ()) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (source);
-  return ok;
-}
-
-/* Runs the main loop for ms milliseconds. */
-static void
-spin (int ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * (gint64) 1000;
-  guint source = g_timeout_add (10, tick, NULL);
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (source);
-}
+/* ---- Driving ---- */
 
 static gboolean
 session_flag (const char *name)
@@ -171,68 +149,25 @@ idle (void)
   return !session_flag ("loading") && !session_flag ("inspecting") && !session_flag ("exporting");
 }
 
-static gboolean flushed;
-
-static void
-on_flushed (GObject *source, GAsyncResult *result, gpointer data)
-{
-  flushed = workbench_inspector_flush_finish (WORKBENCH_INSPECTOR (source), result, NULL);
-}
-
-static gboolean
-is_flushed (void)
-{
-  return flushed;
-}
-
-/* Waits until the worker has stored everything asked for so far. */
-static void
-flush (void)
-{
-  flushed = FALSE;
-  workbench_inspector_flush_async (workbench_session_get_inspector (t.session), on_flushed, NULL);
-  g_assert_true (wait_for (is_flushed, 10000));
-}
-
-static GtkWidget *
-find_named (GtkWidget *root, const char *name)
-{
-  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_named (c, name);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
-static GtkWidget *
-find_type (GtkWidget *root, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_type (c, type);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
 static WorkbenchGallery *
 gallery (void)
 {
-  return WORKBENCH_GALLERY (find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_GALLERY));
+  return WORKBENCH_GALLERY (wb_find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_GALLERY));
+}
+
+/* Images the gallery shows (after its filters). */
+static guint
+n_shown (void)
+{
+  GtkGridView *grid = GTK_GRID_VIEW (wb_find_type (GTK_WIDGET (gallery ()), GTK_TYPE_GRID_VIEW));
+  return g_list_model_get_n_items (G_LIST_MODEL (gtk_grid_view_get_model (grid)));
 }
 
 /* The gallery's items in its order (sorted by name). */
 static WorkbenchItem *
 shown_item (guint position)
 {
-  GtkGridView *grid = GTK_GRID_VIEW (find_type (GTK_WIDGET (gallery ()), GTK_TYPE_GRID_VIEW));
+  GtkGridView *grid = GTK_GRID_VIEW (wb_find_type (GTK_WIDGET (gallery ()), GTK_TYPE_GRID_VIEW));
   GListModel *model = G_LIST_MODEL (gtk_grid_view_get_model (grid));
   WorkbenchItem *item = g_list_model_get_item (model, position);
   g_object_unref (item); /* the session keeps it */
@@ -242,7 +177,7 @@ shown_item (guint position)
 static int
 count_label (const char *name)
 {
-  GtkWidget *label = find_named (GTK_WIDGET (t.window), name);
+  GtkWidget *label = wb_find_named (GTK_WIDGET (t.window), name);
   g_assert_nonnull (label);
   return atoi (gtk_label_get_text (GTK_LABEL (label)));
 }
@@ -270,7 +205,7 @@ close_dialogs (void)
 /* ---- The steps ---- */
 
 static gboolean
-opened (void)
+opened (gpointer data)
 {
   guint n;
   g_object_get (t.session, "n-items", &n, NULL);
@@ -278,7 +213,7 @@ opened (void)
 }
 
 static gboolean
-thumbnails_loaded (void)
+thumbnails_loaded (gpointer data)
 {
   for (guint i = 0; i < N_TEST; i++)
     if (workbench_item_get_thumbnail (shown_item (i)) == NULL)
@@ -298,15 +233,10 @@ test_open (void)
         g_test_skip ("no display or settings schema (see the messages above)");
       return;
     }
-  g_autoptr (GFile) model = g_file_new_for_path (t.model);
-  g_autoptr (GFile) folder = g_file_new_for_path (t.test_folder);
-  GFile *files[] = { model, folder };
-  g_application_open (G_APPLICATION (t.app), files, 2, "");
-  t.window = WORKBENCH_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (t.app)));
-  g_assert_nonnull (t.window);
+  t.window = wb_open (t.app, (const char *const[]) { t.model, t.test_folder, NULL });
   t.session = workbench_window_get_session (t.window);
   g_signal_connect (t.session, "error", G_CALLBACK (on_session_error), NULL);
-  g_assert_true (wait_for (opened, 30000));
+  g_assert_true (wb_wait_for (opened, NULL, 30000));
   g_assert_null (t.error_message);
 
   /* MVTec layout: class from the path, masks of the scratched images found. */
@@ -317,10 +247,10 @@ test_open (void)
       g_assert_cmpint (workbench_item_get_mask_path (item) != NULL, ==,
                        g_str_has_prefix (workbench_item_get_name (item), "scratch"));
     }
-  /* Sorted by name: good_0 .. good_3, scratch_0 .. scratch_3. */
-  g_assert_cmpstr (workbench_item_get_name (shown_item (0)), ==, "good_0.png");
-  g_assert_cmpstr (workbench_item_get_name (shown_item (N_TEST - 1)), ==, "scratch_3.png");
-  g_assert_true (wait_for (thumbnails_loaded, 10000));
+  /* Sorted by name: good_00 .., scratch_00 ... */
+  g_assert_cmpstr (workbench_item_get_name (shown_item (0)), ==, "good_00.png");
+  g_assert_cmpstr (workbench_item_get_name (shown_item (N_TEST - 1)), ==, "scratch_05.png");
+  g_assert_true (wb_wait_for (thumbnails_loaded, NULL, 10000));
   g_assert_cmpint (count_label ("none-total"), ==, N_TEST);
 }
 
@@ -366,8 +296,30 @@ cli_scores (void)
   return scores;
 }
 
+static guint
+n_inspected (void)
+{
+  guint n = 0;
+  for (guint i = 0; i < N_TEST; i++)
+    n += workbench_item_get_inspected (shown_item (i));
+  return n;
+}
+
 static gboolean
-inspected (void)
+some_inspected (gpointer data)
+{
+  return n_inspected () > 0;
+}
+
+static void
+on_run_finished (WorkbenchSession *session, gboolean completed)
+{
+  t.runs_finished++;
+  t.last_run_completed = completed;
+}
+
+static gboolean
+inspected (gpointer data)
 {
   return idle () && workbench_session_get_run_id (t.session) > 0;
 }
@@ -380,16 +332,48 @@ test_inspect (void)
       g_test_skip ("the workbench did not open");
       return;
     }
+  /* Cancel once the first batch is in: the batch under way finishes, the rest is not run, and
+   * the run stays in the history, unfinished. */
+  g_signal_connect (t.session, "run-finished", G_CALLBACK (on_run_finished), NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (t.window), "inspect", NULL);
+  g_assert_true (session_flag ("inspecting"));
+  g_assert_true (wb_wait_for (some_inspected, NULL, 60000));
+  g_action_group_activate_action (G_ACTION_GROUP (t.window), "cancel", NULL);
+  g_assert_true (wb_wait_for (inspected, NULL, 60000));
+  g_assert_cmpint (t.runs_finished, ==, 1);
+  g_assert_false (t.last_run_completed);
+  guint done = n_inspected ();
+  g_assert_cmpuint (done, >, 0);
+  g_assert_cmpuint (done, <, N_TEST);
+  g_assert_cmpuint (done % 8, ==, 0);
+  g_assert_cmpint (count_label ("none-total"), ==, N_TEST - done);
+  t.cancelled_run = workbench_session_get_run_id (t.session);
+  {
+    wb_flush (t.session);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (UadHistory) h = uad_history_open (t.history_path, 0, &error);
+    g_autoptr (UadHistoryRun) run = uad_history_get_run (h, t.cancelled_run, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (run->finished, ==, 0);
+    g_assert_cmpint (run->n_inspections, ==, done);
+  }
+
+  /* Then the whole folder: what the cancelled run did is reused, the rest is run. */
   stall_last = stall_max = 0;
   guint watch = g_timeout_add_full (G_PRIORITY_HIGH, 1, watch_stalls, NULL, NULL);
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "inspect", NULL);
-  g_assert_true (session_flag ("inspecting"));
-  g_assert_true (wait_for (inspected, 60000));
+  g_assert_true (wb_wait_for (inspected, NULL, 60000));
   g_source_remove (watch);
   g_test_message ("longest main-loop gap while inspecting %d images: %.1f ms", N_TEST,
                   stall_max / 1000.0);
   g_assert_null (t.error_message);
+  g_assert_cmpint (t.runs_finished, ==, 2);
+  g_assert_true (t.last_run_completed);
+  guint reused;
+  g_object_get (t.session, "n-reused", &reused, NULL);
+  g_assert_cmpuint (reused, ==, done);
   t.first_run = workbench_session_get_run_id (t.session);
+  g_assert_cmpint (t.first_run, >, t.cancelled_run);
 
   /* The scores are the model's: the same as `uniad infer` gives (6 decimals in its CSV). */
   g_autoptr (GHashTable) cli = cli_scores ();
@@ -412,7 +396,7 @@ test_inspect (void)
   g_assert_cmpint (count_label ("none-total"), ==, 0);
 
   /* Every result is in the history, with its map. */
-  flush ();
+  wb_flush (t.session);
   g_autoptr (GError) error = NULL;
   g_autoptr (UadHistory) h = uad_history_open (t.history_path, 0, &error);
   g_assert_no_error (error);
@@ -445,26 +429,26 @@ test_thresholds (void)
       g_test_skip ("no inspection");
       return;
     }
-  /* Thresholds between the sorted scores: 4 pass, 2 review, 2 fail. */
+  /* Thresholds between the sorted scores: N_PASS pass, N_REVIEW review, N_FAIL fail. */
   double sorted[N_TEST];
   memcpy (sorted, t.scores, sizeof sorted);
   qsort (sorted, N_TEST, sizeof *sorted, compare_doubles);
-  t.pass_below = (sorted[3] + sorted[4]) / 2;
-  t.fail_above = (sorted[5] + sorted[6]) / 2;
+  t.pass_below = (sorted[N_PASS - 1] + sorted[N_PASS]) / 2;
+  t.fail_above = (sorted[N_PASS + N_REVIEW - 1] + sorted[N_PASS + N_REVIEW]) / 2;
 
-  GtkWidget *row = find_named (GTK_WIDGET (t.window), CLASS);
+  GtkWidget *row = wb_find_named (GTK_WIDGET (t.window), CLASS);
   g_assert_nonnull (row);
-  GtkWidget *fail = find_named (row, "fail-above");
-  GtkWidget *pass = find_named (row, "pass-below");
+  GtkWidget *fail = wb_find_named (row, "fail-above");
+  GtkWidget *pass = wb_find_named (row, "pass-below");
   g_assert_nonnull (fail);
   g_assert_nonnull (pass);
   /* The sliders move as the user drags them; the counts follow at once, without a main loop
    * iteration and without the model. */
   gtk_range_set_value (GTK_RANGE (fail), t.fail_above);
   gtk_range_set_value (GTK_RANGE (pass), t.pass_below);
-  g_assert_cmpint (count_label ("pass-total"), ==, 4);
-  g_assert_cmpint (count_label ("review-total"), ==, 2);
-  g_assert_cmpint (count_label ("fail-total"), ==, 2);
+  g_assert_cmpint (count_label ("pass-total"), ==, N_PASS);
+  g_assert_cmpint (count_label ("review-total"), ==, N_REVIEW);
+  g_assert_cmpint (count_label ("fail-total"), ==, N_FAIL);
   for (guint i = 0; i < N_TEST; i++)
     {
       WorkbenchItem *item = shown_item (i);
@@ -474,10 +458,27 @@ test_thresholds (void)
       g_assert_cmpint (workbench_item_get_model_verdict (item), ==, want);
     }
 
+  /* The gallery filters by the model's verdict and sorts by score. */
+  GtkWidget *gallery_widget = GTK_WIDGET (gallery ());
+  GtkDropDown *sort = GTK_DROP_DOWN (wb_find_type (gallery_widget, GTK_TYPE_DROP_DOWN));
+  GtkDropDown *verdict = GTK_DROP_DOWN (wb_find_type (gtk_widget_get_next_sibling (GTK_WIDGET (sort)),
+                                                      GTK_TYPE_DROP_DOWN));
+  gtk_drop_down_set_selected (verdict, 1); /* Fail */
+  g_assert_cmpuint (n_shown (), ==, N_FAIL);
+  for (guint i = 0; i < N_FAIL; i++)
+    g_assert_cmpint (workbench_item_get_model_verdict (shown_item (i)), ==, UAD_VERDICT_FAIL);
+  gtk_drop_down_set_selected (verdict, 0); /* All */
+  gtk_drop_down_set_selected (sort, 0);    /* By score, highest first */
+  for (guint i = 1; i < N_TEST; i++)
+    g_assert_cmpfloat (workbench_item_get_score (shown_item (i - 1)), >=,
+                       workbench_item_get_score (shown_item (i)));
+  gtk_drop_down_set_selected (sort, 1);    /* By name again */
+  g_assert_cmpstr (workbench_item_get_name (shown_item (0)), ==, "good_00.png");
+
   /* Stored once the slider rests, with who and when. */
   gint64 before = g_get_real_time ();
-  spin (1000);
-  flush ();
+  wb_spin (1000);
+  wb_flush (t.session);
   g_autoptr (GError) error = NULL;
   g_autoptr (UadHistory) h = uad_history_open (t.history_path, 0, &error);
   g_assert_no_error (error);
@@ -496,20 +497,54 @@ test_thresholds (void)
   g_assert_cmpstr (((UadThresholds *) changes->pdata[0])->changed_by, ==, "default");
 }
 
-/* A real key press and release, as the X server delivers it to the focused window. */
-static void
-press (KeySym sym)
+/* What a key press should lead to (the X server and GTK take their time on a busy machine). */
+static struct {
+  guint position;       /* this image is selected */
+  UadVerdict verdict;   /* and has this operator verdict (NONE: any) */
+  double zoom;          /* the viewer's zoom is this (0: any; < 0: above 1, fitted) */
+  gboolean in_viewer;   /* the keyboard focus is in the viewer */
+} expect;
+
+static WorkbenchViewer *
+viewer (void)
 {
-  Display *dpy = gdk_x11_display_get_xdisplay (gtk_widget_get_display (GTK_WIDGET (t.window)));
-  KeyCode code = XKeysymToKeycode (dpy, sym);
-  XTestFakeKeyEvent (dpy, code, True, CurrentTime);
-  XTestFakeKeyEvent (dpy, code, False, CurrentTime);
-  XFlush (dpy);
-  spin (150);
+  return WORKBENCH_VIEWER (wb_find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_VIEWER));
 }
 
 static gboolean
-window_active (void)
+as_expected (gpointer data)
+{
+  if (workbench_gallery_get_selected_item (gallery ()) != shown_item (expect.position))
+    return FALSE;
+  if (expect.verdict != UAD_VERDICT_NONE
+      && workbench_item_get_operator_verdict (shown_item (expect.position)) != expect.verdict)
+    return FALSE;
+  double zoom = workbench_viewer_get_zoom (viewer ());
+  if ((expect.zoom > 0 && zoom != expect.zoom) || (expect.zoom < 0 && !(zoom > 1)))
+    return FALSE;
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (t.window));
+  return !expect.in_viewer || (focus && gtk_widget_is_ancestor (focus, GTK_WIDGET (viewer ())));
+}
+
+/* A real key press and release (with Control held when ctrl), as the X server delivers it to
+ * the focused window; fails unless `expect` holds within 10 s. */
+static void
+press (KeySym sym, gboolean ctrl)
+{
+  Display *dpy = gdk_x11_display_get_xdisplay (gtk_widget_get_display (GTK_WIDGET (t.window)));
+  KeyCode code = XKeysymToKeycode (dpy, sym), control = XKeysymToKeycode (dpy, XK_Control_L);
+  if (ctrl)
+    XTestFakeKeyEvent (dpy, control, True, CurrentTime);
+  XTestFakeKeyEvent (dpy, code, True, CurrentTime);
+  XTestFakeKeyEvent (dpy, code, False, CurrentTime);
+  if (ctrl)
+    XTestFakeKeyEvent (dpy, control, False, CurrentTime);
+  XFlush (dpy);
+  g_assert_true (wb_wait_for (as_expected, NULL, 10000));
+}
+
+static gboolean
+window_active (gpointer data)
 {
   return gtk_window_is_active (GTK_WINDOW (t.window));
 }
@@ -528,33 +563,46 @@ test_triage (void)
       return;
     }
   gtk_window_present (GTK_WINDOW (t.window));
-  g_assert_true (wait_for (window_active, 5000));
+  g_assert_true (wb_wait_for (window_active, NULL, 5000));
   workbench_gallery_focus_selected (gallery ());
-  spin (200);
 
-  press (XK_Home);
-  press (XK_p);
-  press (XK_Right);
-  press (XK_f);
-  press (XK_n);   /* the next image without a verdict: the third */
-  press (XK_r);
+  expect.position = 0;
+  press (XK_Home, FALSE);
+  expect.verdict = UAD_VERDICT_PASS;
+  press (XK_p, FALSE);
+  expect.position = 1, expect.verdict = UAD_VERDICT_NONE;
+  press (XK_Right, FALSE);
+  expect.verdict = UAD_VERDICT_FAIL;
+  press (XK_f, FALSE);
+  expect.position = 2, expect.verdict = UAD_VERDICT_NONE; /* the next without a verdict */
+  press (XK_n, FALSE);
+  expect.verdict = UAD_VERDICT_REVIEW;
+  press (XK_r, FALSE);
   g_assert_cmpint (workbench_item_get_operator_verdict (shown_item (0)), ==, UAD_VERDICT_PASS);
   g_assert_cmpint (workbench_item_get_operator_verdict (shown_item (1)), ==, UAD_VERDICT_FAIL);
-  g_assert_cmpint (workbench_item_get_operator_verdict (shown_item (2)), ==, UAD_VERDICT_REVIEW);
   g_assert_cmpint (workbench_item_get_operator_verdict (shown_item (3)), ==, UAD_VERDICT_NONE);
   /* The model's verdicts are kept apart. */
   for (guint i = 0; i < 3; i++)
     g_assert_cmpint (workbench_item_get_model_verdict (shown_item (i)), !=, UAD_VERDICT_NONE);
 
   /* A note on the selected (third) image, typed in the triage bar. */
-  GtkWidget *details = find_type (GTK_WIDGET (t.window), g_type_from_name ("WorkbenchDetails"));
-  GtkWidget *entry = find_type (details, GTK_TYPE_ENTRY);
+  GtkWidget *details = wb_find_type (GTK_WIDGET (t.window), g_type_from_name ("WorkbenchDetails"));
+  GtkWidget *entry = wb_find_type (details, GTK_TYPE_ENTRY);
   g_assert_true (gtk_widget_get_sensitive (entry));
   gtk_editable_set_text (GTK_EDITABLE (entry), "light reflection, not a scratch");
   g_signal_emit_by_name (entry, "activate");
   g_assert_cmpstr (workbench_item_get_note (shown_item (2)), ==, "light reflection, not a scratch");
 
-  flush ();
+  /* Enter opens the image in the viewer: the keyboard goes there, Ctrl+1 is 100 %, Ctrl+0
+   * fits the (64-pixel) image to the pane again. */
+  expect.in_viewer = TRUE;
+  press (XK_Return, FALSE);
+  expect.zoom = 1;
+  press (XK_1, TRUE);
+  expect.zoom = -1;
+  press (XK_0, TRUE);
+
+  wb_flush (t.session);
   g_autoptr (GError) error = NULL;
   g_autoptr (UadHistory) h = uad_history_open (t.history_path, 0, &error);
   g_assert_no_error (error);
@@ -583,7 +631,7 @@ test_reinspect (void)
   /* The same images with the same model: every result comes from the history, decided with
    * the thresholds as they are now, with the operator's verdicts kept. */
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "inspect", NULL);
-  g_assert_true (wait_for (inspected, 30000));
+  g_assert_true (wb_wait_for (inspected, NULL, 30000));
   guint reused;
   g_object_get (t.session, "n-reused", &reused, NULL);
   g_assert_cmpuint (reused, ==, N_TEST);
@@ -592,24 +640,24 @@ test_reinspect (void)
   for (guint i = 0; i < N_TEST; i++)
     g_assert_cmpfloat (workbench_item_get_score (shown_item (i)), ==, t.scores[i]);
   g_assert_cmpint (workbench_item_get_operator_verdict (shown_item (1)), ==, UAD_VERDICT_FAIL);
-  g_assert_cmpint (count_label ("pass-total"), ==, 4);
-  g_assert_cmpint (count_label ("review-total"), ==, 2);
-  g_assert_cmpint (count_label ("fail-total"), ==, 2);
+  g_assert_cmpint (count_label ("pass-total"), ==, N_PASS);
+  g_assert_cmpint (count_label ("review-total"), ==, N_REVIEW);
+  g_assert_cmpint (count_label ("fail-total"), ==, N_FAIL);
 
-  flush ();
+  wb_flush (t.session);
   g_autoptr (GError) error = NULL;
   g_autoptr (UadHistory) h = uad_history_open (t.history_path, 0, &error);
   g_autoptr (UadHistoryRun) r = uad_history_get_run (h, run, &error);
   g_assert_no_error (error);
   g_assert_cmpint (r->n_inspections, ==, N_TEST);
-  g_assert_cmpint (r->model_counts[UAD_VERDICT_PASS], ==, 4);
-  g_assert_cmpint (r->model_counts[UAD_VERDICT_REVIEW], ==, 2);
-  g_assert_cmpint (r->model_counts[UAD_VERDICT_FAIL], ==, 2);
+  g_assert_cmpint (r->model_counts[UAD_VERDICT_PASS], ==, N_PASS);
+  g_assert_cmpint (r->model_counts[UAD_VERDICT_REVIEW], ==, N_REVIEW);
+  g_assert_cmpint (r->model_counts[UAD_VERDICT_FAIL], ==, N_FAIL);
   g_assert_cmpint (r->operator_counts[UAD_VERDICT_NONE], ==, N_TEST - 3);
 }
 
 static gboolean
-export_done (void)
+export_done (gpointer data)
 {
   return !session_flag ("exporting");
 }
@@ -620,7 +668,7 @@ export_to (const char *path)
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "export-to",
                                   g_variant_new_string (path));
   g_assert_true (session_flag ("exporting"));
-  g_assert_true (wait_for (export_done, 60000));
+  g_assert_true (wb_wait_for (export_done, NULL, 60000));
 }
 
 static void
@@ -673,7 +721,7 @@ test_export (void)
 static void
 screenshot (const char *name)
 {
-  spin (300);
+  wb_spin (300);
   GtkWidget *w = GTK_WIDGET (t.window);
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
   int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
@@ -693,16 +741,21 @@ screenshot (const char *name)
   g_test_message ("screenshot: %s (%d x %d)", path, width, height);
 }
 
-static gboolean
-runs_listed (void)
+static WorkbenchHistoryPage *
+history_page (void)
 {
-  WorkbenchHistoryPage *page = WORKBENCH_HISTORY_PAGE (
-    find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_HISTORY_PAGE));
-  return workbench_history_page_get_n_runs (page) >= 2;
+  return WORKBENCH_HISTORY_PAGE (wb_find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_HISTORY_PAGE));
+}
+
+/* The History page lists GPOINTER_TO_UINT (data) runs. */
+static gboolean
+runs_listed (gpointer data)
+{
+  return workbench_history_page_get_n_runs (history_page ()) == GPOINTER_TO_UINT (data);
 }
 
 static gboolean
-first_run_open (void)
+first_run_open (gpointer data)
 {
   return idle () && workbench_session_get_run_id (t.session) == t.first_run
          && workbench_item_get_inspected (shown_item (0));
@@ -717,20 +770,29 @@ test_history (void)
       return;
     }
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "page", g_variant_new_string ("history"));
-  g_assert_true (wait_for (runs_listed, 10000));
+  /* The cancelled run, the first complete one and the second one. */
+  g_assert_true (wb_wait_for (runs_listed, GUINT_TO_POINTER (3), 10000));
+  WorkbenchHistoryPage *page = history_page ();
+  GtkEditable *class_entry = GTK_EDITABLE (wb_find_named (GTK_WIDGET (page), "class-filter"));
+  GtkDropDown *period = GTK_DROP_DOWN (wb_find_type (GTK_WIDGET (page), GTK_TYPE_DROP_DOWN));
+  gtk_editable_set_text (class_entry, "no-such-class");
+  g_assert_true (wb_wait_for (runs_listed, GUINT_TO_POINTER (0), 10000));
+  gtk_editable_set_text (class_entry, CLASS);
+  g_assert_true (wb_wait_for (runs_listed, GUINT_TO_POINTER (3), 10000));
+  gtk_editable_set_text (class_entry, "");
+  gtk_drop_down_set_selected (period, 1); /* Today */
+  g_assert_true (wb_wait_for (runs_listed, GUINT_TO_POINTER (3), 10000));
   screenshot ("workbench-history.png");
 
   /* Reopen the first run: its results and verdicts come back. */
-  WorkbenchHistoryPage *page = WORKBENCH_HISTORY_PAGE (
-    find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_HISTORY_PAGE));
   g_signal_emit_by_name (page, "open-run", t.first_run);
-  g_assert_true (wait_for (first_run_open, 10000));
+  g_assert_true (wb_wait_for (first_run_open, NULL, 10000));
   g_assert_cmpint (workbench_item_get_operator_verdict (shown_item (0)), ==, UAD_VERDICT_PASS);
   g_assert_cmpint (workbench_item_get_operator_verdict (shown_item (2)), ==, UAD_VERDICT_REVIEW);
   g_assert_cmpstr (workbench_item_get_note (shown_item (2)), ==, "light reflection, not a scratch");
   for (guint i = 0; i < N_TEST; i++)
     g_assert_cmpfloat (workbench_item_get_score (shown_item (i)), ==, t.scores[i]);
-  g_assert_cmpint (count_label ("fail-total"), ==, 2);
+  g_assert_cmpint (count_label ("fail-total"), ==, N_FAIL);
 }
 
 static void
@@ -743,7 +805,7 @@ test_screenshot (void)
     }
   /* The shortcuts window comes from the resources. */
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "show-help-overlay", NULL);
-  spin (200);
+  wb_spin (200);
   GtkShortcutsWindow *help = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (t.window));
   g_assert_true (GTK_IS_SHORTCUTS_WINDOW (help));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (help)));
@@ -751,40 +813,17 @@ test_screenshot (void)
 
   /* The worst image in the viewer, with its heatmap and contours. */
   WorkbenchGallery *g = gallery ();
-  GtkGridView *grid = GTK_GRID_VIEW (find_type (GTK_WIDGET (g), GTK_TYPE_GRID_VIEW));
+  GtkGridView *grid = GTK_GRID_VIEW (wb_find_type (GTK_WIDGET (g), GTK_TYPE_GRID_VIEW));
   guint worst = 0;
   for (guint i = 1; i < N_TEST; i++)
     if (t.scores[i] > t.scores[worst])
       worst = i;
   gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (gtk_grid_view_get_model (grid)), worst);
-  spin (1500);
+  wb_spin (1500);
   screenshot ("workbench.png");
 }
 
 /* ---- Set-up ---- */
-
-static gboolean
-train_model (const char *weights)
-{
-  const char *cli = g_getenv ("UNIAD_CLI");
-  if (cli == NULL)
-    {
-      g_test_message ("UNIAD_CLI is not set");
-      return FALSE;
-    }
-  g_autofree char *data = g_build_filename (t.root, "data", NULL);
-  t.model = g_build_filename (t.root, "bolt.uniad", NULL);
-  const char *argv[] = { cli, "train", "--data", data, "--backbone", "mobilenet_v2", "--weights",
-                         weights, "--epochs", "1", "--no-disk-cache", "--out", t.model, NULL };
-  int status;
-  g_autofree char *err = NULL;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                               NULL, &err, &status, &error));
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("uniad train failed: %s", err);
-  return TRUE;
-}
 
 static void
 set_up (void)
@@ -792,41 +831,20 @@ set_up (void)
   g_autofree char *weights = uad_test_shared_path ("weights/mobilenet_v2_1.0_224.safetensors");
   if (weights == NULL)
     return;
-  t.root = g_dir_make_tmp ("test-workbench-XXXXXX", NULL);
+  if (g_getenv ("UNIAD_CLI") == NULL)
+    {
+      g_test_message ("UNIAD_CLI is not set");
+      return;
+    }
+  t.root = wb_test_make_dir ();
   make_dataset ();
-  if (!train_model (weights))
-    return;
-
+  g_autofree char *data = g_build_filename (t.root, "data", NULL);
+  t.model = g_build_filename (t.root, "bolt.uniad", NULL);
+  wb_train_model (data, weights, 1, t.model);
   /* The user's data folder: the history, and the weights found by their SHA-256. */
   g_autofree char *data_home = g_build_filename (t.root, "xdg-data", NULL);
-  g_autofree char *weights_dir = g_build_filename (data_home, "uniad-workbench", "weights", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (weights_dir, 0755), ==, 0);
-  g_autofree char *link = g_build_filename (weights_dir, "mobilenet_v2.safetensors", NULL);
-  g_assert_cmpint (symlink (weights, link), ==, 0);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   t.history_path = g_build_filename (data_home, "uniad-workbench", "history.sqlite3", NULL);
-
-  if (!gtk_init_check ())
-    {
-      g_test_message ("no display (run under xvfb-run)");
-      return;
-    }
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr (GSettingsSchema) schema = source ? g_settings_schema_source_lookup (source, APP_ID, TRUE)
-                                              : NULL;
-  if (schema == NULL)
-    {
-      g_test_message ("the settings schema %s is not installed (set GSETTINGS_SCHEMA_DIR)", APP_ID);
-      return;
-    }
-  g_autoptr (GSettings) settings = g_settings_new (APP_ID);
-  g_settings_set_string (settings, "operator", OPERATOR);
-
-  t.app = workbench_application_new ();
-  g_application_set_flags (G_APPLICATION (t.app),
-                           G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_application_register (G_APPLICATION (t.app), NULL, &error));
+  t.app = wb_start (data_home, weights, OPERATOR);
 }
 
 static void
@@ -836,19 +854,15 @@ tear_down (void)
     gtk_window_destroy (GTK_WINDOW (t.window));
   g_clear_object (&t.app);
   if (t.root)
-    {
-      const char *argv[] = { "rm", "-rf", t.root, NULL };
-      g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
-                    NULL);
-    }
+    wb_test_remove_tree (t.root);
 }
 
 int
 main (int argc, char **argv)
 {
+  /* As uniad-workbench does (and `uniad`, whose scores are compared). */
+  uad_cpu_select_blas_kernels (argv);
   g_test_init (&argc, &argv, NULL);
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  g_setenv ("GTK_A11Y", "none", TRUE);
   g_test_add_func ("/workbench/open", test_open);
   g_test_add_func ("/workbench/inspect", test_inspect);
   g_test_add_func ("/workbench/thresholds", test_thresholds);

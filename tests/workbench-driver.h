@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* workbench-driver.h: running the real workbench application from a test or a benchmark: a
+ * model trained with the `uniad` command, the user's data folder with the backbone weights in
+ * it, the application started without D-Bus, and the main loop driven until something
+ * happens. */
+#pragma once
+
+#include "workbench-application.h"
+#include "workbench-window.h"
+
+typedef gboolean (*WbCondition) (gpointer data);
+
+/* Runs the main loop until cond (data) holds; FALSE after timeout_ms. */
+gboolean wb_wait_for (WbCondition cond, gpointer data, int timeout_ms);
+/* Runs the main loop for ms milliseconds. */
+void wb_spin (int ms);
+
+/* The first widget under root (root included) of that name / type, depth first. */
+GtkWidget *wb_find_named (GtkWidget *root, const char *name);
+GtkWidget *wb_find_type (GtkWidget *root, GType type);
+
+/* Trains a MobileNetV2 model on the MVTec-layout dataset at data_root for `epochs` with
+ * `uniad train` (UNIAD_CLI); writes it to out. Fails the test if the command fails. */
+void wb_train_model (const char *data_root, const char *weights, int epochs, const char *out);
+
+/* Makes data_home the user's data folder (XDG_DATA_HOME) with the weights linked into its
+ * uniad-workbench/weights/, and starts the application (memory settings, no D-Bus, the
+ * operator name set). NULL, with the reason as a test message, when there is no display or no
+ * compiled settings schema (GSETTINGS_SCHEMA_DIR). */
+WorkbenchApplication *wb_start (const char *data_home, const char *weights, const char *operator);
+
+/* Opens files (a .uniad model, folders) in the application; returns its window. */
+WorkbenchWindow *wb_open (WorkbenchApplication *app, const char *const *paths);
+
+/* Waits until the worker has stored everything asked for so far. */
+void wb_flush (WorkbenchSession *session);
