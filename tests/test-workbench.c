@@ -717,18 +717,36 @@ test_export (void)
   close_dialogs ();
 }
 
+static GskRenderNode *
+render_window (int width, int height)
+{
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (GTK_WIDGET (t.window));
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  return gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+}
+
+/* The paintable of a widget has its picture once the widget has been drawn since. */
+static gboolean
+window_rendered (gpointer data)
+{
+  GskRenderNode **node = data;
+  *node = render_window (gtk_widget_get_width (GTK_WIDGET (t.window)),
+                         gtk_widget_get_height (GTK_WIDGET (t.window)));
+  if (*node == NULL)
+    gtk_widget_queue_draw (GTK_WIDGET (t.window));
+  return *node != NULL;
+}
+
 /* The window as it is on screen, saved as a PNG under UNIAD_TEST_ARTIFACTS. */
 static void
 screenshot (const char *name)
 {
   wb_spin (300);
   GtkWidget *w = GTK_WIDGET (t.window);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
   int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
+  g_autoptr (GskRenderNode) node = NULL;
+  g_assert_true (wb_wait_for (window_rendered, &node, 10000));
   GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (w));
   g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (
     renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
