@@ -55,6 +55,7 @@ static struct {
   double scores[N_TEST]; /* in gallery (name) order after the first run */
   double pass_below, fail_above;
   char *error_message;   /* the last "error" of the session */
+  char *weights_needed;  /* the model of the last "weights-needed" */
   int runs_finished;     /* "run-finished" signals */
   gboolean last_run_completed;
 } t;
@@ -841,6 +842,56 @@ test_screenshot (void)
   screenshot ("workbench.png");
 }
 
+static void
+on_weights_needed (WorkbenchSession *session, const char *model, gpointer data)
+{
+  g_free (t.weights_needed);
+  t.weights_needed = g_strdup (model);
+}
+
+static gboolean
+weights_asked (gpointer data)
+{
+  return t.weights_needed != NULL && idle ();
+}
+
+static gboolean
+model_open (gpointer data)
+{
+  return idle () && session_flag ("has-model");
+}
+
+static void
+test_weights (void)
+{
+  if (t.first_run == 0)
+    {
+      g_test_skip ("no inspection");
+      return;
+    }
+  /* Without the backbone weights in the user's folder, the workbench asks for them; the file
+   * chosen is checked by its SHA-256 and the model opens. */
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "uniad-workbench", "weights",
+                                           NULL);
+  g_autofree char *link = g_build_filename (dir, "mobilenet_v2_1.0_224.safetensors", NULL);
+  g_autofree char *weights = g_file_read_link (link, NULL);
+  g_assert_nonnull (weights);
+  g_assert_cmpint (g_unlink (link), ==, 0);
+  g_signal_connect (t.session, "weights-needed", G_CALLBACK (on_weights_needed), NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (t.window), "page", g_variant_new_string ("inspect"));
+  g_autoptr (GFile) model = g_file_new_for_path (t.model);
+  workbench_window_open_files (t.window, &model, 1);
+  g_assert_true (wb_wait_for (weights_asked, NULL, 30000));
+  g_assert_cmpstr (t.weights_needed, ==, t.model);
+  g_assert_null (t.error_message);
+  close_dialogs ();
+  /* What choosing the file in the dialog does. */
+  workbench_session_open_model (t.session, t.model, weights);
+  g_assert_true (wb_wait_for (model_open, NULL, 30000));
+  g_assert_null (t.error_message);
+  g_assert_cmpstr (workbench_session_get_model (t.session)->weights_path, ==, weights);
+}
+
 /* ---- Set-up ---- */
 
 static void
@@ -889,6 +940,7 @@ main (int argc, char **argv)
   g_test_add_func ("/workbench/export", test_export);
   g_test_add_func ("/workbench/history", test_history);
   g_test_add_func ("/workbench/screenshot", test_screenshot);
+  g_test_add_func ("/workbench/weights", test_weights);
   int status = g_test_run ();
   tear_down ();
   return status;
