@@ -81,6 +81,8 @@ uad_backbone_free (UadBackbone *bb)
   for (int i = 0; i < bb->n_workspaces; i++)
     {
       Workspace *ws = bb->workspaces[i];
+      if (ws == NULL)
+        continue;
       uad_free_aligned (ws->x);
       uad_free_aligned (ws->y);
       uad_free_aligned (ws->expanded);
@@ -287,25 +289,34 @@ max_activation (const UadBackbone *bb)
   return m;
 }
 
+/* Workspaces are made by the thread that first needs one, so a batch of one image (which only
+ * ever uses workspace 0) does not pay for the others. */
+static Workspace *
+get_workspace (UadBackbone *bb, int worker)
+{
+  if (bb->workspaces[worker] != NULL)
+    return bb->workspaces[worker];
+  size_t act = max_activation (bb);
+  size_t scratch = uad_conv2d_scratch_floats (&bb->stem.geom, 3, bb->input_size, bb->input_size);
+  Workspace *ws = g_new0 (Workspace, 1);
+  ws->x = uad_alloc_floats (act);
+  ws->y = uad_alloc_floats (act);
+  ws->expanded = uad_alloc_floats (act);
+  ws->depthwise = uad_alloc_floats (act);
+  ws->scratch = uad_alloc_floats (MAX (scratch, (size_t) 1));
+  ws->pooled = uad_alloc_floats (bb->has_classifier ? (size_t) bb->head.weight->shape[0] : 1);
+  bb->workspaces[worker] = ws;
+  return ws;
+}
+
 static void
-ensure_workspaces (UadBackbone *bb, int count)
+ensure_workspace_slots (UadBackbone *bb, int count)
 {
   if (bb->n_workspaces >= count)
     return;
   bb->workspaces = g_renew (Workspace *, bb->workspaces, count);
-  size_t act = max_activation (bb);
-  size_t scratch = uad_conv2d_scratch_floats (&bb->stem.geom, 3, bb->input_size, bb->input_size);
   for (int i = bb->n_workspaces; i < count; i++)
-    {
-      Workspace *ws = g_new0 (Workspace, 1);
-      ws->x = uad_alloc_floats (act);
-      ws->y = uad_alloc_floats (act);
-      ws->expanded = uad_alloc_floats (act);
-      ws->depthwise = uad_alloc_floats (act);
-      ws->scratch = uad_alloc_floats (MAX (scratch, (size_t) 1));
-      ws->pooled = uad_alloc_floats (bb->has_classifier ? (size_t) bb->head.weight->shape[0] : 1);
-      bb->workspaces[i] = ws;
-    }
+    bb->workspaces[i] = NULL;
   bb->n_workspaces = count;
 }
 
@@ -397,10 +408,10 @@ batch_range (int64_t begin, int64_t end, int worker, void *ctx)
     {
       const float *input = job->input->data + n * 3 * s * s;
       if (job->probs)
-        classify_image (bb, bb->workspaces[worker], (int) n, input,
+        classify_image (bb, get_workspace (bb, worker), (int) n, input,
                         job->probs->data + n * bb->n_classes);
       else
-        run_image (bb, bb->workspaces[worker], (int) n, input, last_tap (bb),
+        run_image (bb, get_workspace (bb, worker), (int) n, input, last_tap (bb),
                    job->features->data + n * bb->feature_channels * FEATURE_GRID * FEATURE_GRID);
     }
 }
@@ -408,7 +419,7 @@ batch_range (int64_t begin, int64_t end, int worker, void *ctx)
 static void
 run_batch (BatchJob *job)
 {
-  ensure_workspaces (job->bb, uad_parallel_get_threads ());
+  ensure_workspace_slots (job->bb, uad_parallel_get_threads ());
   /* One image: operators split over the pool. More: whole images per thread. */
   uad_parallel_for (job->input->shape[0], 1, batch_range, job);
 }

@@ -9,6 +9,10 @@
 
 #define GRID 14
 #define MAP UAD_ANOMALY_MAP_SIZE
+/* The transformer runs on at most this many images at once: its workspace grows with the
+ * batch (attention maps of every head), and 4 images already keep its products large enough
+ * to be efficient, at half the memory of 8. */
+#define TRANSFORMER_CHUNK 4
 
 struct UadDetector {
   UadModel *model;
@@ -76,7 +80,7 @@ workspace (UadDetector *det, int t)
 {
   if (det->workspaces[t] == NULL)
     det->workspaces[t] = uad_transformer_workspace_new (det->model->transformers[t],
-                                                        UAD_DETECTOR_BATCH, FALSE);
+                                                        TRANSFORMER_CHUNK, FALSE);
   return det->workspaces[t];
 }
 
@@ -85,8 +89,10 @@ static void
 reconstruct (UadDetector *det, int t, int first, int count)
 {
   size_t per = (size_t) det->channels * GRID * GRID;
-  uad_transformer_forward (det->model->transformers[t], workspace (det, t),
-                           det->features->data + first * per, count, det->recs->data + first * per);
+  for (int i = first; i < first + count; i += TRANSFORMER_CHUNK)
+    uad_transformer_forward (det->model->transformers[t], workspace (det, t),
+                             det->features->data + i * per, MIN (TRANSFORMER_CHUNK, first + count - i),
+                             det->recs->data + i * per);
 }
 
 void

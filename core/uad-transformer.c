@@ -244,13 +244,21 @@ uad_transformer_new (const UadTransformerConfig *cfg, GError **error)
   m->g.dec = g_new0 (DecParams, c->decoder_layers);
   register_params (m);
   m->params = uad_alloc_floats (m->n_floats);
+  for (int i = 0; i < m->n_entries; i++)
+    *m->entries[i].param_slot = m->params + m->entries[i].info.offset;
+  return m;
+}
+
+/* Gradients exist only once training asks for them: a model that only infers does not carry
+ * a second copy of its size. */
+static void
+ensure_grads (UadTransformer *m)
+{
+  if (m->grads != NULL)
+    return;
   m->grads = uad_alloc_floats (m->n_floats);
   for (int i = 0; i < m->n_entries; i++)
-    {
-      *m->entries[i].param_slot = m->params + m->entries[i].info.offset;
-      *m->entries[i].grad_slot = m->grads + m->entries[i].info.offset;
-    }
-  return m;
+    *m->entries[i].grad_slot = m->grads + m->entries[i].info.offset;
 }
 
 void
@@ -301,6 +309,7 @@ uad_transformer_params (UadTransformer *m, size_t *n)
 float *
 uad_transformer_grads (UadTransformer *m, size_t *n)
 {
+  ensure_grads (m);
   if (n != NULL)
     *n = m->n_floats;
   return m->grads;
@@ -976,6 +985,7 @@ uad_transformer_train_step (UadTransformer *m, UadTransformerWorkspace *ws,
    * mean over [N, C] is the mean over the [B, C, H, W] maps. */
   double loss = uad_mse_loss (ws->rec_tokens, ws->tokens0, NC, ws->d_rec);
 
+  ensure_grads (m);
   zero (m->grads, (int64_t) m->n_floats);
   zero (ws->d_pos, (int64_t) T * D);
   zero (ws->d_y, ND);
