@@ -22,8 +22,9 @@ typedef struct {
 } InferArgs;
 
 /* Every image file named, folders searched recursively, in order. names[i] is where image i's
- * outputs go under an output folder: a file's own name, or for a folder's images the folder's
- * name and their path inside it, so that equal file names in different folders stay apart. */
+ * outputs go under an output folder: a file's folder and name, or for a folder's images the
+ * folder's name and their path inside it, so that equal file names in different folders stay
+ * apart. */
 static GPtrArray *
 collect_images (char **args, int n, GPtrArray **names, GError **error)
 {
@@ -34,7 +35,11 @@ collect_images (char **args, int n, GPtrArray **names, GError **error)
       if (!g_file_test (args[i], G_FILE_TEST_IS_DIR))
         {
           g_ptr_array_add (paths, g_strdup (args[i]));
-          g_ptr_array_add (*names, g_path_get_basename (args[i]));
+          /* With its folder's name: MVTec classes reuse file names (0000.png). */
+          g_autofree char *dir = g_path_get_dirname (args[i]);
+          g_autofree char *folder = g_path_get_basename (dir);
+          g_autofree char *base = g_path_get_basename (args[i]);
+          g_ptr_array_add (*names, g_build_filename (folder, base, NULL));
           continue;
         }
       g_auto (GStrv) found = uad_list_images (args[i], error);
