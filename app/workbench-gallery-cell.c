@@ -14,6 +14,7 @@ struct _WorkbenchGalleryCell
   GtkLabel *name_label;
 
   WorkbenchItem *item;
+  guint update_source;  /* a coalesced update of the badges is due */
 };
 
 G_DEFINE_FINAL_TYPE (WorkbenchGalleryCell, workbench_gallery_cell, ADW_TYPE_BIN)
@@ -74,9 +75,37 @@ update_result (WorkbenchGalleryCell *self)
   if (op != UAD_VERDICT_NONE)
     gtk_image_set_from_icon_name (self->operator_icon, icons[op]);
   set_verdict_class (GTK_WIDGET (self->operator_icon), op);
+}
 
+static gboolean
+run_update (gpointer data)
+{
+  WorkbenchGalleryCell *self = data;
+  self->update_source = 0;
+  update_result (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* An item changes several properties at once (a new run resets score, verdicts and error):
+ * the cell follows once, before the next frame. */
+static void
+schedule_update (WorkbenchGalleryCell *self)
+{
+  if (self->update_source == 0)
+    self->update_source = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, run_update, self, NULL);
+}
+
+/* Made when the pointer rests on the cell, not on every change. */
+static gboolean
+on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
+                  WorkbenchGalleryCell *self)
+{
+  WorkbenchItem *item = self->item;
+  if (item == NULL)
+    return FALSE;
   g_autoptr (GString) tip = g_string_new (workbench_item_get_path (item));
   const char *class_name = workbench_item_get_class_name (item);
+  const char *error = workbench_item_get_error (item);
   if (class_name)
     g_string_append_printf (tip, "\n%s: %s", _("Class"), class_name);
   if (error)
@@ -85,11 +114,13 @@ update_result (WorkbenchGalleryCell *self)
     {
       g_autofree char *score = workbench_format_score (workbench_item_get_score (item));
       g_string_append_printf (tip, "\n%s: %s (%s)", _("Score"), score,
-                              workbench_verdict_label (verdict));
+                              workbench_verdict_label (workbench_item_get_model_verdict (item)));
     }
+  UadVerdict op = workbench_item_get_operator_verdict (item);
   if (op != UAD_VERDICT_NONE)
     g_string_append_printf (tip, "\n%s: %s", _("Operator"), workbench_verdict_label (op));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self), tip->str);
+  gtk_tooltip_set_text (tooltip, tip->str);
+  return TRUE;
 }
 
 void
@@ -99,6 +130,7 @@ workbench_gallery_cell_set_item (WorkbenchGalleryCell *self, WorkbenchItem *item
     return;
   if (self->item)
     g_signal_handlers_disconnect_by_data (self->item, self);
+  g_clear_handle_id (&self->update_source, g_source_remove);
   g_set_object (&self->item, item);
   if (item == NULL)
     {
@@ -109,11 +141,10 @@ workbench_gallery_cell_set_item (WorkbenchGalleryCell *self, WorkbenchItem *item
   update_thumbnail (self);
   update_result (self);
   g_signal_connect_swapped (item, "notify::thumbnail", G_CALLBACK (update_thumbnail), self);
-  g_signal_connect_swapped (item, "notify::score", G_CALLBACK (update_result), self);
-  g_signal_connect_swapped (item, "notify::error", G_CALLBACK (update_result), self);
-  g_signal_connect_swapped (item, "notify::model-verdict", G_CALLBACK (update_result), self);
-  g_signal_connect_swapped (item, "notify::operator-verdict", G_CALLBACK (update_result), self);
-  g_signal_connect_swapped (item, "notify::class-name", G_CALLBACK (update_result), self);
+  g_signal_connect_swapped (item, "notify::score", G_CALLBACK (schedule_update), self);
+  g_signal_connect_swapped (item, "notify::error", G_CALLBACK (schedule_update), self);
+  g_signal_connect_swapped (item, "notify::model-verdict", G_CALLBACK (schedule_update), self);
+  g_signal_connect_swapped (item, "notify::operator-verdict", G_CALLBACK (schedule_update), self);
 }
 
 WorkbenchItem *
@@ -150,6 +181,8 @@ static void
 workbench_gallery_cell_init (WorkbenchGalleryCell *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  g_signal_connect (self, "query-tooltip", G_CALLBACK (on_query_tooltip), self);
 }
 
 GtkWidget *
