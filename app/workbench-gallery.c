@@ -8,8 +8,9 @@
 #include <string.h>
 
 #define THUMBNAIL_SIZE 160
-/* Thumbnails kept in memory (about 100 KB each): several screens of a large folder. */
-#define THUMBNAIL_CACHE 1500
+/* Thumbnails kept in memory (up to 160 x 160 RGB, 77 KB each; 46 MB in all): the grid's 180
+ * cells and a few screens either side. */
+#define THUMBNAIL_CACHE 600
 #define THUMBNAIL_THREADS 2
 /* While results stream in, re-sorting and re-filtering wait this long, so that the grid does not
  * jump with every batch. */
