@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "workbench-viewer.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 
 #include "uad-anomaly-map.h"
@@ -106,14 +107,17 @@ update_legend (WorkbenchViewer *self)
 
   GString *key = g_string_new (NULL);
   if (isfinite (self->threshold))
-    g_string_append_printf (key, "<span foreground=\"" WORKBENCH_PANE_DEFECTS_COLOR
-                                 "\" weight=\"bold\">━━</span> Defect (map &gt; %.4g)",
-                            self->threshold);
+    {
+      g_autofree char *defect = g_strdup_printf (_("Defect (map > %.4g)"), self->threshold);
+      g_autofree char *escaped = g_markup_escape_text (defect, -1);
+      g_string_append_printf (key, "<span foreground=\"" WORKBENCH_PANE_DEFECTS_COLOR
+                                   "\" weight=\"bold\">━━</span> %s", escaped);
+    }
   else
-    g_string_append (key, "No pixel threshold");
+    g_string_append (key, _("No pixel threshold"));
   if (self->mask != NULL)
-    g_string_append (key, "    <span foreground=\"" WORKBENCH_PANE_TRUTH_COLOR
-                          "\" weight=\"bold\">━━</span> Ground truth");
+    g_string_append_printf (key, "    <span foreground=\"" WORKBENCH_PANE_TRUTH_COLOR
+                                 "\" weight=\"bold\">━━</span> %s", _("Ground truth"));
   gtk_label_set_markup (self->legend_key, key->str);
   g_string_free (key, TRUE);
   gtk_widget_queue_draw (self->legend_bar);
@@ -259,8 +263,8 @@ workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const f
   /* Without an image, the left pane alone says so. */
   gtk_label_set_label (self->placeholders[PANE_RECONSTRUCTION],
                        original == NULL ? ""
-                       : self->map == NULL ? "Not inspected yet"
-                       : "This model has no image decoder");
+                       : self->map == NULL ? _("Not inspected yet")
+                       : _("This model has no image decoder"));
   gtk_widget_set_visible (self->placeholder_icons[PANE_RECONSTRUCTION], original != NULL);
 
   workbench_image_pane_set_contours (self->panes[PANE_ORIGINAL], WORKBENCH_PANE_TRUTH,
@@ -401,7 +405,7 @@ workbench_viewer_set_verdict (WorkbenchViewer *self, WorkbenchVerdict verdict)
   if (verdict != WORKBENCH_VERDICT_NONE)
     {
       gboolean anomalous = verdict == WORKBENCH_VERDICT_ANOMALOUS;
-      gtk_label_set_label (self->verdict_badge, anomalous ? "Anomalous" : "Normal");
+      gtk_label_set_label (self->verdict_badge, anomalous ? _("Anomalous") : _("Normal"));
       gtk_widget_add_css_class (badge, anomalous ? "anomalous" : "normal");
     }
   gtk_widget_set_visible (GTK_WIDGET (self->facts_placeholder),
@@ -442,7 +446,7 @@ build_pane_card (WorkbenchViewer *self, int index, const char *title, const char
   GtkWidget *image = gtk_image_new_from_icon_name (icon);
   gtk_image_set_pixel_size (GTK_IMAGE (image), 64);
   gtk_widget_add_css_class (image, "dim-label");
-  GtkWidget *label = gtk_label_new ("No image selected");
+  GtkWidget *label = gtk_label_new (_("No image selected"));
   gtk_widget_add_css_class (label, "title-4");
   gtk_widget_add_css_class (label, "dim-label");
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
@@ -494,22 +498,22 @@ build_toolbar (WorkbenchViewer *self)
 {
   GtkWidget *zoom = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   gtk_widget_add_css_class (zoom, "linked");
-  gtk_box_append (GTK_BOX (zoom), icon_button ("zoom-out-symbolic", "viewer.zoom-out", "Zoom Out"));
+  gtk_box_append (GTK_BOX (zoom), icon_button ("zoom-out-symbolic", "viewer.zoom-out", _("Zoom Out")));
   GtkWidget *zoom_button = gtk_button_new_with_label ("–");
   self->zoom_button = GTK_BUTTON (zoom_button);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (zoom_button), "viewer.zoom-100");
-  gtk_widget_set_tooltip_text (zoom_button, "Actual Size (Ctrl+1)");
+  gtk_widget_set_tooltip_text (zoom_button, _("Actual Size (Ctrl+1)"));
   gtk_widget_add_css_class (zoom_button, "numeric");
   gtk_label_set_width_chars (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (zoom_button))), 6);
   gtk_box_append (GTK_BOX (zoom), zoom_button);
-  gtk_box_append (GTK_BOX (zoom), icon_button ("zoom-in-symbolic", "viewer.zoom-in", "Zoom In"));
+  gtk_box_append (GTK_BOX (zoom), icon_button ("zoom-in-symbolic", "viewer.zoom-in", _("Zoom In")));
 
-  GtkWidget *fit = icon_button ("zoom-fit-best-symbolic", "viewer.zoom-fit", "Best Fit (Ctrl+0)");
+  GtkWidget *fit = icon_button ("zoom-fit-best-symbolic", "viewer.zoom-fit", _("Best Fit (Ctrl+0)"));
 
   GtkWidget *spacer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   gtk_widget_set_hexpand (spacer, TRUE);
 
-  GtkWidget *opacity_label = gtk_label_new ("Heatmap");
+  GtkWidget *opacity_label = gtk_label_new (_("Heatmap"));
   gtk_widget_add_css_class (opacity_label, "dim-label");
   self->opacity_adjustment = gtk_adjustment_new (100 * self->opacity, 0, 100, 1, 10, 0);
   g_signal_connect (self->opacity_adjustment, "value-changed", G_CALLBACK (on_opacity_changed),
@@ -519,14 +523,14 @@ build_toolbar (WorkbenchViewer *self)
   gtk_scale_set_value_pos (GTK_SCALE (scale), GTK_POS_RIGHT);
   gtk_scale_set_format_value_func (GTK_SCALE (scale), format_percent, NULL, NULL);
   gtk_widget_set_size_request (scale, 180, -1);
-  gtk_widget_set_tooltip_text (scale, "Heatmap opacity");
+  gtk_widget_set_tooltip_text (scale, _("Heatmap opacity"));
 
-  const char *const colormaps[] = { "Jet", "Inferno", "Gray", NULL };
+  const char *const colormaps[] = { _("Jet"), _("Inferno"), _("Gray"), NULL };
   GtkWidget *dropdown = gtk_drop_down_new_from_strings (colormaps);
   self->colormap_dropdown = GTK_DROP_DOWN (dropdown);
   gtk_drop_down_set_selected (self->colormap_dropdown, self->colormap);
   g_signal_connect (dropdown, "notify::selected", G_CALLBACK (on_colormap_selected), self);
-  gtk_widget_set_tooltip_text (dropdown, "Colour map");
+  gtk_widget_set_tooltip_text (dropdown, _("Colour map"));
   gtk_widget_set_size_request (dropdown, 120, -1);
 
   GtkWidget *toolbar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
@@ -557,7 +561,7 @@ build_facts_card (WorkbenchViewer *self)
   gtk_widget_set_hexpand (facts, TRUE);
   gtk_widget_set_valign (facts, GTK_ALIGN_CENTER);
 
-  GtkWidget *placeholder = gtk_label_new ("No details");
+  GtkWidget *placeholder = gtk_label_new (_("No details"));
   self->facts_placeholder = GTK_LABEL (placeholder);
   gtk_widget_add_css_class (placeholder, "dim-label");
   gtk_label_set_xalign (GTK_LABEL (placeholder), 0);
@@ -634,8 +638,8 @@ workbench_viewer_init (WorkbenchViewer *self)
   GtkWidget *panes = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_box_set_homogeneous (GTK_BOX (panes), TRUE);
   gtk_box_append (GTK_BOX (panes),
-                  build_pane_card (self, PANE_ORIGINAL, "Input · heatmap", "image-x-generic-symbolic"));
-  gtk_box_append (GTK_BOX (panes), build_pane_card (self, PANE_RECONSTRUCTION, "Reconstruction",
+                  build_pane_card (self, PANE_ORIGINAL, _("Input · heatmap"), "image-x-generic-symbolic"));
+  gtk_box_append (GTK_BOX (panes), build_pane_card (self, PANE_RECONSTRUCTION, _("Reconstruction"),
                                                     "image-missing-symbolic"));
   workbench_image_pane_set_overlay_opacity (self->panes[PANE_ORIGINAL], self->opacity);
   gtk_label_set_label (self->placeholders[PANE_RECONSTRUCTION], "");
