@@ -52,7 +52,7 @@ evaluate_class (UadDetector *det, const UadClass *cls, int class_index, ClassRes
   for (int first = 0; first < n; first += UAD_DETECTOR_BATCH)
     {
       int count = MIN (UAD_DETECTOR_BATCH, n - first);
-      uad_detector_run_files (det, paths + first, count, classes + first, pixels, results);
+      uad_detector_run_files (det, paths + first, count, classes + first, pixels, FALSE, results);
       gboolean ok = TRUE;
       for (int i = 0; i < count; i++)
         {

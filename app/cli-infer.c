@@ -101,48 +101,35 @@ write_heatmap (const char *dir, const char *path, const char *name, const float 
 /* What --reconstructions needs, made once. */
 typedef struct {
   UadDecoderWorkspace *ws;
-  UadTensor *input;    /* [BATCH, 3, S, S] */
   float *features;     /* [2 BATCH, C, 14, 14]: features, then their reconstructions */
 } Reconstructions;
 
 /* <dir>/<name without extension>_reconstruction.png for the images of a batch that were read
  * (results without error): decode(original features) | decode(reconstruction), side by side,
- * both through the same decoder so that its blur is not taken for a change. The detector's
- * file API does not hand out features, so these images run through backbone and transformer
- * once more. Returns the number of failures (reported on stderr). */
+ * both through the same decoder so that its blur is not taken for a change. Returns the number
+ * of failures (reported on stderr). */
 static int
 write_reconstructions (UadDetector *det, Reconstructions *rc, const char *dir,
-                       const char *const *paths, const char *const *names,
-                       const UadDetection *results, int count)
+                       const char *const *names, const UadDetection *results, int count)
 {
   UadModel *model = uad_detector_get_model (det);
   UadBackbone *bb = uad_detector_get_backbone (det);
-  int s = uad_backbone_get_input_size (bb), size = uad_decoder_get_output_size (model->decoder);
+  int size = uad_decoder_get_output_size (model->decoder);
   size_t per = (size_t) uad_backbone_get_feature_channels (bb) * 14 * 14;
   size_t out = (size_t) 3 * size * size;
   UadNormalization norm = uad_decoder_get_config (model->decoder)->normalization;
-  int slot[UAD_DETECTOR_BATCH], classes[UAD_DETECTOR_BATCH], m = 0, failures = 0;
+  int slot[UAD_DETECTOR_BATCH], m = 0, failures = 0;
   g_autoptr (GError) error = NULL;
   for (int i = 0; i < count; i++)
-    {
-      if (results[i].error)
-        continue;
-      if (!uad_image_load_input (paths[i], s, uad_backbone_get_normalization (bb),
-                                 rc->input->data + (size_t) m * 3 * s * s, &error))
-        {
-          fprintf (stderr, "uniad infer: %s\n", error->message);
-          g_clear_error (&error);
-          failures++;
-          continue;
-        }
-      classes[m] = results[i].class_index;
+    if (results[i].error == NULL)
       slot[m++] = i;
-    }
   if (m == 0)
     return failures;
-  double scores[UAD_DETECTOR_BATCH];
-  UadTensor in = { rc->input->data, 4, { m, 3, s, s }, FALSE };
-  uad_detector_run (det, &in, classes, scores, NULL, rc->features, rc->features + m * per);
+  for (int k = 0; k < m; k++)
+    {
+      memcpy (rc->features + k * per, results[slot[k]].features, per * sizeof (float));
+      memcpy (rc->features + (m + k) * per, results[slot[k]].rec, per * sizeof (float));
+    }
   const float *pictures = uad_decoder_forward (model->decoder, rc->ws, rc->features, 2 * m);
   for (int k = 0; k < m; k++)
     {
@@ -211,9 +198,7 @@ run_infer (InferArgs *a, char **args, int n_args)
   if (a->reconstructions)
     {
       UadBackbone *bb = uad_detector_get_backbone (det);
-      int s = uad_backbone_get_input_size (bb);
       rc.ws = uad_decoder_workspace_new (model->decoder, 2 * UAD_DETECTOR_BATCH, FALSE);
-      rc.input = uad_tensor_new_4d (UAD_DETECTOR_BATCH, 3, s, s);
       rc.features = g_new (float, (size_t) 2 * UAD_DETECTOR_BATCH
                                   * uad_backbone_get_feature_channels (bb) * 14 * 14);
     }
@@ -229,7 +214,8 @@ run_infer (InferArgs *a, char **args, int n_args)
     {
       int count = MIN (UAD_DETECTOR_BATCH, n - first);
       const char *const *batch = (const char *const *) paths->pdata + first;
-      uad_detector_run_files (det, batch, count, classes + first, a->heatmaps != NULL, results);
+      uad_detector_run_files (det, batch, count, classes + first, a->heatmaps != NULL,
+                              a->reconstructions != NULL, results);
       for (int i = 0; i < count; i++)
         {
           UadDetection *r = &results[i];
@@ -256,14 +242,13 @@ run_infer (InferArgs *a, char **args, int n_args)
             }
         }
       if (a->reconstructions)
-        failures += write_reconstructions (det, &rc, a->reconstructions, batch,
+        failures += write_reconstructions (det, &rc, a->reconstructions,
                                            (const char *const *) names->pdata + first, results,
                                            count);
       for (int i = 0; i < count; i++)
         uad_detection_clear (&results[i]);
     }
   uad_decoder_workspace_free (rc.ws);
-  uad_tensor_free (rc.input);
   g_free (rc.features);
   uad_detector_free (det);
   fprintf (stderr, "%d images: %d anomalous, %d normal, %d failed\n", n, anomalous,

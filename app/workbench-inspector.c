@@ -409,7 +409,7 @@ run_step (WorkbenchInspector *self, Run *run, GError **error)
       return FALSE;
     }
   UadDetection dets[UAD_DETECTOR_BATCH];
-  uad_detector_run_files (self->det, paths, m, classes, TRUE, dets);
+  uad_detector_run_files (self->det, paths, m, classes, TRUE, FALSE, dets);
   for (int j = 0; j < m; j++)
     {
       WorkbenchResult *r = g_new0 (WorkbenchResult, 1);

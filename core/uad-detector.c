@@ -144,7 +144,8 @@ decode_range (int64_t begin, int64_t end, int worker, void *ctx)
 
 void
 uad_detector_run_files (UadDetector *det, const char *const *paths, int n,
-                        const int *class_index, gboolean want_maps, UadDetection *results)
+                        const int *class_index, gboolean want_maps, gboolean want_features,
+                        UadDetection *results)
 {
   int s = uad_backbone_get_input_size (det->bb);
   for (int first = 0; first < n; first += UAD_DETECTOR_BATCH)
@@ -187,6 +188,12 @@ uad_detector_run_files (UadDetector *det, const char *const *paths, int n,
           r->score = scores[k];
           if (want_maps)
             r->map = g_memdup2 (det->maps->data + (size_t) k * MAP * MAP, MAP * MAP * sizeof (float));
+          if (want_features)
+            {
+              size_t per = (size_t) det->channels * GRID * GRID;
+              r->features = g_memdup2 (det->features->data + k * per, per * sizeof (float));
+              r->rec = g_memdup2 (det->recs->data + k * per, per * sizeof (float));
+            }
         }
     }
 }
@@ -195,6 +202,8 @@ void
 uad_detection_clear (UadDetection *d)
 {
   g_clear_pointer (&d->map, g_free);
+  g_clear_pointer (&d->features, g_free);
+  g_clear_pointer (&d->rec, g_free);
   g_clear_error (&d->error);
 }
 

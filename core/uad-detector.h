@@ -20,6 +20,8 @@ typedef struct {
   double score;        /* image score (the model's score kind) */
   int class_index;     /* the class whose transformer/threshold applied, -1 if unknown */
   float *map;          /* UAD_ANOMALY_MAP_SIZE^2 anomaly map when asked for, else NULL */
+  float *features;     /* [C, 14, 14] backbone features when asked for, else NULL */
+  float *rec;          /* [C, 14, 14] their reconstruction when asked for, else NULL */
   GError *error;       /* set when the image could not be read; the other fields are unset */
 } UadDetection;
 
@@ -39,9 +41,11 @@ void uad_detector_run (UadDetector *det, const UadTensor *input, const int *clas
                        double *scores, float *maps, float *features, float *recs);
 
 /* Decode and run image files (any number; batched inside). class_index as above, or NULL to
- * take each image's class from its path (uad_model_class_from_path). */
+ * take each image's class from its path (uad_model_class_from_path). want_maps and
+ * want_features fill the results' map, and features and rec. */
 void uad_detector_run_files (UadDetector *det, const char *const *paths, int n,
-                             const int *class_index, gboolean want_maps, UadDetection *results);
+                             const int *class_index, gboolean want_maps,
+                             gboolean want_features, UadDetection *results);
 void uad_detection_clear (UadDetection *d);
 
 /* The verdict threshold used for an image of class_index (the class's default threshold; for

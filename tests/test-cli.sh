@@ -121,6 +121,9 @@ grep -q "zz-corrupt.png" "$tmp/out" || fail "infer: the corrupt file is not name
 [[ $(find "$tmp/heat" -name '*_heatmap.png' | wc -l) -eq 8 ]] || fail "infer: expected 8 heatmaps: $(find "$tmp/heat")"
 rm "$data/pcb/test/good/zz-corrupt.png"
 run 0 infer --model "$tmp/m.uniad" --weights "$weights" "$data/pcb/test/good"
+run 0 infer --model "$tmp/m.uniad" --weights "$weights" "$data/pcb/test" --reconstructions "$tmp/rec"
+[[ $(find "$tmp/rec" -name '*_reconstruction.png' | wc -l) -eq 4 ]] \
+  || fail "infer --reconstructions: expected 4 pictures: $(find "$tmp/rec")"
 run 1 infer --model "$tmp/m.uniad" --weights "$cat" "$data/pcb/test/good"
 
 # Eval: the table and its JSON.
