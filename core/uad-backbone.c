@@ -15,6 +15,8 @@ struct Workspace {
   float *depthwise;   /* depthwise output */
   float *scratch;     /* im2col of the stem */
   float *pooled;      /* head's global pool */
+  float *gates;       /* squeeze-excite: channel means, then gates */
+  float *gated;       /* squeeze-excite: projection weights scaled by the gates */
 };
 
 gboolean
@@ -89,6 +91,8 @@ uad_backbone_free (UadBackbone *bb)
       uad_free_aligned (ws->depthwise);
       uad_free_aligned (ws->scratch);
       uad_free_aligned (ws->pooled);
+      uad_free_aligned (ws->gates);
+      uad_free_aligned (ws->gated);
       g_free (ws);
     }
   g_free (bb->workspaces);
@@ -289,6 +293,19 @@ max_activation (const UadBackbone *bb)
   return m;
 }
 
+/* Largest expansion (channels) and gated projection (floats) of the squeeze-excite blocks. */
+static void
+max_gated (const UadBackbone *bb, size_t *channels, size_t *weights)
+{
+  *channels = *weights = 1;
+  for (int i = 0; i < bb->n_blocks; i++)
+    if (bb->blocks[i].has_se)
+      {
+        *channels = MAX (*channels, (size_t) bb->blocks[i].cexp);
+        *weights = MAX (*weights, uad_conv2d_pointwise_gated_scratch_floats (bb->blocks[i].project.weight));
+      }
+}
+
 /* Workspaces are made by the thread that first needs one, so a batch of one image (which only
  * ever uses workspace 0) does not pay for the others. */
 static Workspace *
@@ -305,6 +322,10 @@ get_workspace (UadBackbone *bb, int worker)
   ws->depthwise = uad_alloc_floats (act);
   ws->scratch = uad_alloc_floats (MAX (scratch, (size_t) 1));
   ws->pooled = uad_alloc_floats (bb->has_classifier ? (size_t) bb->head.weight->shape[0] : 1);
+  size_t channels, weights;
+  max_gated (bb, &channels, &weights);
+  ws->gates = uad_alloc_floats (channels);
+  ws->gated = uad_alloc_floats (weights);
   bb->workspaces[worker] = ws;
   return ws;
 }
@@ -333,13 +354,23 @@ run_block (const UadBlock *b, Workspace *ws)
   if (b->has_expand)
     uad_conv2d (&in, b->expand.weight, b->expand.bias, &b->expand.geom, b->expand.act,
                 &expanded, NULL);
-  uad_depthwise_conv2d (b->has_expand ? &expanded : &in, b->depthwise.weight, b->depthwise.bias,
-                        &b->depthwise.geom, b->depthwise.act, &dw);
+  const UadTensor *dw_in = b->has_expand ? &expanded : &in;
+  /* Squeeze-excite without a pass of its own: the depthwise writes the channel means, and the
+   * gates scale the projection's weights instead of the expanded tensor. The projection adds
+   * the skip connection as it writes its result. */
   if (b->has_se)
-    uad_squeeze_excite (&dw, b->se_reduce_w, b->se_reduce_b, b->se_expand_w, b->se_expand_b, NULL);
-  uad_conv2d (&dw, b->project.weight, b->project.bias, &b->project.geom, UAD_ACT_NONE, &out, NULL);
-  if (b->residual)
-    uad_add_inplace (out.data, in.data, uad_tensor_numel (&out));
+    {
+      uad_depthwise_conv2d_mean (dw_in, b->depthwise.weight, b->depthwise.bias,
+                                 &b->depthwise.geom, b->depthwise.act, &dw, ws->gates);
+      uad_se_gates (ws->gates, 1, b->se_reduce_w, b->se_reduce_b, b->se_expand_w, b->se_expand_b,
+                    ws->gates);
+    }
+  else
+    uad_depthwise_conv2d (dw_in, b->depthwise.weight, b->depthwise.bias, &b->depthwise.geom,
+                          b->depthwise.act, &dw);
+  uad_conv2d_pointwise_gated (&dw, b->project.weight, b->has_se ? ws->gates : NULL,
+                              b->project.bias, UAD_ACT_NONE, b->residual ? &in : NULL, &out,
+                              ws->gated);
 
   float *t = ws->x;
   ws->x = ws->y;

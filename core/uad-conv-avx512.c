@@ -85,26 +85,33 @@ uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadAct
     }
 }
 
-/* wp[kk * MR + r] = w[(i0 + r) * k + kk], zero for rows past m. */
+/* wp[kk * MR + r] = w[(i0 + r) * k + kk] (times gate[kk] when there is a gate), zero for rows
+ * past m. */
 static void
-pack_rows (float *restrict wp, const float *restrict w, int m, int k, int i0)
+pack_rows (float *restrict wp, const float *restrict w, const float *restrict gate, int m, int k,
+           int i0)
 {
   for (int r = 0; r < MR; r++)
     {
-      if (i0 + r < m)
-        for (int kk = 0; kk < k; kk++)
-          wp[kk * MR + r] = w[(size_t) (i0 + r) * k + kk];
-      else
+      const float *row = w + (size_t) (i0 + r) * k;
+      if (i0 + r >= m)
         for (int kk = 0; kk < k; kk++)
           wp[kk * MR + r] = 0.0f;
+      else if (gate != NULL)
+        for (int kk = 0; kk < k; kk++)
+          wp[kk * MR + r] = row[kk] * gate[kk];
+      else
+        for (int kk = 0; kk < k; kk++)
+          wp[kk * MR + r] = row[kk];
     }
 }
 
-/* C[i0 + r, j0 + j] = act(sum_kk wp[kk, r] b[kk, j0 + j] + bias) for r < rows, j < cols. */
+/* C[i0 + r, j0 + j] = act(sum_kk wp[kk, r] b[kk, j0 + j] + bias) (+ add[r, j] when add is not
+ * NULL; add is laid out as C) for r < rows, j < cols. */
 static inline void
 block_12x32 (const float *restrict wp, const float *restrict b, int ldb, int k,
              float *restrict c, int ldc, int rows, int cols, const float *bias,
-             UadActivation act)
+             UadActivation act, const float *add)
 {
   __mmask16 m0 = tail_mask (cols), m1 = tail_mask (cols - 16 > 0 ? cols - 16 : 0);
   __m512 acc[MR][2];
@@ -133,15 +140,20 @@ block_12x32 (const float *restrict wp, const float *restrict b, int ldb, int k,
     if (r < rows)
       {
         __m512 br = _mm512_set1_ps (bias != NULL ? bias[r] : 0.0f);
-        _mm512_mask_storeu_ps (c + (size_t) r * ldc, m0,
-                               act16 (_mm512_add_ps (acc[r][0], br), act));
-        _mm512_mask_storeu_ps (c + (size_t) r * ldc + 16, m1,
-                               act16 (_mm512_add_ps (acc[r][1], br), act));
+        __m512 v0 = act16 (_mm512_add_ps (acc[r][0], br), act);
+        __m512 v1 = act16 (_mm512_add_ps (acc[r][1], br), act);
+        if (add != NULL)
+          {
+            v0 = _mm512_add_ps (v0, _mm512_maskz_loadu_ps (m0, add + (size_t) r * ldc));
+            v1 = _mm512_add_ps (v1, _mm512_maskz_loadu_ps (m1, add + (size_t) r * ldc + 16));
+          }
+        _mm512_mask_storeu_ps (c + (size_t) r * ldc, m0, v0);
+        _mm512_mask_storeu_ps (c + (size_t) r * ldc + 16, m1, v1);
       }
 }
 
 typedef struct {
-  const float *w, *b, *bias;
+  const float *w, *gate, *b, *bias, *add;
   float *c;
   int m, n, k;
   int panels_per_group, row_blocks_per_chunk, chunks; /* task t: group t / chunks, chunk t % chunks */
@@ -164,18 +176,21 @@ gemm_tasks (int64_t begin, int64_t end, int worker, void *ctx)
       int i_end = MIN (g->m, i_begin + g->row_blocks_per_chunk * MR);
       for (int i0 = i_begin; i0 < i_end; i0 += MR)
         {
-          pack_rows (wp, g->w, g->m, g->k, i0);
+          pack_rows (wp, g->w, g->gate, g->m, g->k, i0);
           const float *bias = g->bias != NULL ? g->bias + i0 : NULL;
           for (int j0 = j_begin; j0 < j_end; j0 += NR)
-            block_12x32 (wp, g->b + j0, g->n, g->k, g->c + (size_t) i0 * g->n + j0, g->n,
-                         MIN (MR, g->m - i0), MIN (NR, g->n - j0), bias, g->act);
+            {
+              size_t at = (size_t) i0 * g->n + j0;
+              block_12x32 (wp, g->b + j0, g->n, g->k, g->c + at, g->n, MIN (MR, g->m - i0),
+                           MIN (NR, g->n - j0), bias, g->act, g->add != NULL ? g->add + at : NULL);
+            }
         }
     }
 }
 
 gboolean
-uad_avx512_gemm_act (const float *w, const float *b, const float *bias, float *c, int m, int n,
-                     int k, UadActivation act)
+uad_avx512_gemm_act (const float *w, const float *gate, const float *b, const float *bias,
+                     const float *add, float *c, int m, int n, int k, UadActivation act)
 {
   /* Measured against OpenBLAS on the backbones' shapes: well ahead for small K (it spends
    * most of its time packing and zeroing there) and for wide B; behind for large K over a
@@ -192,7 +207,7 @@ uad_avx512_gemm_act (const float *w, const float *b, const float *bias, float *c
   int chunks = MIN (row_blocks, MAX (1, (4 * threads + groups - 1) / groups));
   int per_chunk = (row_blocks + chunks - 1) / chunks;
   chunks = (row_blocks + per_chunk - 1) / per_chunk;
-  Gemm g = { w, b, bias, c, m, n, k, per_group, per_chunk, chunks, act };
+  Gemm g = { w, gate, b, bias, add, c, m, n, k, per_group, per_chunk, chunks, act };
   uad_parallel_for ((int64_t) groups * chunks, 1, gemm_tasks, &g);
   return TRUE;
 }
@@ -241,8 +256,8 @@ uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadAct
 }
 
 gboolean
-uad_avx512_gemm_act (const float *w, const float *b, const float *bias, float *c, int m, int n,
-                     int k, UadActivation act)
+uad_avx512_gemm_act (const float *w, const float *gate, const float *b, const float *bias,
+                     const float *add, float *c, int m, int n, int k, UadActivation act)
 {
   return FALSE;
 }

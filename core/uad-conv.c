@@ -53,10 +53,10 @@ uad_conv2d_scratch_floats (const UadConvGeom *g, int cin, int h, int w)
   return (size_t) cin * g->kh * g->kw * uad_conv_out_h (g, h) * uad_conv_out_w (g, w);
 }
 
-/* ---- Dense convolution: C[m, n] = act(W[m, k] B[k, n] + bias) ---- */
+/* ---- Dense convolution: C[m, n] = act(W[m, k] B[k, n] + bias) (+ add) ---- */
 
 typedef struct {
-  const float *w, *b, *bias;
+  const float *w, *b, *bias, *add;
   float *c;
   int m, n, k, tile;
   gboolean by_columns; /* tiles are column blocks of C, else row blocks */
@@ -66,17 +66,28 @@ typedef struct {
 /* Output floats per GEMM tile: the tile's result is still in L2 for the epilogue. */
 #define GEMM_TILE_FLOATS (64 * 1024)
 
+/* c[i, j] = act(c[i, j] + bias[i]) (+ add[i, j]) over an m x n block, rows ldc apart. */
 UAD_VECTOR_CLONES static void
-bias_act_block (float *c, int ldc, int m, int n, const float *bias, UadActivation act)
+epilogue_block (float *c, const float *add, int ldc, int m, int n, const float *bias,
+                UadActivation act)
 {
   gboolean avx512 = uad_avx512_available ();
   for (int i = 0; i < m; i++)
     {
       float *row = c + (size_t) i * ldc, b = bias != NULL ? bias[i] : 0.0f;
-      if (avx512)
-        uad_avx512_bias_act (row, row, n, b, act);
-      else
-        uad_bias_act_row (row, row, n, b, act);
+      if (bias != NULL || act != UAD_ACT_NONE)
+        {
+          if (avx512)
+            uad_avx512_bias_act (row, row, n, b, act);
+          else
+            uad_bias_act_row (row, row, n, b, act);
+        }
+      if (add != NULL)
+        {
+          const float *restrict a = add + (size_t) i * ldc;
+          for (int j = 0; j < n; j++)
+            row[j] += a[j];
+        }
     }
 }
 
@@ -88,32 +99,52 @@ gemm_act_tiles (int64_t begin, int64_t end, int worker, void *ctx)
     {
       /* Called from a pool worker, uad_sgemm runs serially in it (uad-parallel.h). */
       int first = (int) t * g->tile;
+      int rows = g->m, cols = g->n;
+      size_t at;
       if (g->by_columns)
         {
-          int cols = MIN (g->tile, g->n - first);
+          cols = MIN (g->tile, g->n - first);
+          at = (size_t) first;
           uad_sgemm (FALSE, FALSE, g->m, cols, g->k, 1.0f, g->w, g->k, g->b + first, g->n, 0.0f,
-                     g->c + first, g->n);
-          if (g->bias != NULL || g->act != UAD_ACT_NONE)
-            bias_act_block (g->c + first, g->n, g->m, cols, g->bias, g->act);
+                     g->c + at, g->n);
         }
       else
         {
-          int rows = MIN (g->tile, g->m - first);
-          float *c = g->c + (size_t) first * g->n;
+          rows = MIN (g->tile, g->m - first);
+          at = (size_t) first * g->n;
           uad_sgemm (FALSE, FALSE, rows, g->n, g->k, 1.0f, g->w + (size_t) first * g->k, g->k,
-                     g->b, g->n, 0.0f, c, g->n);
-          if (g->bias != NULL || g->act != UAD_ACT_NONE)
-            bias_act_block (c, g->n, rows, g->n, g->bias != NULL ? g->bias + first : NULL, g->act);
+                     g->b, g->n, 0.0f, g->c + at, g->n);
         }
+      const float *bias = g->bias != NULL && !g->by_columns ? g->bias + first : g->bias;
+      if (g->bias != NULL || g->act != UAD_ACT_NONE || g->add != NULL)
+        epilogue_block (g->c + at, g->add != NULL ? g->add + at : NULL, g->n, rows, cols, bias,
+                        g->act);
     }
 }
 
-static void
-gemm_act (const float *w, const float *b, const float *bias, float *c, int m, int n, int k,
-          UadActivation act)
+/* scaled[o, i] = weight[o, i] * gate[i] */
+UAD_VECTOR_CLONES static void
+scale_columns (float *restrict scaled, const float *restrict weight, const float *restrict gate,
+               int rows, int cols)
 {
-  if (uad_avx512_available () && uad_avx512_gemm_act (w, b, bias, c, m, n, k, act))
+  for (int o = 0; o < rows; o++)
+    for (int i = 0; i < cols; i++)
+      scaled[(size_t) o * cols + i] = weight[(size_t) o * cols + i] * gate[i];
+}
+
+/* C = act((W diag(gate)) B + bias) + add; gate, bias and add may be NULL. scratch (m x k floats)
+ * holds the gated weights when the kernel that runs cannot fold the gate in itself. */
+static void
+gemm_act (const float *w, const float *gate, const float *b, const float *bias, const float *add,
+          float *c, int m, int n, int k, UadActivation act, float *scratch)
+{
+  if (uad_avx512_available () && uad_avx512_gemm_act (w, gate, b, bias, add, c, m, n, k, act))
     return;
+  if (gate != NULL)
+    {
+      scale_columns (scratch, w, gate, m, k);
+      w = scratch;
+    }
   /* Tiles cut the larger side of C, like uad_sgemm: each GEMM call packs the whole of the other
    * operand, so cutting the weights' side when it is the larger one keeps that packing from
    * being repeated per tile. There are as many tiles per thread as it takes to keep each one's
@@ -125,7 +156,7 @@ gemm_act (const float *w, const float *b, const float *bias, float *c, int m, in
                        / ((int64_t) threads * GEMM_TILE_FLOATS);
   int64_t tiles = threads * MAX (per_thread, (int64_t) 1);
   int tile = (int) ((side + tiles - 1) / tiles + 15) / 16 * 16;
-  GemmAct g = { w, b, bias, c, m, n, k, tile, by_columns, act };
+  GemmAct g = { w, b, bias, add, c, m, n, k, tile, by_columns, act };
   uad_parallel_for ((side + tile - 1) / tile, 1, gemm_act_tiles, &g);
 }
 
@@ -198,19 +229,9 @@ uad_conv2d (const UadTensor *in, const UadTensor *weight, const float *bias,
           uad_parallel_for (k, 1, im2col_rows, &p);
           src = scratch;
         }
-      gemm_act (weight->data, src, bias, out->data + (size_t) img * cout * ho * wo, cout,
-                ho * wo, k, act);
+      gemm_act (weight->data, NULL, src, bias, NULL, out->data + (size_t) img * cout * ho * wo,
+                cout, ho * wo, k, act, NULL);
     }
-}
-
-/* scaled[o, i] = weight[o, i] * gate[i] */
-UAD_VECTOR_CLONES static void
-scale_columns (float *restrict scaled, const float *restrict weight, const float *restrict gate,
-               int rows, int cols)
-{
-  for (int o = 0; o < rows; o++)
-    for (int i = 0; i < cols; i++)
-      scaled[(size_t) o * cols + i] = weight[(size_t) o * cols + i] * gate[i];
 }
 
 size_t
@@ -221,7 +242,8 @@ uad_conv2d_pointwise_gated_scratch_floats (const UadTensor *weight)
 
 void
 uad_conv2d_pointwise_gated (const UadTensor *in, const UadTensor *weight, const float *gate,
-                            const float *bias, UadActivation act, UadTensor *out, float *scratch)
+                            const float *bias, UadActivation act, const UadTensor *residual,
+                            UadTensor *out, float *scratch)
 {
   g_return_if_fail (in->ndim == 4 && weight->ndim == 4 && out->ndim == 4);
   int n = (int) in->shape[0], cin = (int) in->shape[1];
@@ -229,11 +251,15 @@ uad_conv2d_pointwise_gated (const UadTensor *in, const UadTensor *weight, const 
   g_return_if_fail (weight->shape[1] == cin && weight->shape[2] == 1 && weight->shape[3] == 1);
   g_return_if_fail (out->shape[0] == n && out->shape[1] == cout);
   g_return_if_fail (out->shape[2] == in->shape[2] && out->shape[3] == in->shape[3]);
+  g_return_if_fail (residual == NULL || uad_tensor_numel (residual) == uad_tensor_numel (out));
+  g_return_if_fail (gate == NULL || scratch != NULL);
   for (int img = 0; img < n; img++)
     {
-      scale_columns (scratch, weight->data, gate + (size_t) img * cin, cout, cin);
-      gemm_act (scratch, in->data + (size_t) img * cin * hw, bias,
-                out->data + (size_t) img * cout * hw, cout, hw, cin, act);
+      size_t at = (size_t) img * cout * hw;
+      gemm_act (weight->data, gate != NULL ? gate + (size_t) img * cin : NULL,
+                in->data + (size_t) img * cin * hw, bias,
+                residual != NULL ? residual->data + at : NULL, out->data + at, cout, hw, cin, act,
+                scratch);
     }
 }
 

@@ -29,10 +29,12 @@ gboolean uad_avx512_available (void);
 void uad_avx512_set_enabled (gboolean enabled);
 /* dst[i] = act(src[i] + bias) for i < n; dst may equal src. */
 void uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadActivation act);
-/* C[m, n] = act(W[m, k] B[k, n] + bias[m]) on the thread pool (row-major, ldb = ldc = n);
- * FALSE (nothing done) for shapes OpenBLAS handles better. */
-gboolean uad_avx512_gemm_act (const float *w, const float *b, const float *bias, float *c,
-                              int m, int n, int k, UadActivation act);
+/* C[m, n] = act((W[m, k] diag(gate)) B[k, n] + bias[m]) + add[m, n] on the thread pool
+ * (row-major, ldb = ldc = n; gate, bias and add may be NULL); FALSE (nothing done) for shapes
+ * OpenBLAS handles better. */
+gboolean uad_avx512_gemm_act (const float *w, const float *gate, const float *b,
+                              const float *bias, const float *add, float *c, int m, int n,
+                              int k, UadActivation act);
 
 /* exp(x) for x in [-87, 88] (outside that range the result is not a normal float): Cody-Waite
  * reduction x = n ln 2 + r and a degree-5 minimax polynomial for exp(r) (relative error

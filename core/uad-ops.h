@@ -55,12 +55,15 @@ void uad_depthwise_conv2d_mean (const UadTensor *in, const UadTensor *weight, co
 /* Floats of scratch uad_conv2d_pointwise_gated needs: the per-image scaled weights. */
 size_t uad_conv2d_pointwise_gated_scratch_floats (const UadTensor *weight);
 
-/* 1x1 stride-1 convolution of a channel-scaled input: out[n] = act(weight (gate[n,:] * in[n])
- * + bias), computed as (weight * gate[n,:]) in[n]. Folds a squeeze-excite multiply into the
- * following projection, so the expanded tensor is not rewritten. in is left unchanged. */
+/* 1x1 stride-1 convolution of a channel-scaled input, plus a residual:
+ * out[n] = act(weight (gate[n,:] * in[n]) + bias) + residual[n], computed as
+ * (weight * gate[n,:]) in[n] with the residual added as each result is written. Folds a
+ * squeeze-excite multiply and a skip connection into the projection of an inverted-residual
+ * block, so neither the expanded tensor nor the output takes another pass. gate, bias and
+ * residual (shaped as out) may be NULL; scratch may be NULL when gate is. in is unchanged. */
 void uad_conv2d_pointwise_gated (const UadTensor *in, const UadTensor *weight, const float *gate,
-                                 const float *bias, UadActivation act, UadTensor *out,
-                                 float *scratch);
+                                 const float *bias, UadActivation act, const UadTensor *residual,
+                                 UadTensor *out, float *scratch);
 
 /* Fold inference batch-norm into the preceding convolution, in place:
  * w[o,...] *= gamma[o]/sqrt(var[o]+eps); bias[o] = beta[o] + (bias[o] - mean[o]) * that factor.

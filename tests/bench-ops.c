@@ -227,6 +227,7 @@ run_network (void *ctx)
     {
       Block *b = &net->blocks[i];
       UadTensor *e = x;
+      gboolean skip = b->stride == 1 && b->cin == b->cout;
       if (b->w_expand != NULL)
         {
           uad_conv2d (x, b->w_expand, net->bias, &pw, UAD_ACT_SWISH, b->expanded, NULL);
@@ -242,7 +243,8 @@ run_network (void *ctx)
                         net->bias, net->gates);
           profile_op (net, OP_SE);
           uad_conv2d_pointwise_gated (b->dw_out, b->w_project, net->gates, net->bias,
-                                      UAD_ACT_NONE, b->out, net->project_scratch);
+                                      UAD_ACT_NONE, skip ? x : NULL, b->out,
+                                      net->project_scratch);
           profile_op (net, OP_PROJECT);
         }
       else
@@ -255,7 +257,7 @@ run_network (void *ctx)
           uad_conv2d (b->dw_out, b->w_project, net->bias, &pw, UAD_ACT_NONE, b->out, NULL);
           profile_op (net, OP_PROJECT);
         }
-      if (b->stride == 1 && b->cin == b->cout)
+      if (skip && !net->fused)
         {
           uad_add_inplace (b->out->data, x->data, uad_tensor_numel (x));
           profile_op (net, OP_ADD);

@@ -413,9 +413,22 @@ test_squeeze_excite_fused (void)
   g_assert_cmpmem (means, sizeof means, gate, sizeof gate);
 
   float *scratch = uad_alloc_floats (uad_conv2d_pointwise_gated_scratch_floats (project));
-  uad_conv2d_pointwise_gated (y, project, gate, project_b, UAD_ACT_NONE, got, scratch);
-  uad_free_aligned (scratch);
+  uad_conv2d_pointwise_gated (y, project, gate, project_b, UAD_ACT_NONE, NULL, got, scratch);
   uad_test_assert_close ("gated projection", got->data, want->data, uad_tensor_numel (want), TOL);
+
+  /* With a skip connection added as the result is written, and without a gate. */
+  g_autoptr (UadTensor) skip = random_tensor (n, cout, hw, hw, 99);
+  uad_conv2d_pointwise_gated (y, project, gate, project_b, UAD_ACT_NONE, skip, got, scratch);
+  uad_free_aligned (scratch);
+  for (int64_t i = 0; i < uad_tensor_numel (want); i++)
+    want->data[i] += skip->data[i];
+  uad_test_assert_close ("gated projection + skip", got->data, want->data, uad_tensor_numel (want),
+                         TOL);
+  uad_conv2d (x_plain, project, project_b, &pw, UAD_ACT_NONE, want, NULL);
+  uad_conv2d_pointwise_gated (x_plain, project, NULL, project_b, UAD_ACT_NONE, skip, got, NULL);
+  for (int64_t i = 0; i < uad_tensor_numel (want); i++)
+    want->data[i] += skip->data[i];
+  uad_test_assert_close ("projection + skip", got->data, want->data, uad_tensor_numel (want), TOL);
   g_assert_cmpmem (y->data, uad_tensor_numel (y) * sizeof (float),
                    x_plain->data, uad_tensor_numel (y) * sizeof (float));
 }
