@@ -29,6 +29,81 @@ test_every_index_once (void)
   uad_parallel_set_threads (2);
 }
 
+typedef struct {
+  int *hits;
+  int threads;
+  int bad_worker;
+} Marks;
+
+static void
+mark_checked (int64_t begin, int64_t end, int worker, void *ctx)
+{
+  Marks *m = ctx;
+  if (worker < 0 || worker >= m->threads)
+    g_atomic_int_set (&m->bad_worker, 1);
+  mark_range (begin, end, worker, m->hits);
+}
+
+/* Many short jobs back to back, some after a pause long enough for the workers to fall asleep:
+ * every index of every job runs exactly once, on a worker index the pool has. */
+static void
+test_back_to_back_jobs (void)
+{
+  uad_parallel_set_threads (2);
+  for (int round = 0; round < 4000; round++)
+    {
+      int hits[64] = { 0 };
+      Marks m = { hits, 2, 0 };
+      int64_t n = 2 + round % 63;
+      if (round % 500 == 0)
+        g_usleep (2000);
+      uad_parallel_for (n, 1, mark_checked, &m);
+      for (int64_t i = 0; i < 64; i++)
+        g_assert_cmpint (hits[i], ==, i < n ? 1 : 0);
+      g_assert_cmpint (m.bad_worker, ==, 0);
+    }
+}
+
+static void
+nested_range (int64_t begin, int64_t end, int worker, void *ctx)
+{
+  int *hits = ctx;
+  for (int64_t i = begin; i < end; i++)
+    uad_parallel_for (10, 1, mark_range, hits + i * 10); /* runs serially in this thread */
+}
+
+static gpointer
+caller_thread (gpointer data)
+{
+  int *hits = data;
+  for (int round = 0; round < 300; round++)
+    uad_parallel_for (50, 1, mark_range, hits);
+  return NULL;
+}
+
+/* A loop inside a loop, and two threads using the pool at once: both run serially where the
+ * pool is taken, and still cover every index once. */
+static void
+test_nested_and_concurrent (void)
+{
+  uad_parallel_set_threads (2);
+  int nested[200] = { 0 };
+  uad_parallel_for (20, 1, nested_range, nested);
+  for (int i = 0; i < 200; i++)
+    g_assert_cmpint (nested[i], ==, 1);
+
+  int a[50] = { 0 }, b[50] = { 0 };
+  GThread *ta = g_thread_new ("caller-a", caller_thread, a);
+  GThread *tb = g_thread_new ("caller-b", caller_thread, b);
+  g_thread_join (ta);
+  g_thread_join (tb);
+  for (int i = 0; i < 50; i++)
+    {
+      g_assert_cmpint (a[i], ==, 300);
+      g_assert_cmpint (b[i], ==, 300);
+    }
+}
+
 static void
 naive_gemm (gboolean ta, gboolean tb, int m, int n, int k, const float *a, const float *b, float *c)
 {
@@ -67,6 +142,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/parallel/every-index-once", test_every_index_once);
+  g_test_add_func ("/parallel/back-to-back-jobs", test_back_to_back_jobs);
+  g_test_add_func ("/parallel/nested-and-concurrent", test_nested_and_concurrent);
   g_test_add_func ("/parallel/gemm-matches-naive", test_gemm_matches_naive);
   return g_test_run ();
 }
