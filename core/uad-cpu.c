@@ -41,6 +41,9 @@ uad_cpu_select_blas_kernels (char **argv)
   if (best == NULL || corename == NULL || !is_generic (corename))
     return;
   g_setenv ("OPENBLAS_CORETYPE", best, TRUE);
+  /* OpenBLAS only ever runs single-threaded inside our pool (uad-parallel.h): spare it starting
+   * a thread server of its own. */
+  g_setenv ("OPENBLAS_NUM_THREADS", "1", FALSE);
   execv ("/proc/self/exe", argv);
   /* Could not restart: carry on with the generic kernels (slower, still correct). */
 }

@@ -4,12 +4,13 @@
 #include "uad-parallel.h"
 
 #include <cblas.h>
+#include <string.h>
 
 typedef struct {
   gboolean trans_a, trans_b, split_n;
   int m, n, k, lda, ldb, ldc;
   float alpha, beta;
-  const float *a, *b;
+  const float *a, *b, *bias;
   float *c;
 } Gemm;
 
@@ -27,6 +28,13 @@ gemm_slice (int64_t begin, int64_t end, int worker, void *ctx)
   int hi = (int) MIN (end * MIN_SLICE, (int64_t) (g->split_n ? g->n : g->m));
   if (lo >= hi)
     return;
+  if (g->bias != NULL)
+    {
+      int r0 = g->split_n ? 0 : lo, r1 = g->split_n ? g->m : hi;
+      int c0 = g->split_n ? lo : 0, c1 = g->split_n ? hi : g->n;
+      for (int r = r0; r < r1; r++)
+        memcpy (g->c + (size_t) r * g->ldc + c0, g->bias + c0, (size_t) (c1 - c0) * sizeof (float));
+    }
   if (g->split_n)
     {
       const float *b = g->trans_b ? g->b + (size_t) lo * g->ldb : g->b + lo;
@@ -43,18 +51,32 @@ gemm_slice (int64_t begin, int64_t end, int worker, void *ctx)
     }
 }
 
+static void
+run_gemm (Gemm *g)
+{
+  if (g->m <= 0 || g->n <= 0)
+    return;
+  int64_t side = g->split_n ? g->n : g->m;
+  int64_t tiles = (side + MIN_SLICE - 1) / MIN_SLICE;
+  if ((int64_t) g->m * g->n * g->k < MIN_PARALLEL_MACS)
+    gemm_slice (0, tiles, 0, g);
+  else
+    uad_parallel_for (tiles, 1, gemm_slice, g);
+}
+
 void
 uad_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
            float alpha, const float *a, int lda, const float *b, int ldb,
            float beta, float *c, int ldc)
 {
-  if (m <= 0 || n <= 0)
-    return;
-  Gemm g = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
-  int64_t side = g.split_n ? n : m;
-  int64_t tiles = (side + MIN_SLICE - 1) / MIN_SLICE;
-  if ((int64_t) m * n * k < MIN_PARALLEL_MACS)
-    gemm_slice (0, tiles, 0, &g);
-  else
-    uad_parallel_for (tiles, 1, gemm_slice, &g);
+  Gemm g = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, NULL, c };
+  run_gemm (&g);
+}
+
+void
+uad_sgemm_bias (gboolean trans_a, gboolean trans_b, int m, int n, int k, const float *a,
+                int lda, const float *b, int ldb, const float *bias, float *c, int ldc)
+{
+  Gemm g = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, 1.0f, 1.0f, a, b, bias, c };
+  run_gemm (&g);
 }

@@ -12,3 +12,8 @@
 void uad_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
                 float alpha, const float *a, int lda, const float *b, int ldb,
                 float beta, float *c, int ldc);
+
+/* C[M,N] = op(A) op(B) + bias[N] on every row: each slice writes its part of the bias into C
+ * before its product, so the broadcast runs in parallel too and replaces the zeroing of C. */
+void uad_sgemm_bias (gboolean trans_a, gboolean trans_b, int m, int n, int k, const float *a,
+                     int lda, const float *b, int ldb, const float *bias, float *c, int ldc);

@@ -255,10 +255,10 @@ uad_linear (const float *x, int64_t m, int64_t k, const float *w, const float *b
 {
   g_return_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT);
   if (b != NULL)
-    for (int64_t i = 0; i < m; i++)
-      memcpy (y + i * n, b, (size_t) n * sizeof (float));
-  uad_sgemm (FALSE, TRUE, (int) m, (int) n, (int) k, 1.0f, x, (int) k, w, (int) k,
-             b != NULL ? 1.0f : 0.0f, y, (int) n);
+    uad_sgemm_bias (FALSE, TRUE, (int) m, (int) n, (int) k, x, (int) k, w, (int) k, b, y, (int) n);
+  else
+    uad_sgemm (FALSE, TRUE, (int) m, (int) n, (int) k, 1.0f, x, (int) k, w, (int) k, 0.0f, y,
+               (int) n);
 }
 
 typedef struct {

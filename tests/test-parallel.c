@@ -133,6 +133,13 @@ test_gemm_matches_naive (void)
         naive_gemm (ta, tb, m, n, k, a, b, want);
         uad_sgemm (ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c, n);
         uad_test_assert_close ("sgemm", c, want, (int64_t) m * n, 1e-5);
+        float *bias = uad_alloc_floats ((size_t) n);
+        uad_test_fill_random (bias, n, -1, 1, 200 + s);
+        for (int i = 0; i < m * n; i++)
+          want[i] += bias[i % n];
+        uad_sgemm_bias (ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, bias, c, n);
+        uad_test_assert_close ("sgemm + bias", c, want, (int64_t) m * n, 1e-5);
+        uad_free_aligned (bias);
         uad_free_aligned (a), uad_free_aligned (b), uad_free_aligned (c), uad_free_aligned (want);
       }
 }
