@@ -59,6 +59,8 @@ typedef struct {
   float *out;
   guint8 *keep;
   float lo, span, p;
+  int64_t n;          /* dropout: elements */
+  guint32 threshold;  /* dropout: an element is kept when its 16 bits are at least this */
 } Fill;
 
 UAD_VECTOR_CLONES static void
@@ -98,21 +100,96 @@ uad_rng_normal (UadRng *rng, float *out, int64_t n)
   rng->counter += (guint64) n;
 }
 
-UAD_VECTOR_CLONES static void
-fill_keep_range (int64_t begin, int64_t end, int worker, void *ctx)
+/* Dropout decisions come four to a draw: element i is decided by lane i % 4 (16 bits) of draw
+ * i / 4, and kept when those bits are at least p * 65536, so p is resolved to 1/65536. One
+ * hash per element was a sixth of a training step. */
+#define KEEPS_PER_DRAW 4
+
+typedef enum {
+  DROP_KEEP_ONLY,    /* keep[i] = decision */
+  DROP_SCALE,        /* keep[i] = decision; out[i] = decision ? out[i] / (1-p) : 0 */
+  DROP_RELU_SCALE,   /* out[i] = decision ? max(out[i], 0) / (1-p) : 0, no keep */
+} DropMode;
+
+UAD_ALWAYS_INLINE void
+drop_element (float *restrict out, guint8 *restrict keep, int64_t i, guint64 bits, int lane,
+              guint32 threshold, float scale, DropMode mode)
 {
-  const Fill *f = ctx;
-  for (int64_t i = begin; i < end; i++)
-    f->keep[i] = bits_to_unit (rng_at (f->seed, f->base + (guint64) i)) >= f->p;
+  guint8 k = ((bits >> (16 * lane)) & 0xFFFFu) >= threshold;
+  switch (mode)
+    {
+    case DROP_KEEP_ONLY:
+      keep[i] = k;
+      break;
+    case DROP_SCALE:
+      keep[i] = k;
+      out[i] = k ? out[i] * scale : 0.0f;
+      break;
+    case DROP_RELU_SCALE:
+      out[i] = k && out[i] > 0.0f ? out[i] * scale : 0.0f;
+      break;
+    }
+}
+
+/* Draws [begin, end) of the n / 4 rounded up: the full ones without bounds checks, so they
+ * vectorise, then the last, partial one. */
+UAD_ALWAYS_INLINE void
+drop_draws (const Fill *f, int64_t begin, int64_t end, DropMode mode)
+{
+  float *restrict out = f->out;
+  guint8 *restrict keep = f->keep;
+  guint64 seed = f->seed, base = f->base;
+  guint32 threshold = f->threshold;
+  float scale = 1.0f / (1.0f - f->p);
+  int64_t full = MIN (end, f->n / KEEPS_PER_DRAW);
+  for (int64_t d = begin; d < full; d++)
+    {
+      guint64 bits = rng_at (seed, base + (guint64) d);
+      for (int lane = 0; lane < KEEPS_PER_DRAW; lane++)
+        drop_element (out, keep, d * KEEPS_PER_DRAW + lane, bits, lane, threshold, scale, mode);
+    }
+  for (int64_t d = MAX (begin, full); d < end; d++)
+    {
+      guint64 bits = rng_at (seed, base + (guint64) d);
+      for (int lane = 0; lane < KEEPS_PER_DRAW && d * KEEPS_PER_DRAW + lane < f->n; lane++)
+        drop_element (out, keep, d * KEEPS_PER_DRAW + lane, bits, lane, threshold, scale, mode);
+    }
+}
+
+UAD_VECTOR_CLONES static void
+keep_only_range (int64_t begin, int64_t end, int worker, void *ctx)
+{
+  drop_draws (ctx, begin, end, DROP_KEEP_ONLY);
+}
+
+UAD_VECTOR_CLONES static void
+dropout_range (int64_t begin, int64_t end, int worker, void *ctx)
+{
+  drop_draws (ctx, begin, end, DROP_SCALE);
+}
+
+UAD_VECTOR_CLONES static void
+relu_dropout_range (int64_t begin, int64_t end, int worker, void *ctx)
+{
+  drop_draws (ctx, begin, end, DROP_RELU_SCALE);
+}
+
+/* Runs one of the ranges above over n elements, with the next draws of rng. */
+static void
+run_dropout (UadRng *rng, float p, float *out, guint8 *keep, int64_t n, UadRangeFunc range)
+{
+  int64_t draws = (n + KEEPS_PER_DRAW - 1) / KEEPS_PER_DRAW;
+  Fill f = { .seed = rng->seed, .base = rng->counter, .out = out, .keep = keep, .p = p, .n = n,
+             .threshold = (guint32) MIN (lrintf (p * 65536.0f), 65536L) };
+  uad_parallel_for (draws, MIN_ELEMS / KEEPS_PER_DRAW, range, &f);
+  rng->counter += (guint64) draws;
 }
 
 /* keep[i] = 1 with probability 1 - p. */
 static void
 draw_keep (UadRng *rng, float p, guint8 *keep, int64_t n)
 {
-  Fill f = { .seed = rng->seed, .base = rng->counter, .keep = keep, .p = p };
-  uad_parallel_for (n, MIN_ELEMS, fill_keep_range, &f);
-  rng->counter += (guint64) n;
+  run_dropout (rng, p, NULL, keep, n, keep_only_range);
 }
 
 /* ---- Shared loops ------------------------------------------------------------------------ */
@@ -364,19 +441,6 @@ uad_layernorm_backward (const UadLayerNormParams *p, const UadLayerNormParams *g
 
 /* ---- Dropout ------------------------------------------------------------------------------ */
 
-UAD_VECTOR_CLONES static void
-dropout_range (int64_t begin, int64_t end, int worker, void *ctx)
-{
-  const Fill *f = ctx;
-  float scale = 1.0f / (1.0f - f->p);
-  for (int64_t i = begin; i < end; i++)
-    {
-      guint8 keep = bits_to_unit (rng_at (f->seed, f->base + (guint64) i)) >= f->p;
-      f->keep[i] = keep;
-      f->out[i] = keep ? f->out[i] * scale : 0.0f;
-    }
-}
-
 void
 uad_dropout_forward (UadRng *rng, float p, float *x, guint8 *keep, int64_t n)
 {
@@ -385,9 +449,7 @@ uad_dropout_forward (UadRng *rng, float p, float *x, guint8 *keep, int64_t n)
       memset (keep, 1, (size_t) n);
       return;
     }
-  Fill f = { .seed = rng->seed, .base = rng->counter, .out = x, .keep = keep, .p = p };
-  uad_parallel_for (n, MIN_ELEMS, dropout_range, &f);
-  rng->counter += (guint64) n;
+  run_dropout (rng, p, x, keep, n, dropout_range);
 }
 
 typedef struct {
@@ -401,8 +463,10 @@ UAD_VECTOR_CLONES static void
 dropout_backward_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Mask *m = ctx;
+  float *restrict x = m->x, scale = m->scale;
+  const guint8 *restrict keep = m->keep;
   for (int64_t i = begin; i < end; i++)
-    m->x[i] = m->keep[i] ? m->x[i] * m->scale : 0.0f;
+    x[i] = keep[i] ? x[i] * scale : 0.0f;
 }
 
 void
@@ -416,32 +480,16 @@ uad_dropout_backward (float p, const guint8 *keep, float *dx, int64_t n)
 
 /* ---- Feed-forward ------------------------------------------------------------------------- */
 
-/* ReLU then dropout, in place. The dropout decisions are not stored: after this pass an element
- * is positive exactly when ReLU passed it *and* dropout kept it, which is all the backward pass
- * needs (see relu_dropout_backward_range). */
-UAD_VECTOR_CLONES static void
-relu_dropout_range (int64_t begin, int64_t end, int worker, void *ctx)
-{
-  const Fill *f = ctx;
-  float scale = 1.0f / (1.0f - f->p);
-  for (int64_t i = begin; i < end; i++)
-    {
-      float h = f->out[i] > 0.0f ? f->out[i] : 0.0f;
-      f->out[i] = bits_to_unit (rng_at (f->seed, f->base + (guint64) i)) >= f->p ? h * scale : 0.0f;
-    }
-}
-
+/* ReLU then dropout, in place (DROP_RELU_SCALE). The dropout decisions are not stored: after
+ * this pass an element is positive exactly when ReLU passed it *and* dropout kept it, which is
+ * all the backward pass needs (see relu_dropout_backward_range). */
 void
 uad_ffn_forward (const UadFfnParams *p, const float *x, int n, int d, int f, float dropout,
                  UadRng *rng, float *hidden, float *y)
 {
   uad_linear (x, n, d, p->w1, p->b1, f, hidden);
   if (dropout > 0.0f)
-    {
-      Fill fill = { .seed = rng->seed, .base = rng->counter, .out = hidden, .p = dropout };
-      uad_parallel_for ((int64_t) n * f, MIN_ELEMS, relu_dropout_range, &fill);
-      rng->counter += (guint64) n * f;
-    }
+    run_dropout (rng, dropout, hidden, NULL, (int64_t) n * f, relu_dropout_range);
   else
     uad_activate (hidden, (int64_t) n * f, UAD_ACT_RELU);
   uad_linear (hidden, n, f, p->w2, p->b2, d, y);
@@ -452,8 +500,10 @@ UAD_VECTOR_CLONES static void
 relu_dropout_backward_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Mask *m = ctx;
+  float *restrict x = m->x, scale = m->scale;
+  const float *restrict ref = m->ref;
   for (int64_t i = begin; i < end; i++)
-    m->x[i] = m->ref[i] > 0.0f ? m->x[i] * m->scale : 0.0f;
+    x[i] = ref[i] > 0.0f ? x[i] * scale : 0.0f;
 }
 
 void

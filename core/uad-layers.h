@@ -63,8 +63,9 @@ void uad_layernorm_backward (const UadLayerNormParams *p, const UadLayerNormPara
 /* ---- Dropout ------------------------------------------------------------------------------ */
 
 /* In place: each element is kept with probability 1 - p and scaled by 1/(1-p), else zeroed
- * (torch.nn.Dropout in training); keep[i] records the decision. p = 0 leaves x alone and sets
- * keep to all ones. */
+ * (torch.nn.Dropout in training); keep[i] records the decision. Decisions come four to a draw
+ * (16 bits each, so p is resolved to 1/65536): n elements advance the counter by n/4 rounded
+ * up. p = 0 leaves x alone, sets keep to all ones and draws nothing. */
 void uad_dropout_forward (UadRng *rng, float p, float *x, guint8 *keep, int64_t n);
 /* dx[i] = keep[i] ? dx[i] / (1-p) : 0, in place. */
 void uad_dropout_backward (float p, const guint8 *keep, float *dx, int64_t n);

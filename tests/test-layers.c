@@ -237,7 +237,7 @@ test_dropout (void)
   UadRng rng;
   uad_rng_init (&rng, 7);
   uad_dropout_forward (&rng, 0.1f, x, keep, N);
-  g_assert_cmpuint (rng.counter, ==, N);
+  g_assert_cmpuint (rng.counter, ==, (N + 3) / 4);
   int kept = 0;
   for (int i = 0; i < N; i++)
     {
@@ -251,9 +251,21 @@ test_dropout (void)
   for (int i = 0; i < N; i++)
     g_assert_cmpfloat (dx[i], ==, x[i]);
 
+  /* The same decisions for any thread count, including the partial last draw. */
+  guint8 *keep1 = g_new (guint8, N);
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      uad_parallel_set_threads (threads);
+      uad_rng_init (&rng, 8);
+      uad_dropout_forward (&rng, 0.1f, x, threads == 1 ? keep1 : keep, N - 3);
+    }
+  g_assert_cmpmem (keep1, N - 3, keep, N - 3);
+  g_assert_cmpuint (rng.counter, ==, (N - 3 + 3) / 4);
+  g_free (keep1);
+
   /* p = 0 is the identity and draws nothing. */
   uad_dropout_forward (&rng, 0.0f, x, keep, N);
-  g_assert_cmpuint (rng.counter, ==, N);
+  g_assert_cmpuint (rng.counter, ==, (N - 3 + 3) / 4);
   for (int i = 0; i < N; i++)
     g_assert_cmpint (keep[i], ==, 1);
   g_free (x);
