@@ -56,8 +56,8 @@ uad_conv2d_scratch_floats (const UadConvGeom *g, int cin, int h, int w)
 /* ---- Dense convolution: C[m, n] = act(W[m, k] B[k, n] + bias) (+ add) ---- */
 
 typedef struct {
-  const float *w, *b, *bias, *add;
-  float *c;
+  const float *w, *gate, *b, *bias, *add;
+  float *c, *scratch;
   int m, n, k, tile;
   gboolean by_columns; /* tiles are column blocks of C, else row blocks */
   UadActivation act;
@@ -91,6 +91,16 @@ epilogue_block (float *c, const float *add, int ldc, int m, int n, const float *
     }
 }
 
+/* scaled[o, i] = weight[o, i] * gate[i] */
+UAD_VECTOR_CLONES static void
+scale_columns (float *restrict scaled, const float *restrict weight, const float *restrict gate,
+               int rows, int cols)
+{
+  for (int o = 0; o < rows; o++)
+    for (int i = 0; i < cols; i++)
+      scaled[(size_t) o * cols + i] = weight[(size_t) o * cols + i] * gate[i];
+}
+
 static void
 gemm_act_tiles (int64_t begin, int64_t end, int worker, void *ctx)
 {
@@ -112,24 +122,22 @@ gemm_act_tiles (int64_t begin, int64_t end, int worker, void *ctx)
         {
           rows = MIN (g->tile, g->m - first);
           at = (size_t) first * g->n;
-          uad_sgemm (FALSE, FALSE, rows, g->n, g->k, 1.0f, g->w + (size_t) first * g->k, g->k,
-                     g->b, g->n, 0.0f, g->c + at, g->n);
+          const float *w = g->w + (size_t) first * g->k;
+          if (g->gate != NULL)
+            {
+              /* A row block gates only its own rows of the weights. */
+              float *scaled = g->scratch + (size_t) first * g->k;
+              scale_columns (scaled, w, g->gate, rows, g->k);
+              w = scaled;
+            }
+          uad_sgemm (FALSE, FALSE, rows, g->n, g->k, 1.0f, w, g->k, g->b, g->n, 0.0f, g->c + at,
+                     g->n);
         }
       const float *bias = g->bias != NULL && !g->by_columns ? g->bias + first : g->bias;
       if (g->bias != NULL || g->act != UAD_ACT_NONE || g->add != NULL)
         epilogue_block (g->c + at, g->add != NULL ? g->add + at : NULL, g->n, rows, cols, bias,
                         g->act);
     }
-}
-
-/* scaled[o, i] = weight[o, i] * gate[i] */
-UAD_VECTOR_CLONES static void
-scale_columns (float *restrict scaled, const float *restrict weight, const float *restrict gate,
-               int rows, int cols)
-{
-  for (int o = 0; o < rows; o++)
-    for (int i = 0; i < cols; i++)
-      scaled[(size_t) o * cols + i] = weight[(size_t) o * cols + i] * gate[i];
 }
 
 /* C = act((W diag(gate)) B + bias) + add; gate, bias and add may be NULL. scratch (m x k floats)
@@ -140,11 +148,6 @@ gemm_act (const float *w, const float *gate, const float *b, const float *bias, 
 {
   if (uad_avx512_available () && uad_avx512_gemm_act (w, gate, b, bias, add, c, m, n, k, act))
     return;
-  if (gate != NULL)
-    {
-      scale_columns (scratch, w, gate, m, k);
-      w = scratch;
-    }
   /* Tiles cut the larger side of C, like uad_sgemm: each GEMM call packs the whole of the other
    * operand, so cutting the weights' side when it is the larger one keeps that packing from
    * being repeated per tile. There are as many tiles per thread as it takes to keep each one's
@@ -156,7 +159,14 @@ gemm_act (const float *w, const float *gate, const float *b, const float *bias, 
                        / ((int64_t) threads * GEMM_TILE_FLOATS);
   int64_t tiles = threads * MAX (per_thread, (int64_t) 1);
   int tile = (int) ((side + tiles - 1) / tiles + 15) / 16 * 16;
-  GemmAct g = { w, b, bias, add, c, m, n, k, tile, by_columns, act };
+  if (gate != NULL && by_columns)
+    {
+      /* Every column block needs all the weights: gate them once (m <= n keeps this small). */
+      scale_columns (scratch, w, gate, m, k);
+      w = scratch;
+      gate = NULL;
+    }
+  GemmAct g = { w, gate, b, bias, add, c, scratch, m, n, k, tile, by_columns, act };
   uad_parallel_for ((side + tile - 1) / tile, 1, gemm_act_tiles, &g);
 }
 

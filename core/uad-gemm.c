@@ -61,7 +61,11 @@ run_gemm (Gemm *g)
   if ((int64_t) g->m * g->n * g->k < MIN_PARALLEL_MACS)
     gemm_slice (0, tiles, 0, g);
   else
-    uad_parallel_for (tiles, 1, gemm_slice, g);
+    {
+      /* One slice per thread: each slice is a call that packs all of the other operand. */
+      int threads = uad_parallel_get_threads ();
+      uad_parallel_for (tiles, MAX (tiles / threads, (int64_t) 1), gemm_slice, g);
+    }
 }
 
 void

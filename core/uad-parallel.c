@@ -16,6 +16,9 @@
 /* How long an idle thread polls before it sleeps: longer than the gaps between the loops of a
  * forward pass, short enough not to take a core from other processes for long. */
 #define SPIN_US 200
+/* Chunks per thread, when the loop is long enough: claims then even out threads that started
+ * late or run slower, at the price of a few more, smaller calls. */
+#define CHUNKS_PER_THREAD 4
 
 typedef struct {
   UadRangeFunc fn;
@@ -205,9 +208,9 @@ uad_parallel_for (int64_t n, int64_t min_chunk, UadRangeFunc fn, void *ctx)
     return;
   int threads = uad_parallel_get_threads ();
   int64_t by_size = min_chunk > 0 ? n / min_chunk : n;
-  int chunks = (int) MIN ((int64_t) threads, MAX (by_size, (int64_t) 1));
+  int chunks = (int) MIN ((int64_t) threads * CHUNKS_PER_THREAD, MAX (by_size, (int64_t) 1));
 
-  if (chunks <= 1 || inside_worker || pthread_mutex_trylock (&pool_lock) != 0)
+  if (threads <= 1 || chunks <= 1 || inside_worker || pthread_mutex_trylock (&pool_lock) != 0)
     {
       fn (0, n, 0, ctx);
       return;

@@ -19,6 +19,7 @@ typedef void (*UadRangeFunc) (int64_t begin, int64_t end, int worker, void *ctx)
 void uad_parallel_set_threads (int n_threads);
 int uad_parallel_get_threads (void);
 
-/* Split [0, n) into one contiguous range per thread (ranges no smaller than min_chunk, so small
- * loops stay serial) and run fn on each; returns when all are done. */
+/* Split [0, n) into contiguous ranges, up to four per thread and none smaller than min_chunk
+ * (so small loops stay serial), and run fn on each as threads come free; returns when all are
+ * done. A caller that wants about one range per thread passes n / threads as min_chunk. */
 void uad_parallel_for (int64_t n, int64_t min_chunk, UadRangeFunc fn, void *ctx);
