@@ -605,10 +605,7 @@ heads_forward_range (int64_t begin, int64_t end, int worker, void *ctx)
       float *p = st->probs + i * area;
       uad_sgemm (FALSE, TRUE, tq, tk, hd, j->scaling, st->q + off, ld, st->k + off, ld, 0.0f, p,
                  tk);
-      if (j->mask != NULL)
-        for (size_t e = 0; e < area; e++)
-          p[e] += j->mask[e];
-      uad_softmax_rows (p, tq, tk);
+      uad_softmax_rows_add (p, j->mask, tq, tk);
       const float *src = p;
       if (j->dropout > 0.0f)
         {

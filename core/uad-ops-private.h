@@ -29,6 +29,8 @@ gboolean uad_avx512_available (void);
 void uad_avx512_set_enabled (gboolean enabled);
 /* dst[i] = act(src[i] + bias) for i < n; dst may equal src. */
 void uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadActivation act);
+/* x = softmax(x + add) over one row of n (add may be NULL); a row of all -inf gives 0. */
+void uad_avx512_softmax_row (float *x, const float *add, int64_t n);
 /* C[m, n] = act((W[m, k] diag(gate)) B[k, n] + bias[m]) + add[m, n] on the thread pool
  * (row-major, ldb = ldc = n; gate, bias and add may be NULL); FALSE (nothing done) for shapes
  * OpenBLAS handles better. */

@@ -263,6 +263,7 @@ uad_linear (const float *x, int64_t m, int64_t k, const float *w, const float *b
 
 typedef struct {
   float *x;
+  const float *add;
   int64_t cols;
 } Softmax;
 
@@ -271,9 +272,19 @@ softmax_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Softmax *s = ctx;
   int64_t cols = s->cols;
+  gboolean avx512 = uad_avx512_available ();
   for (int64_t row = begin; row < end; row++)
     {
-      float *x = s->x + row * cols;
+      float *restrict x = s->x + row * cols;
+      const float *restrict add = s->add != NULL ? s->add + row * cols : NULL;
+      if (avx512)
+        {
+          uad_avx512_softmax_row (x, add, cols);
+          continue;
+        }
+      if (add != NULL)
+        for (int64_t i = 0; i < cols; i++)
+          x[i] += add[i];
       float mx[16];
       for (int j = 0; j < 16; j++)
         mx[j] = -INFINITY;
@@ -310,8 +321,14 @@ softmax_range (int64_t begin, int64_t end, int worker, void *ctx)
 }
 
 void
+uad_softmax_rows_add (float *x, const float *add, int64_t rows, int64_t cols)
+{
+  Softmax s = { x, add, cols };
+  uad_parallel_for (rows, MAX ((int64_t) 1, 4096 / MAX (cols, (int64_t) 1)), softmax_range, &s);
+}
+
+void
 uad_softmax_rows (float *x, int64_t rows, int64_t cols)
 {
-  Softmax s = { x, cols };
-  uad_parallel_for (rows, MAX ((int64_t) 1, 4096 / MAX (cols, (int64_t) 1)), softmax_range, &s);
+  uad_softmax_rows_add (x, NULL, rows, cols);
 }

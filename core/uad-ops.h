@@ -105,3 +105,6 @@ void uad_linear (const float *x, int64_t m, int64_t k, const float *w, const flo
 
 /* Softmax over each row of x[rows, cols], in place, max-subtracted; rows of all -inf give 0. */
 void uad_softmax_rows (float *x, int64_t rows, int64_t cols);
+/* The same of x + add (add [rows, cols], e.g. an attention mask of 0 and -inf; NULL for none),
+ * the sum made as each row is read. */
+void uad_softmax_rows_add (float *x, const float *add, int64_t rows, int64_t cols);

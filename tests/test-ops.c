@@ -520,6 +520,25 @@ test_linear (void)
     }
 }
 
+/* want = softmax(x + add) per row, in double (add may be NULL). */
+static void
+ref_softmax (const float *x, const float *add, int rows, int cols, float *want)
+{
+  for (int i = 0; i < rows; i++)
+    {
+      double m = -INFINITY, sum = 0, v[64];
+      for (int j = 0; j < cols; j++)
+        {
+          v[j] = (double) x[i * cols + j] + (add != NULL ? add[i * cols + j] : 0.0);
+          m = fmax (m, v[j]);
+        }
+      for (int j = 0; j < cols; j++)
+        sum += m == -INFINITY ? 0 : exp (v[j] - m);
+      for (int j = 0; j < cols; j++)
+        want[i * cols + j] = m == -INFINITY ? 0.0f : (float) (exp (v[j] - m) / sum);
+    }
+}
+
 static void
 test_softmax (void)
 {
@@ -533,17 +552,9 @@ test_softmax (void)
   for (int j = 0; j < cols; j++)
     x[3 * cols + j] = j == 7 ? 0.0f : -INFINITY; /* one visible entry */
   x[4 * cols] = 300.0f;                  /* dominating entry */
-  for (int i = 0; i < rows; i++)
-    {
-      const float *row = x + i * cols;
-      double m = -INFINITY, sum = 0;
-      for (int j = 0; j < cols; j++)
-        m = fmax (m, row[j]);
-      for (int j = 0; j < cols; j++)
-        sum += m == -INFINITY ? 0 : exp (row[j] - m);
-      for (int j = 0; j < cols; j++)
-        want[i * cols + j] = m == -INFINITY ? 0.0f : (float) (exp (row[j] - m) / sum);
-    }
+  float plain[5 * 37];
+  memcpy (plain, x, sizeof x);
+  ref_softmax (x, NULL, rows, cols, want);
   uad_softmax_rows (x, rows, cols);
   uad_test_assert_close ("softmax", x, want, rows * cols, TOL);
   for (int j = 0; j < cols; j++)
@@ -553,6 +564,18 @@ test_softmax (void)
         g_assert_cmpfloat (x[1 * cols + j], ==, 0.0f);
       g_assert_cmpfloat (x[3 * cols + j], ==, j == 7 ? 1.0f : 0.0f);
     }
+
+  /* With an attention-style mask added: 0 or -inf, one row masked but for one entry. */
+  float add[5 * 37];
+  for (int i = 0; i < rows * cols; i++)
+    add[i] = (i % 5 == 2) ? -INFINITY : 0.0f;
+  for (int j = 0; j < cols; j++)
+    add[4 * cols + j] = j == 30 ? 0.0f : -INFINITY;
+  ref_softmax (plain, add, rows, cols, want);
+  uad_softmax_rows_add (plain, add, rows, cols);
+  uad_test_assert_close ("softmax of x + mask", plain, want, rows * cols, TOL);
+  for (int j = 0; j < cols; j++)
+    g_assert_cmpfloat (plain[4 * cols + j], ==, j == 30 ? 1.0f : 0.0f);
 }
 
 /* Runs a test with the AVX-512 kernels turned off, so the portable code is checked on CPUs
@@ -590,6 +613,7 @@ main (int argc, char **argv)
     { "/ops/portable/conv2d/network-shapes", test_conv2d_network_shapes },
     { "/ops/portable/depthwise/sweep", test_depthwise_sweep },
     { "/ops/portable/squeeze-excite/fused", test_squeeze_excite_fused },
+    { "/ops/portable/softmax", test_softmax },
   };
   for (guint i = 0; i < G_N_ELEMENTS (portable); i++)
     g_test_add_data_func (portable[i].path, (gconstpointer) portable[i].test, run_portable);
