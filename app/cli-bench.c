@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cli-bench.c: `uniad bench WHAT`: speed and memory figures (ms per image, GFLOP/s, peak RSS).
  * Benchmarks, not tests: the figures depend on the machine and its load. Each run times
- * --iterations batches after one warm-up batch and reports the median batch. */
+ * --iterations batches after one warm-up batch and reports the median batch (and the fastest,
+ * which shows what the code does when the machine's other load leaves it alone). */
 #include "cli-commands.h"
 #include "cli-common.h"
 
@@ -32,9 +33,15 @@ compare_double (const void *a, const void *b)
 
 typedef void (*BenchFunc) (void *ctx);
 
-/* Median wall time of one call in milliseconds, after one warm-up call. */
-static double
-time_median_ms (BenchFunc fn, void *ctx, int iterations)
+typedef struct {
+  double median_ms, fastest_ms; /* per batch */
+  int batches;
+} Timing;
+
+/* Wall time of `iterations` calls after one warm-up call. The median is the figure; the fastest
+ * call shows what the code does when the machine's other load leaves it alone. */
+static Timing
+time_batches (BenchFunc fn, void *ctx, int iterations)
 {
   fn (ctx);
   g_autofree double *ms = g_new (double, iterations);
@@ -45,7 +52,7 @@ time_median_ms (BenchFunc fn, void *ctx, int iterations)
       ms[i] = (g_get_monotonic_time () - t0) / 1000.0;
     }
   qsort (ms, iterations, sizeof (double), compare_double);
-  return ms[iterations / 2];
+  return (Timing) { ms[iterations / 2], ms[0], iterations };
 }
 
 typedef struct {
@@ -61,13 +68,14 @@ run_backbone (void *ctx)
 }
 
 static void
-print_figures (const char *what, int batch, double batch_ms, double macs_per_image,
+print_figures (const char *what, int batch, const Timing *t, double macs_per_image,
                double target_ms)
 {
-  double per_image = batch_ms / batch;
-  printf ("%s: batch %d, %d threads (OpenBLAS %s kernels): %.2f ms/image (%.1f ms/batch), "
-          "%.1f GFLOP/s, peak RSS %.0f MB\n",
-          what, batch, uad_parallel_get_threads (), openblas_get_corename (), per_image, batch_ms,
+  double per_image = t->median_ms / batch;
+  printf ("%s: batch %d, %d threads (OpenBLAS %s kernels): %.2f ms/image (%.1f ms/batch, median "
+          "of %d; fastest %.2f ms/image), %.1f GFLOP/s, peak RSS %.0f MB\n",
+          what, batch, uad_parallel_get_threads (), openblas_get_corename (), per_image,
+          t->median_ms, t->batches, t->fastest_ms / batch,
           2.0 * macs_per_image / (per_image * 1e6), cli_peak_rss_mb ());
   if (target_ms > 0)
     printf ("target %.0f ms/image: %s (ratio %.2f)\n", target_ms,
@@ -84,10 +92,10 @@ run_bench_backbone (const CliBackboneOptions *bo, int batch, int iterations)
   b.input = uad_tensor_new_4d (batch, 3, s, s);
   fill_noise (b.input);
   b.features = uad_tensor_new_4d (batch, uad_backbone_get_feature_channels (b.bb), 14, 14);
-  double ms = time_median_ms (run_backbone, &b, iterations);
+  Timing timing = time_batches (run_backbone, &b, iterations);
   UadBackboneKind kind = uad_backbone_get_kind (b.bb);
   g_autofree char *what = g_strdup_printf ("backbone %s", uad_backbone_kind_name (kind));
-  print_figures (what, batch, ms, uad_backbone_get_macs (b.bb),
+  print_figures (what, batch, &timing, uad_backbone_get_macs (b.bb),
                  kind == UAD_BACKBONE_EFFICIENTNET_B4 ? 25 : 10);
   uad_tensor_free (b.input);
   uad_tensor_free (b.features);
@@ -147,11 +155,11 @@ run_bench_infer (const CliBackboneOptions *bo, int batch, int iterations)
   InferBench b = { uad_detector_new (model, bb, "bench", NULL), uad_tensor_new_4d (batch, 3, s, s),
                    g_new (double, batch) };
   fill_noise (b.input);
-  double ms = time_median_ms (run_infer, &b, iterations);
+  Timing timing = time_batches (run_infer, &b, iterations);
   g_autofree char *what = g_strdup_printf ("inference %s (backbone + transformer + map + score)",
                                            uad_backbone_kind_name (kind));
   double target = kind == UAD_BACKBONE_EFFICIENTNET_B4 ? (batch == 1 ? 60 : 45) : 0;
-  print_figures (what, batch, ms, macs, target);
+  print_figures (what, batch, &timing, macs, target);
   uad_tensor_free (b.input);
   g_free (b.scores);
   uad_detector_free (b.det);
@@ -196,10 +204,10 @@ run_bench_train (int channels, int batch, int iterations)
   b.features = uad_tensor_new_4d (batch, channels, cfg.grid_h, cfg.grid_w);
   fill_noise (b.features);
   b.batch = batch;
-  double ms = time_median_ms (run_train_step, &b, iterations);
+  Timing timing = time_batches (run_train_step, &b, iterations);
   /* forward + backward ~ 3x the forward pass */
   g_autofree char *what = g_strdup_printf ("training step, transformer C=%d (jitter, forward, backward, clip, AdamW)", channels);
-  print_figures (what, batch, ms, 3 * transformer_macs (&cfg), 100);
+  print_figures (what, batch, &timing, 3 * transformer_macs (&cfg), 100);
   uad_tensor_free (b.features);
   uad_adamw_free (b.optim);
   uad_transformer_workspace_free (b.ws);
@@ -233,10 +241,10 @@ run_bench_decode (int channels, int batch, int iterations)
   uad_rng_init (&rng, 1);
   uad_decoder_init (b.dec, &rng, b.features);
   b.ws = uad_decoder_workspace_new (b.dec, batch, FALSE);
-  double ms = time_median_ms (run_decode, &b, iterations);
+  Timing timing = time_batches (run_decode, &b, iterations);
   int s = uad_decoder_get_output_size (b.dec);
   g_autofree char *what = g_strdup_printf ("image decoder C=%d -> %dx%d RGB", channels, s, s);
-  print_figures (what, batch, ms, uad_decoder_get_macs (b.dec), 30);
+  print_figures (what, batch, &timing, uad_decoder_get_macs (b.dec), 30);
   uad_decoder_workspace_free (b.ws);
   uad_tensor_free (b.features);
   uad_decoder_free (b.dec);

@@ -41,6 +41,14 @@ run 0 bench --help
 run 2 features
 run 2 train --data "$industrial"
 
+# Benchmarks run and print their figures (the figures themselves are not checked: noisy).
+run 0 bench backbone "${bb[@]}" --batch 2 --iterations 2
+grep -q "ms/image (.*median of 2; fastest .* ms/image), .* GFLOP/s, peak RSS" "$tmp/out" \
+  || fail "bench backbone: $(cat "$tmp/out")"
+run 0 bench train --channels 168 --batch 1 --iterations 1
+grep -q "^training step.*ms/image" "$tmp/out" || fail "bench train: $(cat "$tmp/out")"
+run 1 bench infer --backbone mobilenet_v2 --weights "$tmp/missing.safetensors"
+
 # Features and classification of a real photo.
 cat=$shared/golden/mobilenet_v2/cat.jpg
 run 0 features "$cat" "${bb[@]}" --out "$tmp/f.safetensors"
