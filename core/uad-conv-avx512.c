@@ -27,17 +27,15 @@
 #define MAX_K 2048    /* a packed row block (MR x K floats) lives on the stack */
 #define PREFETCH_ROWS 8
 
-/* sigmoid(v) = 1 / (1 + exp(-v)): v clamped to [-87, 87] (as uad_sigmoid), exp by Cody-Waite
- * reduction, the degree-5 polynomial of uad_exp_finite and vscalefps, then the reciprocal
- * estimate (relative error 2^-14) and one Newton step. */
+/* exp(x) for x in [-87, 87]: Cody-Waite reduction x = n ln 2 + r, the degree-5 polynomial of
+ * uad_exp_finite, and vscalefps for 2^n. */
 static inline __m512
-sigmoid16 (__m512 v)
+exp16_finite (__m512 x)
 {
-  __m512 c = _mm512_min_ps (_mm512_max_ps (v, _mm512_set1_ps (-87.0f)), _mm512_set1_ps (87.0f));
-  __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (c, _mm512_set1_ps (-1.44269504088896341f)),
+  __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (x, _mm512_set1_ps (1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  /* r = -c - n ln 2, with ln 2 in two parts */
-  __m512 r = _mm512_fnmsub_ps (n, _mm512_set1_ps (0.693359375f), c);
+  /* r = x - n ln 2, with ln 2 in two parts */
+  __m512 r = _mm512_fnmadd_ps (n, _mm512_set1_ps (0.693359375f), x);
   r = _mm512_fmadd_ps (n, _mm512_set1_ps (2.12194440e-4f), r);
   __m512 p = _mm512_set1_ps (8.3691509825e-3f);
   p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.1917529688e-2f));
@@ -45,7 +43,17 @@ sigmoid16 (__m512 v)
   p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.9998994883e-1f));
   p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f));
   p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f));
-  __m512 d = _mm512_add_ps (_mm512_scalef_ps (p, n), _mm512_set1_ps (1.0f));
+  return _mm512_scalef_ps (p, n);
+}
+
+/* sigmoid(v) = 1 / (1 + exp(-v)): v clamped to [-87, 87] (as uad_sigmoid), then the reciprocal
+ * estimate (relative error 2^-14) and one Newton step. */
+static inline __m512
+sigmoid16 (__m512 v)
+{
+  __m512 c = _mm512_min_ps (_mm512_max_ps (v, _mm512_set1_ps (-87.0f)), _mm512_set1_ps (87.0f));
+  __m512 d = _mm512_add_ps (exp16_finite (_mm512_sub_ps (_mm512_setzero_ps (), c)),
+                            _mm512_set1_ps (1.0f));
   __m512 y = _mm512_rcp14_ps (d);
   return _mm512_fmadd_ps (y, _mm512_fnmadd_ps (d, y, _mm512_set1_ps (1.0f)), y);
 }
@@ -87,25 +95,13 @@ uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadAct
     }
 }
 
-/* exp(v) for v <= 0 (softmax after its maximum is subtracted): the reduction and polynomial of
- * uad_exp_finite, and exactly 0 at or below -87, so masked (-inf) entries give 0. */
+/* exp(v) for v <= 0 (softmax after its maximum is subtracted), exactly 0 at or below -87, so
+ * masked (-inf) entries give 0. */
 static inline __m512
 exp16_nonpositive (__m512 v)
 {
   __mmask16 live = _mm512_cmp_ps_mask (v, _mm512_set1_ps (-87.0f), _CMP_GT_OQ);
-  __m512 c = _mm512_max_ps (v, _mm512_set1_ps (-87.0f));
-  __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (c, _mm512_set1_ps (1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  /* r = c - n ln 2, with ln 2 in two parts */
-  __m512 r = _mm512_fnmadd_ps (n, _mm512_set1_ps (0.693359375f), c);
-  r = _mm512_fmadd_ps (n, _mm512_set1_ps (2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps (8.3691509825e-3f);
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.1917529688e-2f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.6666523181e-1f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.9998994883e-1f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f));
-  return _mm512_maskz_mov_ps (live, _mm512_scalef_ps (p, n));
+  return _mm512_maskz_mov_ps (live, exp16_finite (_mm512_max_ps (v, _mm512_set1_ps (-87.0f))));
 }
 
 void
