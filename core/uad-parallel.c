@@ -19,6 +19,7 @@
 /* Chunks per thread, when the loop is long enough: claims then even out threads that started
  * late or run slower, at the price of a few more, smaller calls. */
 #define CHUNKS_PER_THREAD 4
+G_STATIC_ASSERT (MAX_THREADS * CHUNKS_PER_THREAD < 0x10000); /* chunk fields of the ticket */
 
 typedef struct {
   UadRangeFunc fn;
@@ -41,7 +42,7 @@ static int n_threads;    /* 0 until initialised */
  * replaced finds out when its claim fails, and drops what it read. */
 static Job job;
 static guint generation;           /* bumped for each job */
-static guint64 ticket;             /* generation << 32 | next unclaimed chunk */
+static guint64 ticket;             /* generation << 32 | chunks << 16 | next unclaimed chunk */
 static int chunks_done;
 static int sleepers;               /* workers asleep on work_cond */
 static int caller_sleeping;        /* the caller is asleep on done_cond */
@@ -81,19 +82,22 @@ spin_until (gboolean (*cond) (const void *), const void *ctx, gboolean yield)
     }
 }
 
-/* Claims the next chunk of generation gen; FALSE when none is left (or gen is over). */
+/* Claims the next chunk of generation gen; FALSE when none is left (or gen is over). The
+ * chunk count travels in the ticket: a worker's copy of the job may already hold the next
+ * job's fields, and only a successful claim proves the copy is the job it claimed from. */
 static gboolean
-claim_chunk (guint gen, int chunks, int *chunk)
+claim_chunk (guint gen, int *chunk)
 {
   guint64 t = __atomic_load_n (&ticket, __ATOMIC_ACQUIRE);
   for (;;)
     {
-      if ((guint) (t >> 32) != gen || (int) (t & 0xFFFFFFFFu) >= chunks)
+      int chunks = (int) ((t >> 16) & 0xFFFFu), next = (int) (t & 0xFFFFu);
+      if ((guint) (t >> 32) != gen || next >= chunks)
         return FALSE;
       if (__atomic_compare_exchange_n (&ticket, &t, t + 1, FALSE, __ATOMIC_ACQ_REL,
                                        __ATOMIC_ACQUIRE))
         {
-          *chunk = (int) (t & 0xFFFFFFFFu);
+          *chunk = next;
           return TRUE;
         }
     }
@@ -104,7 +108,7 @@ static void
 run_claimed_chunks (const Job *j, guint gen, int worker)
 {
   int chunk;
-  while (claim_chunk (gen, j->chunks, &chunk))
+  while (claim_chunk (gen, &chunk))
     {
       int64_t begin = j->n * chunk / j->chunks;
       int64_t end = j->n * (chunk + 1) / j->chunks;
@@ -224,7 +228,7 @@ uad_parallel_for (int64_t n, int64_t min_chunk, UadRangeFunc fn, void *ctx)
   __atomic_store_n (&job.chunks, chunks, __ATOMIC_RELAXED);
   __atomic_store_n (&job.threads, threads, __ATOMIC_RELAXED);
   __atomic_store_n (&chunks_done, 0, __ATOMIC_RELAXED);
-  __atomic_store_n (&ticket, (guint64) gen << 32, __ATOMIC_RELEASE);
+  __atomic_store_n (&ticket, (guint64) gen << 32 | (guint64) chunks << 16, __ATOMIC_RELEASE);
   __atomic_store_n (&generation, gen, __ATOMIC_SEQ_CST);
   if (__atomic_load_n (&sleepers, __ATOMIC_SEQ_CST) > 0)
     {
