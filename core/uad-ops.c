@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* uad-ops.c: activations, pooling, squeeze-excite, resize, concat, linear and softmax
+/* uad-ops.c: activations, pooling, squeeze-excite gates, resize, concat, linear and softmax
  * (the convolutions are in uad-conv.c). */
 #include "uad-ops.h"
 
@@ -86,25 +86,6 @@ uad_global_avg_pool (const UadTensor *in, UadTensor *out)
   uad_parallel_for (in->shape[0] * in->shape[1], planes_per_chunk (plane), mean_planes, &p);
 }
 
-typedef struct {
-  float *x;
-  const float *gate;
-  int64_t plane;
-} Scale;
-
-UAD_VECTOR_CLONES static void
-scale_planes (int64_t begin, int64_t end, int worker, void *ctx)
-{
-  const Scale *s = ctx;
-  for (int64_t i = begin; i < end; i++)
-    {
-      float *restrict x = s->x + i * s->plane;
-      float g = s->gate[i];
-      for (int64_t j = 0; j < s->plane; j++)
-        x[j] *= g;
-    }
-}
-
 /* y[o] = act(b[o] + sum_i w[o, i] x[i]): the squeeze-excite FCs, a few thousand MACs each. */
 UAD_VECTOR_CLONES static void
 matvec_act (const float *w, const float *b, const float *x, int64_t rows, int64_t cols,
@@ -144,26 +125,6 @@ uad_se_gates (const float *means, int64_t n, const UadTensor *w_reduce, const fl
     }
   if (reduced != stack_buf)
     g_free (reduced);
-}
-
-void
-uad_squeeze_excite (UadTensor *x, const UadTensor *w_reduce, const float *b_reduce,
-                    const UadTensor *w_expand, const float *b_expand, float *gate_out)
-{
-  g_return_if_fail (x->ndim == 4 && w_expand->shape[0] == x->shape[1]);
-  int64_t planes = x->shape[0] * x->shape[1], plane = x->shape[2] * x->shape[3];
-  /* The means, then the gates in their place. */
-  float stack_buf[4096];
-  float *gate = gate_out != NULL ? gate_out
-                : planes <= (int64_t) G_N_ELEMENTS (stack_buf) ? stack_buf
-                : g_new (float, planes);
-  Planes p = { x->data, gate, plane };
-  uad_parallel_for (planes, planes_per_chunk (plane), mean_planes, &p);
-  uad_se_gates (gate, x->shape[0], w_reduce, b_reduce, w_expand, b_expand, gate);
-  Scale s = { x->data, gate, plane };
-  uad_parallel_for (planes, planes_per_chunk (plane), scale_planes, &s);
-  if (gate != gate_out && gate != stack_buf)
-    g_free (gate);
 }
 
 typedef struct {

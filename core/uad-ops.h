@@ -80,14 +80,10 @@ void uad_add_inplace (float *y, const float *x, int64_t n);
 /* out[N,C] = mean over H,W of in[N,C,H,W]. */
 void uad_global_avg_pool (const UadTensor *in, UadTensor *out);
 
-/* Squeeze-excite, in place on x[N,C,H,W]: s = GAP(x); r = swish(w_reduce[R,C] s + b_reduce);
- * g = sigmoid(w_expand[C,R] r + b_expand); x[n,c,:,:] *= g[n,c]. If gate_out is non-NULL it
- * receives g as [N, C]. Uses a small temporary buffer (N*C + R floats). */
-void uad_squeeze_excite (UadTensor *x, const UadTensor *w_reduce, const float *b_reduce,
-                         const UadTensor *w_expand, const float *b_expand, float *gate_out);
-
-/* The gates g[n, C] of squeeze-excite from the channel means s[n, C] (n images); w_reduce and
- * w_expand as above ([R,C] and [C,R], trailing 1x1 dimensions allowed). gates may equal means. */
+/* The gates of squeeze-excite, g = sigmoid(w_expand swish(w_reduce s + b_reduce) + b_expand),
+ * from the channel means s[n, C] of n images (uad_depthwise_conv2d_mean): w_reduce [R,C],
+ * w_expand [C,R], trailing 1x1 dimensions allowed. gates may equal means. The multiply by the
+ * gates is folded into the next projection (uad_conv2d_pointwise_gated). */
 void uad_se_gates (const float *means, int64_t n, const UadTensor *w_reduce,
                    const float *b_reduce, const UadTensor *w_expand, const float *b_expand,
                    float *gates);

@@ -83,36 +83,6 @@ bench_conv (int cin, int cout, int hw, int k, int stride, gboolean depthwise)
   g_free (c.bias), uad_free_aligned (c.scratch);
 }
 
-typedef struct {
-  UadTensor *x, *w_reduce, *w_expand;
-  float *b_reduce, *b_expand;
-} SqueezeExcite;
-
-static void
-run_se (void *ctx)
-{
-  SqueezeExcite *s = ctx;
-  uad_squeeze_excite (s->x, s->w_reduce, s->b_reduce, s->w_expand, s->b_expand, NULL);
-}
-
-static void
-bench_se (int c, int r, int hw)
-{
-  SqueezeExcite s = {
-    uad_tensor_new_4d (1, c, hw, hw), uad_tensor_new_4d (r, c, 1, 1), uad_tensor_new_4d (c, r, 1, 1),
-    g_new0 (float, r), g_new (float, c),
-  };
-  /* Gates of 1: repeated runs must not shrink x into slow denormals. */
-  uad_tensor_fill (s.x, 1.0f);
-  for (int i = 0; i < c; i++)
-    s.b_expand[i] = 30.0f;
-  double ms = time_ms (run_se, &s);
-  printf ("squeeze-excite [1,%d,%d,%d] r=%d %8.3f ms %7.1f GB/s\n", c, hw, hw, r, ms,
-          3.0 * 4 * c * hw * hw / ms / 1e6);
-  uad_tensor_free (s.x), uad_tensor_free (s.w_reduce), uad_tensor_free (s.w_expand);
-  g_free (s.b_reduce), g_free (s.b_expand);
-}
-
 /* ---- EfficientNet-b4 blocks 0-21 at 224x224 ---- */
 
 typedef struct {
@@ -123,13 +93,12 @@ typedef struct {
 } Block;
 
 /* Time per kind of operation, summed over the chain when profiling. */
-enum { OP_STEM, OP_EXPAND, OP_DEPTHWISE, OP_SE, OP_PROJECT, OP_ADD, N_OPS };
-static const char *const op_names[] = { "stem", "expand 1x1", "depthwise", "squeeze-excite",
-                                        "project 1x1", "residual add" };
+enum { OP_STEM, OP_EXPAND, OP_DEPTHWISE, OP_SE, OP_PROJECT, N_OPS };
+static const char *const op_names[] = { "stem", "expand 1x1", "depthwise+means", "se gates",
+                                        "project+gate+skip" };
 
 typedef struct {
   int n, batch;
-  gboolean fused;  /* squeeze-excite folded into the depthwise and projection */
   double *profile; /* N_OPS milliseconds, or NULL */
   Block blocks[22];
   UadTensor *image, *stem_w, *stem_out;
@@ -234,34 +203,16 @@ run_network (void *ctx)
           e = b->expanded;
           profile_op (net, OP_EXPAND);
         }
-      if (net->fused)
-        {
-          uad_depthwise_conv2d_mean (e, b->w_dw, net->bias, &b->dw_geom, UAD_ACT_SWISH,
-                                     b->dw_out, net->gates);
-          profile_op (net, OP_DEPTHWISE);
-          uad_se_gates (net->gates, net->batch, b->w_se_reduce, net->bias, b->w_se_expand,
-                        net->bias, net->gates);
-          profile_op (net, OP_SE);
-          uad_conv2d_pointwise_gated (b->dw_out, b->w_project, net->gates, net->bias,
-                                      UAD_ACT_NONE, skip ? x : NULL, b->out,
-                                      net->project_scratch);
-          profile_op (net, OP_PROJECT);
-        }
-      else
-        {
-          uad_depthwise_conv2d (e, b->w_dw, net->bias, &b->dw_geom, UAD_ACT_SWISH, b->dw_out);
-          profile_op (net, OP_DEPTHWISE);
-          uad_squeeze_excite (b->dw_out, b->w_se_reduce, net->bias, b->w_se_expand, net->bias,
-                              NULL);
-          profile_op (net, OP_SE);
-          uad_conv2d (b->dw_out, b->w_project, net->bias, &pw, UAD_ACT_NONE, b->out, NULL);
-          profile_op (net, OP_PROJECT);
-        }
-      if (skip && !net->fused)
-        {
-          uad_add_inplace (b->out->data, x->data, uad_tensor_numel (x));
-          profile_op (net, OP_ADD);
-        }
+      /* As the backbone runs a block (uad-backbone.c). */
+      uad_depthwise_conv2d_mean (e, b->w_dw, net->bias, &b->dw_geom, UAD_ACT_SWISH, b->dw_out,
+                                 net->gates);
+      profile_op (net, OP_DEPTHWISE);
+      uad_se_gates (net->gates, net->batch, b->w_se_reduce, net->bias, b->w_se_expand, net->bias,
+                    net->gates);
+      profile_op (net, OP_SE);
+      uad_conv2d_pointwise_gated (b->dw_out, b->w_project, net->gates, net->bias, UAD_ACT_NONE,
+                                  skip ? x : NULL, b->out, net->project_scratch);
+      profile_op (net, OP_PROJECT);
       x = b->out;
     }
 }
@@ -325,18 +276,13 @@ main (int argc, char **argv)
   bench_conv (160, 960, 14, 1, 1, FALSE);
   bench_conv (960, 160, 14, 1, 1, FALSE);
 
-  bench_se (960, 40, 14);
-  bench_se (192, 8, 56);
-  bench_se (48, 12, 112);
-
-  for (int run = 0; run < 4; run++)
+  for (int batch = 1; batch <= 2; batch++)
     {
-      Network net = { .fused = run % 2 == 1 };
-      int batch = 1 + run / 2;
+      Network net = { 0 };
       build_network (&net, batch);
       double ms = time_ms (run_network, &net) / batch;
-      printf ("EfficientNet-b4 blocks 0-21, batch %d%s: %.2f ms/image, %.2f GMAC, %.1f GFLOP/s\n",
-              batch, net.fused ? ", squeeze-excite fused" : "", ms, network_macs (&net) / 1e9,
+      printf ("EfficientNet-b4 blocks 0-21, batch %d: %.2f ms/image, %.2f GMAC, %.1f GFLOP/s\n",
+              batch, ms, network_macs (&net) / 1e9,
               2 * network_macs (&net) / ms / 1e6);
       /* Where the time goes: best of a few profiled runs per kind of operation. */
       double best[N_OPS], profile[N_OPS];
@@ -351,7 +297,7 @@ main (int argc, char **argv)
             best[op] = MIN (best[op], profile[op]);
         }
       for (int op = 0; op < N_OPS; op++)
-        printf ("  %-15s %7.2f ms/image\n", op_names[op], best[op] / batch);
+        printf ("  %-18s %7.2f ms/image\n", op_names[op], best[op] / batch);
       free_network (&net);
     }
   return 0;
