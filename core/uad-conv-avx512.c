@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* uad-conv-avx512.c: AVX-512 kernels for the pointwise convolutions (GEMM with the bias and
- * activation applied in registers), for the activations and for the softmax rows of attention.
+ * activation applied in registers) and for the activations.
  *
  * The convolutions' GEMMs are small in K (24 to 960) and tall or wide: OpenBLAS spends a third
  * of its time there zeroing C and packing operands. This kernel reads B (the input planes) in
@@ -22,29 +22,12 @@
 #pragma GCC target ("avx512f,avx512dq,fma")
 #include <immintrin.h>
 
+#include "uad-avx512-math.h"
+
 #define MR 12         /* rows of C per register block */
 #define NR 32         /* columns of C per register block: two vectors */
 #define MAX_K 2048    /* a packed row block (MR x K floats) lives on the stack */
 #define PREFETCH_ROWS 8
-
-/* exp(x) for x in [-87, 87]: Cody-Waite reduction x = n ln 2 + r, the degree-5 polynomial of
- * uad_exp_finite, and vscalefps for 2^n. */
-static inline __m512
-exp16_finite (__m512 x)
-{
-  __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (x, _mm512_set1_ps (1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  /* r = x - n ln 2, with ln 2 in two parts */
-  __m512 r = _mm512_fnmadd_ps (n, _mm512_set1_ps (0.693359375f), x);
-  r = _mm512_fmadd_ps (n, _mm512_set1_ps (2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps (8.3691509825e-3f);
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.1917529688e-2f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.6666523181e-1f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.9998994883e-1f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f));
-  return _mm512_scalef_ps (p, n);
-}
 
 /* sigmoid(v) = 1 / (1 + exp(-v)): v clamped to [-87, 87] (as uad_sigmoid), then the reciprocal
  * estimate (relative error 2^-14) and one Newton step. */
@@ -77,12 +60,6 @@ act16 (__m512 v, UadActivation act)
   return v;
 }
 
-static inline __mmask16
-tail_mask (int64_t count)
-{
-  return count >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << count) - 1u);
-}
-
 void
 uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadActivation act)
 {
@@ -92,54 +69,6 @@ uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadAct
       __mmask16 m = tail_mask (n - i);
       __m512 v = _mm512_add_ps (_mm512_maskz_loadu_ps (m, src + i), b);
       _mm512_mask_storeu_ps (dst + i, m, act16 (v, act));
-    }
-}
-
-/* exp(v) for v <= 0 (softmax after its maximum is subtracted), exactly 0 at or below -87, so
- * masked (-inf) entries give 0. */
-static inline __m512
-exp16_nonpositive (__m512 v)
-{
-  __mmask16 live = _mm512_cmp_ps_mask (v, _mm512_set1_ps (-87.0f), _CMP_GT_OQ);
-  return _mm512_maskz_mov_ps (live, exp16_finite (_mm512_max_ps (v, _mm512_set1_ps (-87.0f))));
-}
-
-void
-uad_avx512_softmax_row (float *x, const float *add, int64_t n)
-{
-  const __m512 minus_inf = _mm512_set1_ps (-INFINITY);
-  __m512 vmax = minus_inf;
-  for (int64_t i = 0; i < n; i += 16)
-    {
-      __mmask16 m = tail_mask (n - i);
-      __m512 v = _mm512_mask_loadu_ps (minus_inf, m, x + i);
-      if (add != NULL)
-        {
-          v = _mm512_add_ps (v, _mm512_maskz_loadu_ps (m, add + i));
-          _mm512_mask_storeu_ps (x + i, m, v);
-        }
-      vmax = _mm512_max_ps (vmax, v);
-    }
-  float mx = _mm512_reduce_max_ps (vmax);
-  if (mx == -INFINITY)
-    {
-      memset (x, 0, (size_t) n * sizeof (float));
-      return;
-    }
-  __m512 shift = _mm512_set1_ps (mx), vsum = _mm512_setzero_ps ();
-  for (int64_t i = 0; i < n; i += 16)
-    {
-      __mmask16 m = tail_mask (n - i);
-      __m512 e = exp16_nonpositive (_mm512_sub_ps (_mm512_mask_loadu_ps (minus_inf, m, x + i), shift));
-      _mm512_mask_storeu_ps (x + i, m, e);
-      vsum = _mm512_add_ps (vsum, e);
-    }
-  /* The sum is at least 1: the maximum contributes exp(0). */
-  __m512 inv = _mm512_set1_ps (1.0f / _mm512_reduce_add_ps (vsum));
-  for (int64_t i = 0; i < n; i += 16)
-    {
-      __mmask16 m = tail_mask (n - i);
-      _mm512_mask_storeu_ps (x + i, m, _mm512_mul_ps (_mm512_maskz_loadu_ps (m, x + i), inv));
     }
 }
 
@@ -309,12 +238,6 @@ uad_avx512_set_enabled (gboolean enabled)
 
 void
 uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadActivation act)
-{
-  g_assert_not_reached ();
-}
-
-void
-uad_avx512_softmax_row (float *x, const float *add, int64_t n)
 {
   g_assert_not_reached ();
 }

@@ -521,7 +521,7 @@ uad_ffn_backward (const UadFfnParams *p, const UadFfnParams *grad, const float *
 /* ---- Multi-head attention ----------------------------------------------------------------- */
 
 UadMhaState *
-uad_mha_state_new (int tq, int tk, int batch, int dim, int heads, gboolean with_dropout)
+uad_mha_state_new (int tq, int tk, int batch, int dim, int heads, UadMhaUse use)
 {
   g_return_val_if_fail (heads > 0 && dim % heads == 0, NULL);
   UadMhaState *st = g_new0 (UadMhaState, 1);
@@ -534,8 +534,9 @@ uad_mha_state_new (int tq, int tk, int batch, int dim, int heads, gboolean with_
   st->k = uad_alloc_floats ((size_t) tk * batch * dim);
   st->v = uad_alloc_floats ((size_t) tk * batch * dim);
   st->ctx = uad_alloc_floats ((size_t) tq * batch * dim);
-  st->probs = uad_alloc_floats ((size_t) batch * heads * tq * tk);
-  if (with_dropout)
+  if (use != UAD_MHA_INFERENCE)
+    st->probs = uad_alloc_floats ((size_t) batch * heads * tq * tk);
+  if (use == UAD_MHA_TRAINING_DROPOUT)
     st->keep = g_malloc ((size_t) batch * heads * tq * tk);
   return st;
 }
@@ -559,6 +560,8 @@ uad_mha_state_free (UadMhaState *st)
 size_t
 uad_mha_scratch_floats (const UadMhaState *st)
 {
+  if (st->probs == NULL)
+    return 0;
   size_t probs = (size_t) st->batch * st->heads * st->tq * st->tk;
   return probs + (size_t) st->batch * st->dim * (2 * st->tq + 2 * st->tk);
 }
@@ -589,35 +592,55 @@ head_scaling (const UadMhaState *st)
  * columns h*hd .. h*hd+hd-1. */
 #define HEAD_OFFSET(b, h, hd, dim) ((size_t) (b) * (dim) + (size_t) (h) * (hd))
 
+/* Pair i = (batch, head): p (tq x tk) receives its attention probabilities. */
 UAD_VECTOR_CLONES static void
+head_forward (const Heads *j, int64_t i, float *p)
+{
+  const UadMhaState *st = j->st;
+  int D = st->dim, hd = D / st->heads, tq = st->tq, tk = st->tk, ld = j->batch * D;
+  size_t off = HEAD_OFFSET (i / st->heads, i % st->heads, hd, D), area = (size_t) tq * tk;
+  uad_sgemm (FALSE, TRUE, tq, tk, hd, j->scaling, st->q + off, ld, st->k + off, ld, 0.0f, p, tk);
+  uad_softmax_rows_add (p, j->mask, tq, tk);
+  const float *src = p;
+  if (j->dropout > 0.0f)
+    {
+      float scale = 1.0f / (1.0f - j->dropout);
+      float *pd = j->scratch + i * area;
+      const guint8 *keep = st->keep + i * area;
+      for (size_t e = 0; e < area; e++)
+        pd[e] = keep[e] ? p[e] * scale : 0.0f;
+      src = pd;
+    }
+  uad_sgemm (FALSE, FALSE, tq, hd, tk, 1.0f, src, tk, st->v + off, ld, 0.0f, st->ctx + off, ld);
+}
+
+static void
 heads_forward_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
   const Heads *j = ctx;
   const UadMhaState *st = j->st;
-  int B = j->batch, D = st->dim, hd = D / st->heads, tq = st->tq, tk = st->tk;
-  int ld = B * D;
-  size_t area = (size_t) tq * tk;
-  float scale = 1.0f / (1.0f - j->dropout);
-  for (int64_t i = begin; i < end; i++)
+  if (st->probs != NULL)
     {
-      int b = (int) (i / st->heads), h = (int) (i % st->heads);
-      size_t off = HEAD_OFFSET (b, h, hd, D);
-      float *p = st->probs + i * area;
-      uad_sgemm (FALSE, TRUE, tq, tk, hd, j->scaling, st->q + off, ld, st->k + off, ld, 0.0f, p,
-                 tk);
-      uad_softmax_rows_add (p, j->mask, tq, tk);
-      const float *src = p;
-      if (j->dropout > 0.0f)
-        {
-          float *pd = j->scratch + i * area;
-          const guint8 *keep = st->keep + i * area;
-          for (size_t e = 0; e < area; e++)
-            pd[e] = keep[e] ? p[e] * scale : 0.0f;
-          src = pd;
-        }
-      uad_sgemm (FALSE, FALSE, tq, hd, tk, 1.0f, src, tk, st->v + off, ld, 0.0f,
-                 st->ctx + off, ld);
+      for (int64_t i = begin; i < end; i++)
+        head_forward (j, i, st->probs + i * (size_t) st->tq * st->tk);
+      return;
     }
+  /* Inference: each head's probabilities live only in this range's scratch, or, with the
+   * AVX-512 kernel, only a few rows of them at a time. */
+  int D = st->dim, hd = D / st->heads;
+  gboolean fused = uad_avx512_available () && hd == UAD_AVX512_HEAD_DIM;
+  float *scratch = uad_alloc_floats (fused ? uad_avx512_attention_scratch_floats (st->tk)
+                                           : (size_t) st->tq * st->tk);
+  for (int64_t i = begin; i < end; i++)
+    if (fused)
+      {
+        size_t off = HEAD_OFFSET (i / st->heads, i % st->heads, hd, D);
+        uad_avx512_attention_head (st->q + off, st->k + off, st->v + off, j->batch * D, st->tq,
+                                   st->tk, j->scaling, j->mask, st->ctx + off, scratch);
+      }
+    else
+      head_forward (j, i, scratch);
+  uad_free_aligned (scratch);
 }
 
 void
@@ -694,7 +717,7 @@ uad_mha_backward (const UadMhaParams *p, const UadMhaParams *grad, UadMhaState *
                   const float *q_in, const float *k_in, const float *v_in, float dropout,
                   const float *dout, float *scratch, float *dq_in, float *dk_in, float *dv_in)
 {
-  g_return_if_fail (batch >= 1 && batch <= st->batch);
+  g_return_if_fail (batch >= 1 && batch <= st->batch && st->probs != NULL);
   g_return_if_fail (dropout <= 0.0f || st->keep != NULL);
   int D = st->dim, nq = st->tq * batch, nk = st->tk * batch;
   size_t probs_size = (size_t) st->batch * st->heads * st->tq * st->tk;

@@ -93,31 +93,41 @@ typedef struct {
   float *out_w, *out_b; /* [d, d], [d] */
 } UadMhaParams;
 
+/* What a state is for: inference keeps no attention probabilities (each head's live only
+ * while it is computed), training keeps them for the backward pass, with or without the
+ * attention-dropout decisions. */
+typedef enum {
+  UAD_MHA_INFERENCE,
+  UAD_MHA_TRAINING,
+  UAD_MHA_TRAINING_DROPOUT,
+} UadMhaUse;
+
 /* What one attention call keeps for its backward pass (or reuses across calls in inference).
  * Sized for at most `batch` sequences of tq queries and tk keys. */
 typedef struct {
   int tq, tk, batch, dim, heads;
   float *q, *k, *v; /* projections [tq*B, d], [tk*B, d], [tk*B, d] */
   float *ctx;       /* concatenated head outputs [tq*B, d] */
-  float *probs;     /* softmax output [B*heads, tq, tk], before attention dropout */
+  float *probs;     /* softmax output [B*heads, tq, tk], before attention dropout; training */
   guint8 *keep;     /* attention-dropout decisions like probs, or NULL without dropout */
 } UadMhaState;
 
-UadMhaState *uad_mha_state_new (int tq, int tk, int batch, int dim, int heads,
-                                gboolean with_dropout);
+UadMhaState *uad_mha_state_new (int tq, int tk, int batch, int dim, int heads, UadMhaUse use);
 void uad_mha_state_free (UadMhaState *st);
-/* Floats of scratch uad_mha_forward/backward need for this state. */
+/* Floats of scratch uad_mha_forward/backward need for this state (0 for inference). */
 size_t uad_mha_scratch_floats (const UadMhaState *st);
 
 /* out [tq*B, d] = MHA(query = q_in [tq*B, d], key = k_in [tk*B, d], value = v_in [tk*B, d]).
  * mask [tq, tk] is added to the scaled scores (0 or -inf; NULL for none); a row must keep at
  * least one finite entry. dropout > 0 (needs rng and a state with keep) drops attention
- * probabilities as torch does in training. batch <= st->batch. */
+ * probabilities as torch does in training. batch <= st->batch. scratch may be NULL when
+ * uad_mha_scratch_floats is 0. */
 void uad_mha_forward (const UadMhaParams *p, UadMhaState *st, int batch, const float *q_in,
                       const float *k_in, const float *v_in, const float *mask, float dropout,
                       UadRng *rng, float *scratch, float *out);
 /* Given dout, adds the input gradients to dq_in, dk_in, dv_in (each may be NULL or alias
- * another) and the parameter gradients to grad. st holds what uad_mha_forward stored. */
+ * another) and the parameter gradients to grad. st (a training state) holds what
+ * uad_mha_forward stored. */
 void uad_mha_backward (const UadMhaParams *p, const UadMhaParams *grad, UadMhaState *st,
                        int batch, const float *q_in, const float *k_in, const float *v_in,
                        float dropout, const float *dout, float *scratch, float *dq_in,

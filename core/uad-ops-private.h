@@ -22,8 +22,8 @@
 
 #define UAD_ALWAYS_INLINE static inline __attribute__ ((always_inline))
 
-/* AVX-512 kernels (uad-conv-avx512.c), used instead of the portable code when the CPU has
- * AVX-512F and DQ. */
+/* AVX-512 kernels (uad-conv-avx512.c, uad-attention-avx512.c), used instead of the portable
+ * code when the CPU has AVX-512F and DQ. */
 gboolean uad_avx512_available (void);
 /* Tests turn the kernels off to check the portable code too. */
 void uad_avx512_set_enabled (gboolean enabled);
@@ -31,6 +31,16 @@ void uad_avx512_set_enabled (gboolean enabled);
 void uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadActivation act);
 /* x = softmax(x + add) over one row of n (add may be NULL); a row of all -inf gives 0. */
 void uad_avx512_softmax_row (float *x, const float *add, int64_t n);
+/* The head dimension uad_avx512_attention_head handles. */
+#define UAD_AVX512_HEAD_DIM 32
+/* Floats of 64-byte aligned scratch uad_avx512_attention_head needs for tk keys. */
+size_t uad_avx512_attention_scratch_floats (int tk);
+/* One attention head without dropout: ctx[i] = softmax_j(scale q[i].k[j] + mask[i, j]) v[j]
+ * for i < tq, j < tk. Rows of q, k, v and ctx (UAD_AVX512_HEAD_DIM floats each) are ld floats
+ * apart; mask [tq, tk] may be NULL; a fully masked row gives 0. */
+void uad_avx512_attention_head (const float *q, const float *k, const float *v, int ld, int tq,
+                                int tk, float scale, const float *mask, float *ctx,
+                                float *scratch);
 /* C[m, n] = act((W[m, k] diag(gate)) B[k, n] + bias[m]) + add[m, n] on the thread pool
  * (row-major, ldb = ldc = n; gate, bias and add may be NULL); FALSE (nothing done) for shapes
  * OpenBLAS handles better. */

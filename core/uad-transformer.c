@@ -465,7 +465,10 @@ ws_state (UadTransformerWorkspace *ws, gboolean dropout)
 {
   const UadTransformerConfig *c = &ws->model->cfg;
   int T = ws->model->tokens;
-  UadMhaState *st = uad_mha_state_new (T, T, ws->max_batch, c->hidden, c->heads, dropout);
+  UadMhaUse use = !ws->training ? UAD_MHA_INFERENCE
+                  : dropout      ? UAD_MHA_TRAINING_DROPOUT
+                                 : UAD_MHA_TRAINING;
+  UadMhaState *st = uad_mha_state_new (T, T, ws->max_batch, c->hidden, c->heads, use);
   g_ptr_array_add (ws->states, st);
   return st;
 }
@@ -571,7 +574,8 @@ uad_transformer_workspace_new (UadTransformer *m, int max_batch, gboolean traini
   ws->mean_f = ws_alloc (ws, N);
   ws->rstd_f = ws_alloc (ws, N);
   ws->rec_tokens = ws_alloc (ws, N * C);
-  ws->attn_scratch = ws_alloc (ws, uad_mha_scratch_floats (ws->dec[0].attn1));
+  size_t attn_scratch = uad_mha_scratch_floats (ws->dec[0].attn1);
+  ws->attn_scratch = attn_scratch > 0 ? ws_alloc (ws, attn_scratch) : NULL;
   if (training)
     {
       ws->d_rec = ws_alloc (ws, N * C);

@@ -13,6 +13,7 @@
  * deterministic, so the few ReLU kinks within h of a perturbation are the same on every run. */
 #include "test-util.h"
 #include "uad-layers.h"
+#include "uad-ops-private.h"
 #include "uad-ops.h"
 #include "uad-parallel.h"
 #include "uad-tensor.h"
@@ -365,7 +366,8 @@ mha_case_init (MhaCase *c, int tq, int tk, int batch, int dim, int heads, float 
   *c = (MhaCase) { .tq = tq, .tk = tk, .batch = batch, .dim = dim, .heads = heads,
                    .dropout = dropout };
   uad_rng_init (&c->rng, 5);
-  c->st = uad_mha_state_new (tq, tk, batch, dim, heads, dropout > 0.0f);
+  c->st = uad_mha_state_new (tq, tk, batch, dim, heads,
+                             dropout > 0.0f ? UAD_MHA_TRAINING_DROPOUT : UAD_MHA_TRAINING);
   c->scratch = g_new0 (float, uad_mha_scratch_floats (c->st));
   c->q_in = random_floats (tq * batch * dim, -1, 1, 31);
   c->k_in = random_floats (tk * batch * dim, -1, 1, 32);
@@ -449,22 +451,55 @@ mha_reference (const MhaCase *c, double *out)
   g_free (s);
 }
 
+/* One shape against the double reference, through a training state and through an inference
+ * state, the latter with and without the AVX-512 kernels (head dimension 32 runs the fused
+ * head; tq and tk off the kernel's blocks of 8 rows and 16 keys check its edges). */
 static void
-test_mha_reference (void)
+check_mha_reference (int tq, int tk, int batch, int dim, int heads)
 {
   MhaCase c;
-  mha_case_init (&c, 6, 9, 3, 16, 4, 0.0f);
-  mha_loss (&c);
+  mha_case_init (&c, tq, tk, batch, dim, heads, 0.0f);
   int n = c.tq * c.batch * c.dim;
   double *want = g_new (double, n);
   float *wantf = g_new (float, n);
   mha_reference (&c, want);
   for (int i = 0; i < n; i++)
     wantf[i] = (float) want[i];
-  uad_test_assert_close ("attention vs double reference", c.out, wantf, n, 1e-5);
+  g_autofree char *shape = g_strdup_printf ("tq %d, tk %d, batch %d, dim %d, heads %d", tq, tk,
+                                            batch, dim, heads);
+  mha_loss (&c);
+  g_autofree char *what = g_strdup_printf ("training attention (%s) vs double", shape);
+  uad_test_assert_close (what, c.out, wantf, n, 1e-5);
+
+  UadMhaState *training = c.st;
+  c.st = uad_mha_state_new (tq, tk, batch, dim, heads, UAD_MHA_INFERENCE);
+  g_assert_null (c.st->probs);
+  g_assert_cmpuint (uad_mha_scratch_floats (c.st), ==, 0);
+  for (int avx512 = 0; avx512 < 2; avx512++)
+    {
+      uad_avx512_set_enabled (avx512);
+      memset (c.out, 0, sizeof (float) * n);
+      mha_loss (&c);
+      g_free (what);
+      what = g_strdup_printf ("inference attention (%s, AVX-512 %s) vs double", shape,
+                              uad_avx512_available () ? "on" : "off");
+      uad_test_assert_close (what, c.out, wantf, n, 1e-5);
+    }
+  uad_avx512_set_enabled (TRUE);
+  uad_mha_state_free (c.st);
+  c.st = training;
   g_free (want);
   g_free (wantf);
   mha_case_clear (&c);
+}
+
+static void
+test_mha_reference (void)
+{
+  check_mha_reference (6, 9, 3, 16, 4);
+  check_mha_reference (13, 200, 2, 64, 2);
+  check_mha_reference (3, 17, 2, 32, 1);
+  check_mha_reference (20, 5, 1, 96, 3);
 }
 
 static void
