@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* uad-conv-avx512.c: AVX-512 kernels for the pointwise convolutions (GEMM with the bias and
- * activation applied in registers) and for the activations.
+ * activation applied in registers), for the depthwise convolutions and for the activations.
  *
  * The convolutions' GEMMs are small in K (24 to 960) and tall or wide: OpenBLAS spends a third
  * of its time there zeroing C and packing operands. This kernel reads B (the input planes) in
  * place, packs only a 12-row block of weights at a time, keeps a 12 x 32 block of C in 24
- * registers over all of K, and writes each result once, activated. The activations use the
- * AVX-512 reciprocal estimate and scale instructions: about half the instructions of the
- * portable code in uad-ops-private.h. */
+ * registers over all of K, and writes each result once, activated. The depthwise kernel reads
+ * each input row in place (padding is masked-out lanes) and writes each output once, activated,
+ * summing it for the plane's mean: no padded copy of the input and no second pass. The
+ * activations use the AVX-512 reciprocal estimate and scale instructions: about half the
+ * instructions of the portable code in uad-ops-private.h. */
 #include "uad-ops-private.h"
 
 #include "uad-parallel.h"
@@ -199,6 +201,113 @@ uad_avx512_gemm_act (const float *w, const float *gate, const float *b, const fl
   return TRUE;
 }
 
+/* ---- Depthwise convolution, straight from the input plane ------------------------------ */
+
+#define DW_GROUP 8  /* output vectors of a row per register block */
+#define DW_MAX_K UAD_AVX512_DW_MAX_KERNEL
+
+typedef struct {
+  const float *in, *k;
+  float *out;
+  int h, w, kh, kw, pad_top, pad_left, ho, wo;
+  float bias;
+  UadActivation act;
+} Dw;
+
+/* Lanes l of a 16-float load at column `start` that fall inside a row of w. */
+static inline __mmask16
+row_mask (int start, int w)
+{
+  int lo = MAX (0, -start), hi = MIN (16, w - start);
+  return hi > lo ? (__mmask16) ((0xFFFFu >> (16 - hi)) & (0xFFFFu << lo)) : 0;
+}
+
+/* A block of R output rows from row y and nv output vectors from column x0 (R nv <= 8
+ * accumulators, so narrow planes still have eight independent sums), activated and stored;
+ * returns the sum of what it stored. Padding is the masked-out lanes of each load and the
+ * input rows that are skipped, so the input is read in place; stride 2 loads 32 columns per
+ * tap and keeps the even ones. With constant R, nv and s everything unrolls into registers. */
+static inline __attribute__ ((always_inline)) __m512
+dw_block (const Dw *d, int y, int x0, int R, int nv, int s,
+          const __mmask16 (*lmask)[2 * DW_GROUP], const __mmask16 *smask)
+{
+  const __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  __m512 acc[DW_GROUP];
+  for (int a = 0; a < R * nv; a++)
+    acc[a] = _mm512_setzero_ps ();
+  int ix0 = x0 * s - d->pad_left;
+  for (int ky = 0; ky < d->kh; ky++)
+    for (int r = 0; r < R; r++)
+      {
+        int iy = (y + r) * s - d->pad_top + ky;
+        if (iy < 0 || iy >= d->h)
+          continue;
+        const float *row = d->in + (ptrdiff_t) iy * d->w + ix0;
+        for (int kx = 0; kx < d->kw; kx++)
+          {
+            __m512 wv = _mm512_set1_ps (d->k[ky * d->kw + kx]);
+            for (int v = 0; v < nv; v++)
+              {
+                __m512 x;
+                if (s == 1)
+                  x = _mm512_maskz_loadu_ps (lmask[kx][v], row + kx + 16 * v);
+                else
+                  x = _mm512_permutex2var_ps (
+                      _mm512_maskz_loadu_ps (lmask[kx][2 * v], row + kx + 32 * v), even,
+                      _mm512_maskz_loadu_ps (lmask[kx][2 * v + 1], row + kx + 32 * v + 16));
+                acc[r * nv + v] = _mm512_fmadd_ps (wv, x, acc[r * nv + v]);
+              }
+          }
+      }
+  __m512 sum = _mm512_setzero_ps (), vbias = _mm512_set1_ps (d->bias);
+  for (int r = 0; r < R; r++)
+    if (y + r < d->ho)
+      for (int v = 0; v < nv; v++)
+        {
+          __m512 o = act16 (_mm512_add_ps (acc[r * nv + v], vbias), d->act);
+          _mm512_mask_storeu_ps (d->out + (size_t) (y + r) * d->wo + x0 + 16 * v, smask[v], o);
+          sum = _mm512_add_ps (sum, _mm512_maskz_mov_ps (smask[v], o));
+        }
+  return sum;
+}
+
+#define DW_CASE(R, nv) \
+  case nv: \
+    for (int y = 0; y < d->ho; y += R) \
+      total += _mm512_reduce_add_ps ( \
+          s == 1 ? dw_block (d, y, x0, R, nv, 1, lmask, smask) \
+                 : dw_block (d, y, x0, R, nv, 2, lmask, smask)); \
+    break;
+
+void
+uad_avx512_depthwise_plane (const float *in, int h, int w, const float *k, int kh, int kw,
+                            int s, int pad_top, int pad_left, float bias, UadActivation act,
+                            float *out, int ho, int wo, float *mean)
+{
+  g_return_if_fail ((s == 1 || s == 2) && kh <= DW_MAX_K && kw <= DW_MAX_K);
+  const Dw plane = { in, k, out, h, w, kh, kw, pad_top, pad_left, ho, wo, bias, act }, *d = &plane;
+  double total = 0.0;
+  int vecs = (wo + 15) / 16;
+  for (int v0 = 0; v0 < vecs; v0 += DW_GROUP)
+    {
+      int nv = MIN (DW_GROUP, vecs - v0), x0 = 16 * v0, ix0 = x0 * s - pad_left;
+      /* Load masks for every kernel column and 16-column piece of the block's input span. */
+      __mmask16 lmask[DW_MAX_K][2 * DW_GROUP], smask[DW_GROUP];
+      for (int kx = 0; kx < kw; kx++)
+        for (int piece = 0; piece < s * nv; piece++)
+          lmask[kx][piece] = row_mask (ix0 + kx + 16 * piece, w);
+      for (int v = 0; v < nv; v++)
+        smask[v] = tail_mask (wo - x0 - 16 * v);
+      switch (nv)
+        {
+          DW_CASE (8, 1) DW_CASE (4, 2) DW_CASE (2, 3) DW_CASE (2, 4)
+          DW_CASE (1, 5) DW_CASE (1, 6) DW_CASE (1, 7) DW_CASE (1, 8)
+        }
+    }
+  if (mean != NULL)
+    *mean = (float) (total / ((double) ho * wo));
+}
+
 #pragma GCC pop_options
 
 static int avx512_state = -1; /* -1: not decided yet */
@@ -247,6 +356,14 @@ uad_avx512_gemm_act (const float *w, const float *gate, const float *b, const fl
                      const float *add, float *c, int m, int n, int k, UadActivation act)
 {
   return FALSE;
+}
+
+void
+uad_avx512_depthwise_plane (const float *in, int h, int w, const float *k, int kh, int kw,
+                            int s, int pad_top, int pad_left, float bias, UadActivation act,
+                            float *out, int ho, int wo, float *mean)
+{
+  g_assert_not_reached ();
 }
 
 #endif

@@ -534,6 +534,22 @@ depthwise_planes (int64_t begin, int64_t end, int worker, void *ctx)
 }
 
 static void
+depthwise_planes_avx512 (int64_t begin, int64_t end, int worker, void *ctx)
+{
+  const Depthwise *d = ctx;
+  size_t taps = (size_t) d->kh * d->kw;
+  for (int64_t p = begin; p < end; p++)
+    {
+      int ch = (int) (p % d->c);
+      uad_avx512_depthwise_plane (d->in + (size_t) p * d->h * d->w, d->h, d->w,
+                                  d->weight + ch * taps, d->kh, d->kw, d->s, d->pad_top,
+                                  d->pad_left, d->bias != NULL ? d->bias[ch] : 0.0f, d->act,
+                                  d->out + (size_t) p * d->ho * d->wo, d->ho, d->wo,
+                                  d->means != NULL ? d->means + p : NULL);
+    }
+}
+
+static void
 depthwise (const UadTensor *in, const UadTensor *weight, const float *bias,
            const UadConvGeom *g, UadActivation act, UadTensor *out, float *means)
 {
@@ -565,7 +581,10 @@ depthwise (const UadTensor *in, const UadTensor *weight, const float *bias,
 
   int64_t planes = in->shape[0] * c;
   int64_t work = (int64_t) d.ho * d.wo * g->kh * g->kw;
-  uad_parallel_for (planes, MAX ((int64_t) 1, 65536 / MAX (work, (int64_t) 1)), depthwise_planes, &d);
+  gboolean direct = uad_avx512_available () && (d.s == 1 || d.s == 2)
+                    && d.kh <= UAD_AVX512_DW_MAX_KERNEL && d.kw <= UAD_AVX512_DW_MAX_KERNEL;
+  uad_parallel_for (planes, MAX ((int64_t) 1, 65536 / MAX (work, (int64_t) 1)),
+                    direct ? depthwise_planes_avx512 : depthwise_planes, &d);
 }
 
 void

@@ -29,6 +29,14 @@ gboolean uad_avx512_available (void);
 void uad_avx512_set_enabled (gboolean enabled);
 /* dst[i] = act(src[i] + bias) for i < n; dst may equal src. */
 void uad_avx512_bias_act (float *dst, const float *src, int64_t n, float bias, UadActivation act);
+#define UAD_AVX512_DW_MAX_KERNEL 7
+/* One plane of a depthwise convolution, stride s (1 or 2), kernel kh x kw (at most 7 x 7),
+ * zero padding pad_top / pad_left before the input (and whatever else the output size ho x wo
+ * implies after it): out = act(conv + bias); the plane's mean of out in *mean (mean may be
+ * NULL). */
+void uad_avx512_depthwise_plane (const float *in, int h, int w, const float *k, int kh, int kw,
+                                 int s, int pad_top, int pad_left, float bias,
+                                 UadActivation act, float *out, int ho, int wo, float *mean);
 /* x = softmax(x + add) over one row of n (add may be NULL); a row of all -inf gives 0. */
 void uad_avx512_softmax_row (float *x, const float *add, int64_t n);
 /* The head dimension uad_avx512_attention_head handles. */

@@ -180,13 +180,16 @@ test_depthwise_sweep (void)
 static void
 test_depthwise_network_shapes (void)
 {
-  /* EfficientNet's and MobileNetV2's depthwise layers, and planes larger than one tile (rows
-   * split, and columns split for very wide planes), stride 1 and 2. */
+  /* EfficientNet's and MobileNetV2's depthwise layers, planes larger than one tile (rows
+   * split, and columns split for very wide planes) or narrower than one vector, stride 1 and
+   * 2, and the largest kernel of the AVX-512 path (7 x 7). */
   static const struct { int c, h, w, k, s, pad[4]; } cases[] = {
     { 48, 112, 112, 3, 1, { 1, 1, 1, 1 } },  { 144, 112, 112, 3, 2, { 0, 1, 0, 1 } },
     { 192, 56, 56, 5, 2, { 2, 2, 2, 2 } },   { 960, 14, 14, 5, 1, { 2, 2, 2, 2 } },
     { 3, 130, 151, 3, 1, { 1, 1, 1, 1 } },   { 2, 6, 1501, 5, 1, { 2, 2, 2, 2 } },
     { 2, 7, 3001, 3, 2, { 0, 1, 0, 1 } },    { 2, 33, 41, 7, 3, { 3, 3, 2, 4 } },
+    { 4, 23, 37, 7, 2, { 3, 3, 3, 3 } },     { 3, 19, 200, 7, 1, { 3, 3, 3, 3 } },
+    { 5, 4, 5, 3, 1, { 1, 1, 1, 1 } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -594,6 +597,7 @@ main (int argc, char **argv)
     { "/ops/portable/conv2d/sweep", test_conv2d_sweep },
     { "/ops/portable/conv2d/network-shapes", test_conv2d_network_shapes },
     { "/ops/portable/depthwise/sweep", test_depthwise_sweep },
+    { "/ops/portable/depthwise/network-shapes", test_depthwise_network_shapes },
     { "/ops/portable/squeeze-excite/fused", test_squeeze_excite_fused },
     { "/ops/portable/softmax", test_softmax },
   };
