@@ -233,35 +233,48 @@ dw_block (const Dw *d, int y, int x0, int R, int nv, int s,
 {
   const __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   __m512 acc[DW_GROUP];
+#pragma GCC unroll 8
   for (int a = 0; a < R * nv; a++)
     acc[a] = _mm512_setzero_ps ();
   int ix0 = x0 * s - d->pad_left;
-  for (int ky = 0; ky < d->kh; ky++)
-    for (int r = 0; r < R; r++)
-      {
-        int iy = (y + r) * s - d->pad_top + ky;
-        if (iy < 0 || iy >= d->h)
-          continue;
-        const float *row = d->in + (ptrdiff_t) iy * d->w + ix0;
-        for (int kx = 0; kx < d->kw; kx++)
-          {
-            __m512 wv = _mm512_set1_ps (d->k[ky * d->kw + kx]);
-            for (int v = 0; v < nv; v++)
-              {
-                __m512 x;
-                if (s == 1)
-                  x = _mm512_maskz_loadu_ps (lmask[kx][v], row + kx + 16 * v);
-                else
-                  x = _mm512_permutex2var_ps (
-                      _mm512_maskz_loadu_ps (lmask[kx][2 * v], row + kx + 32 * v), even,
-                      _mm512_maskz_loadu_ps (lmask[kx][2 * v + 1], row + kx + 32 * v + 16));
-                acc[r * nv + v] = _mm512_fmadd_ps (wv, x, acc[r * nv + v]);
-              }
-          }
-      }
+  /* Kernel columns outermost: the block's load masks for one column stay in mask registers
+   * over all kernel rows and output rows. */
+  for (int kx = 0; kx < d->kw; kx++)
+    {
+      __mmask16 m[2 * DW_GROUP];
+#pragma GCC unroll 16
+      for (int piece = 0; piece < s * nv; piece++)
+        m[piece] = lmask[kx][piece];
+      for (int ky = 0; ky < d->kh; ky++)
+        {
+          __m512 wv = _mm512_set1_ps (d->k[ky * d->kw + kx]);
+#pragma GCC unroll 8
+          for (int r = 0; r < R; r++)
+            {
+              int iy = (y + r) * s - d->pad_top + ky;
+              if (iy < 0 || iy >= d->h)
+                continue;
+              const float *at = d->in + (ptrdiff_t) iy * d->w + ix0 + kx;
+#pragma GCC unroll 8
+              for (int v = 0; v < nv; v++)
+                {
+                  __m512 x;
+                  if (s == 1)
+                    x = _mm512_maskz_loadu_ps (m[v], at + 16 * v);
+                  else
+                    x = _mm512_permutex2var_ps (
+                        _mm512_maskz_loadu_ps (m[2 * v], at + 32 * v), even,
+                        _mm512_maskz_loadu_ps (m[2 * v + 1], at + 32 * v + 16));
+                  acc[r * nv + v] = _mm512_fmadd_ps (wv, x, acc[r * nv + v]);
+                }
+            }
+        }
+    }
   __m512 sum = _mm512_setzero_ps (), vbias = _mm512_set1_ps (d->bias);
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
     if (y + r < d->ho)
+#pragma GCC unroll 8
       for (int v = 0; v < nv; v++)
         {
           __m512 o = act16 (_mm512_add_ps (acc[r * nv + v], vbias), d->act);
@@ -271,12 +284,20 @@ dw_block (const Dw *d, int y, int x0, int R, int nv, int s,
   return sum;
 }
 
+/* Sums of the outputs gather in a vector over 8 blocks of rows at a time (a few hundred floats
+ * per lane), then in double. */
 #define DW_CASE(R, nv) \
   case nv: \
     for (int y = 0; y < d->ho; y += R) \
-      total += _mm512_reduce_add_ps ( \
-          s == 1 ? dw_block (d, y, x0, R, nv, 1, lmask, smask) \
-                 : dw_block (d, y, x0, R, nv, 2, lmask, smask)); \
+      { \
+        part = _mm512_add_ps (part, s == 1 ? dw_block (d, y, x0, R, nv, 1, lmask, smask) \
+                                           : dw_block (d, y, x0, R, nv, 2, lmask, smask)); \
+        if (++blocks % 8 == 0) \
+          { \
+            total += _mm512_reduce_add_ps (part); \
+            part = _mm512_setzero_ps (); \
+          } \
+      } \
     break;
 
 void
@@ -287,7 +308,8 @@ uad_avx512_depthwise_plane (const float *in, int h, int w, const float *k, int k
   g_return_if_fail ((s == 1 || s == 2) && kh <= DW_MAX_K && kw <= DW_MAX_K);
   const Dw plane = { in, k, out, h, w, kh, kw, pad_top, pad_left, ho, wo, bias, act }, *d = &plane;
   double total = 0.0;
-  int vecs = (wo + 15) / 16;
+  __m512 part = _mm512_setzero_ps ();
+  int vecs = (wo + 15) / 16, blocks = 0;
   for (int v0 = 0; v0 < vecs; v0 += DW_GROUP)
     {
       int nv = MIN (DW_GROUP, vecs - v0), x0 = 16 * v0, ix0 = x0 * s - pad_left;
@@ -305,7 +327,7 @@ uad_avx512_depthwise_plane (const float *in, int h, int w, const float *k, int k
         }
     }
   if (mean != NULL)
-    *mean = (float) (total / ((double) ho * wo));
+    *mean = (float) ((total + _mm512_reduce_add_ps (part)) / ((double) ho * wo));
 }
 
 #pragma GCC pop_options
