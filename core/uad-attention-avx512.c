@@ -21,27 +21,28 @@
 
 #include "uad-avx512-math.h"
 
-void
-uad_avx512_softmax_row (float *x, const float *add, int64_t n)
+/* x[i] = exp(scale x[i] + add[i] - max) for i < n (add may be NULL), the max taken over the
+ * row; returns 1 / their sum, which is at least 1 as the maximum contributes exp(0). A row of
+ * all -inf becomes 0 and returns 0. */
+static float
+exp_row (float *x, const float *add, int64_t n, float scale)
 {
-  const __m512 minus_inf = _mm512_set1_ps (-INFINITY);
+  const __m512 minus_inf = _mm512_set1_ps (-INFINITY), vscale = _mm512_set1_ps (scale);
   __m512 vmax = minus_inf;
   for (int64_t i = 0; i < n; i += 16)
     {
       __mmask16 m = tail_mask (n - i);
-      __m512 v = _mm512_mask_loadu_ps (minus_inf, m, x + i);
+      __m512 v = _mm512_mul_ps (_mm512_mask_loadu_ps (minus_inf, m, x + i), vscale);
       if (add != NULL)
-        {
-          v = _mm512_add_ps (v, _mm512_maskz_loadu_ps (m, add + i));
-          _mm512_mask_storeu_ps (x + i, m, v);
-        }
+        v = _mm512_add_ps (v, _mm512_maskz_loadu_ps (m, add + i));
+      _mm512_mask_storeu_ps (x + i, m, v);
       vmax = _mm512_max_ps (vmax, v);
     }
   float mx = _mm512_reduce_max_ps (vmax);
   if (mx == -INFINITY)
     {
       memset (x, 0, (size_t) n * sizeof (float));
-      return;
+      return 0.0f;
     }
   __m512 shift = _mm512_set1_ps (mx), vsum = _mm512_setzero_ps ();
   for (int64_t i = 0; i < n; i += 16)
@@ -51,8 +52,13 @@ uad_avx512_softmax_row (float *x, const float *add, int64_t n)
       _mm512_mask_storeu_ps (x + i, m, e);
       vsum = _mm512_add_ps (vsum, e);
     }
-  /* The sum is at least 1: the maximum contributes exp(0). */
-  __m512 inv = _mm512_set1_ps (1.0f / _mm512_reduce_add_ps (vsum));
+  return 1.0f / _mm512_reduce_add_ps (vsum);
+}
+
+void
+uad_avx512_softmax_row (float *x, const float *add, int64_t n)
+{
+  __m512 inv = _mm512_set1_ps (exp_row (x, add, n, 1.0f));
   for (int64_t i = 0; i < n; i += 16)
     {
       __mmask16 m = tail_mask (n - i);
@@ -149,39 +155,6 @@ scores_rows (float *s, int ldk, const float *const *q, const float *kt)
     }
 }
 
-/* s[j] = exp(scale s[j] + mask[j] - max) for j < tk, 0 beyond; returns 1 / sum (0 when every
- * key is masked, so the row's output is 0 as in uad_avx512_softmax_row). */
-static float
-softmax_unnormalised (float *s, const float *mask, int tk, int ldk, float scale)
-{
-  const __m512 minus_inf = _mm512_set1_ps (-INFINITY), vscale = _mm512_set1_ps (scale);
-  __m512 vmax = minus_inf;
-  for (int j = 0; j < ldk; j += 16)
-    {
-      __mmask16 m = tail_mask (tk - j);
-      __m512 v = _mm512_mul_ps (_mm512_load_ps (s + j), vscale);
-      if (mask != NULL)
-        v = _mm512_add_ps (v, _mm512_maskz_loadu_ps (m, mask + j));
-      v = _mm512_mask_mov_ps (minus_inf, m, v);
-      _mm512_store_ps (s + j, v);
-      vmax = _mm512_max_ps (vmax, v);
-    }
-  float mx = _mm512_reduce_max_ps (vmax);
-  if (mx == -INFINITY)
-    {
-      memset (s, 0, (size_t) ldk * sizeof (float));
-      return 0.0f;
-    }
-  __m512 shift = _mm512_set1_ps (mx), vsum = _mm512_setzero_ps ();
-  for (int j = 0; j < ldk; j += 16)
-    {
-      __m512 e = exp16_nonpositive (_mm512_sub_ps (_mm512_load_ps (s + j), shift));
-      _mm512_store_ps (s + j, e);
-      vsum = _mm512_add_ps (vsum, e);
-    }
-  return 1.0f / _mm512_reduce_add_ps (vsum);
-}
-
 /* ctx row r = inv[r] sum_j p[r * ldk + j] vp[j] for r < rows: 16 accumulators over all keys,
  * two value loads and eight broadcasts per key. */
 static void
@@ -235,7 +208,7 @@ uad_avx512_attention_head (const float *q, const float *k, const float *v, int l
       for (int r = 0; r < ROWS; r++)
         {
           const float *m = mask != NULL ? mask + (size_t) (i0 + MIN (r, rows - 1)) * tk : NULL;
-          inv[r] = softmax_unnormalised (s + r * ldk, m, tk, ldk, scale);
+          inv[r] = exp_row (s + r * ldk, m, tk, scale);
         }
       weighted_values (ctx + (size_t) i0 * ld, ld, s, ldk, inv, vp, tk, rows);
     }
