@@ -166,6 +166,8 @@ run_eval (const char *model_path, const char *weights, const char *data, const c
   if (det == NULL)
     return CLI_EXIT_FAILURE;
   UadModel *model = uad_detector_get_model (det);
+  /* Taken now: the table is printed after the detector, and its model, are freed. */
+  g_autofree char *about = uad_model_describe (model);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   for (int k = 0; k < model->n_classes; k++)
     g_ptr_array_add (names, model->classes[k].name);
@@ -215,6 +217,7 @@ run_eval (const char *model_path, const char *weights, const char *data, const c
           sum += results[k].m[j], count++;
       mean[j] = count ? sum / count : NAN;
     }
+  printf ("model: %s\n", about);
   print_table (results, ds->n_classes, mean);
   if (json)
     {

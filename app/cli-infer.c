@@ -187,7 +187,16 @@ run_infer (InferArgs *a, char **args, int n_args)
       uad_detector_free (det);
       return CLI_EXIT_FAILURE;
     }
+  g_autofree char *about = uad_model_describe (model);
+  fprintf (stderr, "model: %s\n", about);
   Reconstructions rc = { NULL };
+  if (a->reconstructions && model->method == UAD_METHOD_PADIM)
+    {
+      cli_error ("infer", "%s is a PaDiM model: it reconstructs nothing for --reconstructions",
+                 a->model);
+      uad_detector_free (det);
+      return CLI_EXIT_FAILURE;
+    }
   if (a->reconstructions && model->decoder == NULL)
     {
       cli_error ("infer", "%s has no image decoder for --reconstructions; add one with 'uniad "

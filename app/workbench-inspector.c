@@ -263,6 +263,7 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
   info->backbone = g_strdup (uad_backbone_kind_name (model->backbone));
   info->weights_path = g_steal_pointer (&weights);
   info->score_kind = uad_score_kind_name (model->score_kind);
+  info->method = model->method;
   info->separate = model->separate;
   info->has_decoder = model->decoder != NULL;
   info->epochs = model->training.epochs;

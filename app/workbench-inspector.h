@@ -17,6 +17,7 @@
 #include <gio/gio.h>
 
 #include "uad-image.h"
+#include "uad-model.h"
 #include "workbench-class.h"
 #include "workbench-history.h"
 
@@ -33,10 +34,11 @@ typedef struct {
   char *backbone;              /* "efficientnet_b4", "mobilenet_v2" */
   char *weights_path;          /* the backbone weights found or given */
   const char *score_kind;      /* "max", "mean", "std" */
-  gboolean separate;           /* one transformer per class */
+  UadMethod method;            /* UniAD reconstructs the features; PaDiM does not */
+  gboolean separate;           /* one transformer (Gaussian model) per class */
   gboolean has_decoder;        /* the model can render its reconstructions */
-  int epochs;                  /* training summary */
-  char *trained;               /* when training finished (ISO 8601), may be NULL */
+  int epochs;                  /* training summary (0 for PaDiM, which has no epochs) */
+  char *trained;               /* when training or fitting finished (ISO 8601), may be NULL */
   int n_classes;
   char **class_names;          /* n_classes, NULL-terminated */
   WorkbenchClassStats *stats;  /* n_classes */

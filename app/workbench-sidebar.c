@@ -57,9 +57,14 @@ update_model (WorkbenchSidebar *self)
       g_autoptr (GDateTime) local = g_date_time_to_local (trained);
       g_autofree char *date = g_date_time_format (local, "%x");
       g_string_append (sub, "\n");
-      /* Translators: %d epochs, %s the date training finished */
-      g_string_append_printf (sub, ngettext ("%d epoch, trained %s", "%d epochs, trained %s",
-                                             m->epochs), m->epochs, date);
+      if (m->method == UAD_METHOD_PADIM)
+        /* Translators: PaDiM is a method's name (per-position Gaussians, no training); %s the
+         * date it was fitted to the training images */
+        g_string_append_printf (sub, _("PaDiM, fitted %s"), date);
+      else
+        /* Translators: %d epochs, %s the date training finished */
+        g_string_append_printf (sub, ngettext ("%d epoch, trained %s", "%d epochs, trained %s",
+                                               m->epochs), m->epochs, date);
     }
   adw_action_row_set_subtitle (self->model_row, sub->str);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->model_row), m->path);

@@ -19,6 +19,7 @@ struct _WorkbenchViewer {
 
   GtkWidget *root;
   WorkbenchImagePane *panes[N_PANES];
+  GtkWidget *cards[N_PANES];
   GtkStack *stacks[N_PANES];
   GtkLabel *placeholders[N_PANES];
   GtkWidget *placeholder_icons[N_PANES];
@@ -279,6 +280,13 @@ workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const f
 }
 
 void
+workbench_viewer_set_reconstruction_shown (WorkbenchViewer *self, gboolean shown)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+  gtk_widget_set_visible (self->cards[PANE_RECONSTRUCTION], shown);
+}
+
+void
 workbench_viewer_set_pixel_threshold (WorkbenchViewer *self, float threshold)
 {
   g_return_if_fail (WORKBENCH_IS_VIEWER (self));
@@ -481,6 +489,7 @@ build_pane_card (WorkbenchViewer *self, int index, const char *title, const char
   gtk_widget_set_overflow (card, GTK_OVERFLOW_HIDDEN);
   gtk_widget_set_hexpand (card, TRUE);
   gtk_widget_set_vexpand (card, TRUE);
+  self->cards[index] = card;
   return card;
 }
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* workbench-viewer.h: the workbench's image viewer: two panes side by side (left the original
  * image with the anomaly heatmap over it and the contours of the defect regions and of the
- * ground truth; right the model's reconstruction, or a placeholder), zoomed and panned
- * together, a toolbar (zoom, heatmap opacity, colour map), a legend, and a facts box the
- * caller fills.
+ * ground truth; right the model's reconstruction, or a placeholder, unless hidden), zoomed
+ * and panned together, a toolbar (zoom, heatmap opacity, colour map), a legend, and a facts box
+ * the caller fills.
  *
  * Actions (for buttons and accelerators of the window): "viewer.zoom-fit", "viewer.zoom-100",
  * "viewer.zoom-in", "viewer.zoom-out"; enabled while an image is shown. Inside the viewer,
@@ -49,6 +49,10 @@ GtkWidget *workbench_viewer_new (void);
  * kept otherwise (to compare the same spot across images). */
 void workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const float *map,
                                  const guint8 *mask, GdkTexture *reconstruction);
+
+/* Whether the reconstruction pane is there at all (default TRUE): models that reconstruct
+ * nothing (PaDiM) have no use for it, and the original takes the whole width. */
+void workbench_viewer_set_reconstruction_shown (WorkbenchViewer *self, gboolean shown);
 
 /* Defect regions are where the map exceeds this (default +inf: none); contours follow live. */
 void workbench_viewer_set_pixel_threshold (WorkbenchViewer *self, float threshold);

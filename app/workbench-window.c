@@ -541,6 +541,7 @@ on_model_changed (WorkbenchWindow *self)
   const WorkbenchModelInfo *m = workbench_session_get_model (self->session);
   if (m)
     g_settings_set_string (self->settings, "last-model", m->path);
+  workbench_viewer_set_reconstruction_shown (self->viewer, m == NULL || m->method != UAD_METHOD_PADIM);
   update_title (self);
 }
 

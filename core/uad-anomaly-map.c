@@ -23,7 +23,6 @@ uad_anomaly_map_compute (const UadTensor *feat, const UadTensor *rec, UadTensor 
   g_return_if_fail (map_small->ndim == 4 && map_small->shape[0] == batch
                     && map_small->shape[1] == 1 && map_small->shape[2] == feat->shape[2]
                     && map_small->shape[3] == feat->shape[3]);
-  g_return_if_fail (map->ndim == 4 && map->shape[0] == batch && map->shape[1] == 1);
 
   double *acc = g_new (double, plane);
   for (int64_t b = 0; b < batch; b++)
@@ -43,6 +42,14 @@ uad_anomaly_map_compute (const UadTensor *feat, const UadTensor *rec, UadTensor 
         map_small->data[b * plane + p] = (float) sqrt (acc[p]);
     }
   g_free (acc);
+  uad_anomaly_map_upsample (map_small, map);
+}
+
+void
+uad_anomaly_map_upsample (const UadTensor *map_small, UadTensor *map)
+{
+  g_return_if_fail (map_small->ndim == 4 && map_small->shape[1] == 1);
+  g_return_if_fail (map->ndim == 4 && map->shape[0] == map_small->shape[0] && map->shape[1] == 1);
   uad_resize_bilinear_align_corners (map_small, map);
 }
 

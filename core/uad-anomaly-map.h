@@ -20,9 +20,13 @@ typedef enum {
 } UadScoreKind;
 
 /* map_small[B,1,h,w] = sqrt(sum_c (rec - feat)^2) for feat and rec [B,C,h,w]; then map
- * [B,1,H,W] (normally 224 x 224) = map_small resized with align_corners = true. */
+ * [B,1,H,W] (normally 224 x 224) = map_small upsampled (uad_anomaly_map_upsample). */
 void uad_anomaly_map_compute (const UadTensor *feat, const UadTensor *rec, UadTensor *map_small,
                               UadTensor *map);
+
+/* map [B,1,H,W] = map_small [B,1,h,w] resized with bilinear interpolation, align_corners =
+ * true, no blur: how every method's feature-grid map becomes a full-resolution one. */
+void uad_anomaly_map_upsample (const UadTensor *map_small, UadTensor *map);
 
 /* The score of one h x w map (h, w >= UAD_SCORE_WINDOW for UAD_SCORE_MAX). */
 double uad_anomaly_score (const float *map, int h, int w, UadScoreKind kind);

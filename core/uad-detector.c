@@ -2,6 +2,7 @@
 #include "uad-detector.h"
 
 #include "uad-error.h"
+#include "uad-feature-scorer.h"
 #include "uad-image.h"
 #include "uad-parallel.h"
 
@@ -9,23 +10,30 @@
 
 #define GRID 14
 #define MAP UAD_ANOMALY_MAP_SIZE
-/* The transformer runs on at most this many images at once: its workspace grows with the
- * batch (every token's activations and FFN hidden layer), and 4 images already keep its
- * products large enough to be efficient; 8 would put peak inference RSS at 192 MB. */
-#define TRANSFORMER_CHUNK 4
 
 struct UadDetector {
   UadModel *model;
   UadBackbone *bb;
-  UadTransformerWorkspace **workspaces; /* one per transformer, made on first use */
-  UadTensor *input, *features, *recs, *map_small, *maps;
+  UadFeatureScorer *scorer;
+  UadTensor *input, *raw;  /* the batch's model inputs and backbone features */
+  /* What the last batch of uad_detector_run_files gave, for its results. */
+  UadTensor *features, *recs, *maps;
   int channels;
 };
 
 UadDetector *
 uad_detector_new (UadModel *model, UadBackbone *bb, const char *backbone_sha256, GError **error)
 {
-  if (!uad_model_check_backbone (model, uad_backbone_get_kind (bb), backbone_sha256, error))
+  int channels = uad_backbone_get_feature_channels (bb);
+  gboolean ok = uad_model_check_backbone (model, uad_backbone_get_kind (bb), backbone_sha256, error);
+  if (ok && channels != model->channels)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_MISMATCH,
+                   "the model reads %d feature channels, but %s gives %d", model->channels,
+                   uad_backbone_kind_name (uad_backbone_get_kind (bb)), channels);
+      ok = FALSE;
+    }
+  if (!ok)
     {
       uad_model_free (model);
       uad_backbone_free (bb);
@@ -34,13 +42,14 @@ uad_detector_new (UadModel *model, UadBackbone *bb, const char *backbone_sha256,
   UadDetector *det = g_new0 (UadDetector, 1);
   det->model = model;
   det->bb = bb;
-  det->channels = uad_backbone_get_feature_channels (bb);
+  det->channels = channels;
+  det->scorer = uad_feature_scorer_new (model, UAD_DETECTOR_BATCH);
   int s = uad_backbone_get_input_size (bb);
-  det->workspaces = g_new0 (UadTransformerWorkspace *, model->n_transformers);
   det->input = uad_tensor_new_4d (UAD_DETECTOR_BATCH, 3, s, s);
-  det->features = uad_tensor_new_4d (UAD_DETECTOR_BATCH, det->channels, GRID, GRID);
-  det->recs = uad_tensor_new_4d (UAD_DETECTOR_BATCH, det->channels, GRID, GRID);
-  det->map_small = uad_tensor_new_4d (UAD_DETECTOR_BATCH, 1, GRID, GRID);
+  det->raw = uad_tensor_new_4d (UAD_DETECTOR_BATCH, channels, GRID, GRID);
+  det->features = uad_tensor_new_4d (UAD_DETECTOR_BATCH, channels, GRID, GRID);
+  if (model->method == UAD_METHOD_UNIAD)
+    det->recs = uad_tensor_new_4d (UAD_DETECTOR_BATCH, channels, GRID, GRID);
   det->maps = uad_tensor_new_4d (UAD_DETECTOR_BATCH, 1, MAP, MAP);
   return det;
 }
@@ -50,15 +59,13 @@ uad_detector_free (UadDetector *det)
 {
   if (det == NULL)
     return;
-  for (int i = 0; i < det->model->n_transformers; i++)
-    uad_transformer_workspace_free (det->workspaces[i]);
-  g_free (det->workspaces);
+  uad_feature_scorer_free (det->scorer);
   uad_model_free (det->model);
   uad_backbone_free (det->bb);
   uad_tensor_free (det->input);
+  uad_tensor_free (det->raw);
   uad_tensor_free (det->features);
   uad_tensor_free (det->recs);
-  uad_tensor_free (det->map_small);
   uad_tensor_free (det->maps);
   g_free (det);
 }
@@ -75,55 +82,15 @@ uad_detector_get_backbone (UadDetector *det)
   return det->bb;
 }
 
-static UadTransformerWorkspace *
-workspace (UadDetector *det, int t)
-{
-  if (det->workspaces[t] == NULL)
-    det->workspaces[t] = uad_transformer_workspace_new (det->model->transformers[t],
-                                                        TRANSFORMER_CHUNK, FALSE);
-  return det->workspaces[t];
-}
-
-/* Reconstructs images [first, first + count) that share transformer t. */
-static void
-reconstruct (UadDetector *det, int t, int first, int count)
-{
-  size_t per = (size_t) det->channels * GRID * GRID;
-  for (int i = first; i < first + count; i += TRANSFORMER_CHUNK)
-    uad_transformer_forward (det->model->transformers[t], workspace (det, t),
-                             det->features->data + i * per, MIN (TRANSFORMER_CHUNK, first + count - i),
-                             det->recs->data + i * per);
-}
-
 void
 uad_detector_run (UadDetector *det, const UadTensor *input, const int *class_index,
                   double *scores, float *maps, float *features, float *recs)
 {
   int n = (int) input->shape[0];
   g_return_if_fail (n >= 1 && n <= UAD_DETECTOR_BATCH);
-  size_t per = (size_t) det->channels * GRID * GRID;
-  UadTensor feat = { det->features->data, 4, { n, det->channels, GRID, GRID }, FALSE };
-  uad_backbone_extract (det->bb, input, &feat);
-
-  if (!det->model->separate)
-    reconstruct (det, 0, 0, n);
-  else
-    for (int i = 0; i < n; i++)
-      reconstruct (det, class_index[i], i, 1);
-
-  UadTensor rec = { det->recs->data, 4, { n, det->channels, GRID, GRID }, FALSE };
-  UadTensor small = { det->map_small->data, 4, { n, 1, GRID, GRID }, FALSE };
-  UadTensor map = { det->maps->data, 4, { n, 1, MAP, MAP }, FALSE };
-  uad_anomaly_map_compute (&feat, &rec, &small, &map);
-  for (int i = 0; i < n; i++)
-    scores[i] = uad_anomaly_score (map.data + (size_t) i * MAP * MAP, MAP, MAP,
-                                   det->model->score_kind);
-  if (maps)
-    memcpy (maps, map.data, (size_t) n * MAP * MAP * sizeof (float));
-  if (features)
-    memcpy (features, feat.data, n * per * sizeof (float));
-  if (recs)
-    memcpy (recs, rec.data, n * per * sizeof (float));
+  UadTensor raw = { det->raw->data, 4, { n, det->channels, GRID, GRID }, FALSE };
+  uad_backbone_extract (det->bb, input, &raw);
+  uad_feature_scorer_run (det->scorer, raw.data, n, class_index, scores, maps, features, recs);
 }
 
 typedef struct {
@@ -168,7 +135,8 @@ uad_detector_run_files (UadDetector *det, const char *const *paths, int n,
             {
               g_set_error (&res[i].error, UAD_ERROR, UAD_ERROR_INVALID,
                            "%s: cannot tell which class the image belongs to (this model has "
-                           "one transformer per class)", paths[first + i]);
+                           "one %s per class)", paths[first + i],
+                           det->model->method == UAD_METHOD_PADIM ? "Gaussian model" : "transformer");
               continue;
             }
           if (m != i)
@@ -181,7 +149,9 @@ uad_detector_run_files (UadDetector *det, const char *const *paths, int n,
         continue;
       double scores[UAD_DETECTOR_BATCH];
       UadTensor in = { det->input->data, 4, { m, 3, s, s }, FALSE };
-      uad_detector_run (det, &in, classes, scores, NULL, NULL, NULL);
+      float *recs = want_features && det->recs ? det->recs->data : NULL;
+      uad_detector_run (det, &in, classes, scores, want_maps ? det->maps->data : NULL,
+                        want_features ? det->features->data : NULL, recs);
       for (int k = 0; k < m; k++)
         {
           UadDetection *r = &res[slot_of[k]];
@@ -192,7 +162,7 @@ uad_detector_run_files (UadDetector *det, const char *const *paths, int n,
             {
               size_t per = (size_t) det->channels * GRID * GRID;
               r->features = g_memdup2 (det->features->data + k * per, per * sizeof (float));
-              r->rec = g_memdup2 (det->recs->data + k * per, per * sizeof (float));
+              r->rec = recs ? g_memdup2 (recs + k * per, per * sizeof (float)) : NULL;
             }
         }
     }

@@ -3,12 +3,39 @@
 
 #include "uad-error.h"
 #include "uad-json.h"
+#include "uad-parallel.h"
 
 #include <math.h>
 #include <string.h>
 
 #define METADATA_KEY "uniad"
 #define DECODER_PREFIX "decoder."
+#define STANDARDIZATION_PREFIX "standardization."
+#define GRID 14
+
+static const char *const method_names[] = {
+  [UAD_METHOD_UNIAD] = "uniad",
+  [UAD_METHOD_PADIM] = "padim",
+};
+
+/* What both methods have. */
+static UadModel *
+model_new (UadMethod method, UadBackboneKind backbone, const char *backbone_sha256, int channels,
+           gboolean separate, const char *const *class_names, int n_classes)
+{
+  UadModel *model = g_new0 (UadModel, 1);
+  model->method = method;
+  model->backbone = backbone;
+  model->backbone_sha256 = g_strdup (backbone_sha256);
+  model->score_kind = UAD_SCORE_MAX;
+  model->separate = separate;
+  model->channels = channels;
+  model->n_classes = n_classes;
+  model->classes = g_new0 (UadModelClass, n_classes);
+  for (int i = 0; i < n_classes; i++)
+    model->classes[i].name = g_strdup (class_names[i]);
+  return model;
+}
 
 UadModel *
 uad_model_new (UadBackboneKind backbone, const char *backbone_sha256,
@@ -16,21 +43,28 @@ uad_model_new (UadBackboneKind backbone, const char *backbone_sha256,
                const char *const *class_names, int n_classes, GError **error)
 {
   g_return_val_if_fail (n_classes >= 1, NULL);
-  g_autoptr (UadModel) model = g_new0 (UadModel, 1);
-  model->backbone = backbone;
-  model->backbone_sha256 = g_strdup (backbone_sha256);
-  model->score_kind = UAD_SCORE_MAX;
-  model->separate = separate;
-  model->n_classes = n_classes;
-  model->classes = g_new0 (UadModelClass, n_classes);
-  for (int i = 0; i < n_classes; i++)
-    model->classes[i].name = g_strdup (class_names[i]);
+  g_autoptr (UadModel) model = model_new (UAD_METHOD_UNIAD, backbone, backbone_sha256,
+                                          config->channels, separate, class_names, n_classes);
   model->n_transformers = separate ? n_classes : 1;
   model->transformers = g_new0 (UadTransformer *, model->n_transformers);
   for (int i = 0; i < model->n_transformers; i++)
     if ((model->transformers[i] = uad_transformer_new (config, error)) == NULL)
       return NULL;
   return g_steal_pointer (&model);
+}
+
+UadModel *
+uad_model_new_padim (UadBackboneKind backbone, const char *backbone_sha256, int channels,
+                     gboolean separate, const char *const *class_names, int n_classes)
+{
+  g_return_val_if_fail (n_classes >= 1 && channels >= 1, NULL);
+  UadModel *model = model_new (UAD_METHOD_PADIM, backbone, backbone_sha256, channels, separate,
+                               class_names, n_classes);
+  model->n_gaussians = separate ? n_classes : 1;
+  model->gaussians = g_new0 (UadPadim *, model->n_gaussians);
+  for (int i = 0; i < model->n_gaussians; i++)
+    model->gaussians[i] = uad_padim_new (channels, GRID * GRID);
+  return model;
 }
 
 void
@@ -45,17 +79,23 @@ uad_model_free (UadModel *model)
   for (int i = 0; i < model->n_transformers; i++)
     uad_transformer_free (model->transformers[i]);
   g_free (model->transformers);
+  for (int i = 0; i < model->n_gaussians; i++)
+    uad_padim_free (model->gaussians[i]);
+  g_free (model->gaussians);
+  g_free (model->feature_mean);
+  g_free (model->feature_std);
   g_free (model->training.date);
   uad_decoder_free (model->decoder);
   g_free (model->decoder_training.date);
   g_free (model);
 }
 
+/* Where the tensors of transformer or Gaussian `index` live in the file. */
 static char *
-transformer_prefix (const UadModel *model, int index)
+part_prefix (const UadModel *model, int index)
 {
-  return model->separate ? g_strdup_printf ("class.%d.reconstruction.", index)
-                         : g_strdup ("reconstruction.");
+  const char *part = model->method == UAD_METHOD_PADIM ? "padim." : "reconstruction.";
+  return model->separate ? g_strdup_printf ("class.%d.%s", index, part) : g_strdup (part);
 }
 
 /* ---- metadata JSON ------------------------------------------------------------------------ */
@@ -114,19 +154,9 @@ append_decoder (GString *s, const UadModel *model)
   g_string_append_c (s, '}');
 }
 
-static char *
-metadata_json (const UadModel *model)
+static void
+append_config (GString *s, const UadTransformerConfig *c)
 {
-  const UadTransformerConfig *c = uad_transformer_get_config (model->transformers[0]);
-  GString *s = g_string_new ("{");
-  append_number (s, "format", UAD_MODEL_FORMAT_VERSION);
-  append_text (s, "mode", model->separate ? "separate" : "unified");
-  append_text (s, "score", uad_score_kind_name (model->score_kind));
-  append_key (s, "backbone");
-  g_string_append_c (s, '{');
-  append_text (s, "name", uad_backbone_kind_name (model->backbone));
-  append_text (s, "sha256", model->backbone_sha256);
-  g_string_append (s, "}");
   append_key (s, "config");
   g_string_append_c (s, '{');
   append_number (s, "channels", c->channels);
@@ -144,6 +174,39 @@ metadata_json (const UadModel *model)
   append_number (s, "jitter_prob", c->jitter_prob);
   append_number (s, "layernorm_eps", c->layernorm_eps);
   g_string_append (s, "}");
+}
+
+/* key: {"channels": C}, for the parts described by their channel count alone. */
+static void
+append_channels (GString *s, const char *key, int channels)
+{
+  append_key (s, key);
+  g_string_append_c (s, '{');
+  append_number (s, "channels", channels);
+  g_string_append_c (s, '}');
+}
+
+static char *
+metadata_json (const UadModel *model)
+{
+  /* Format 1 readers would misread a PaDiM model or ignore the standardisation. */
+  gboolean needs_2 = model->method != UAD_METHOD_UNIAD || model->feature_mean != NULL;
+  GString *s = g_string_new ("{");
+  append_number (s, "format", needs_2 ? 2 : 1);
+  append_text (s, "method", uad_method_name (model->method));
+  append_text (s, "mode", model->separate ? "separate" : "unified");
+  append_text (s, "score", uad_score_kind_name (model->score_kind));
+  append_key (s, "backbone");
+  g_string_append_c (s, '{');
+  append_text (s, "name", uad_backbone_kind_name (model->backbone));
+  append_text (s, "sha256", model->backbone_sha256);
+  g_string_append (s, "}");
+  if (model->method == UAD_METHOD_UNIAD)
+    append_config (s, uad_transformer_get_config (model->transformers[0]));
+  else
+    append_channels (s, "padim", model->channels);
+  if (model->feature_mean)
+    append_channels (s, "standardization", model->channels);
   append_key (s, "classes");
   g_string_append_c (s, '[');
   for (int i = 0; i < model->n_classes; i++)
@@ -167,6 +230,15 @@ metadata_json (const UadModel *model)
   return g_string_free (s, FALSE);
 }
 
+/* A [C] tensor of the model's standardisation. */
+static void
+add_vector (UadSafetensorsWriter *w, const char *name, const float *v, int n)
+{
+  g_autofree char *full = g_strconcat (STANDARDIZATION_PREFIX, name, NULL);
+  uad_safetensors_writer_add_raw (w, full, UAD_DTYPE_F32, 1, (int64_t[]) { n }, v,
+                                  (size_t) n * sizeof (float));
+}
+
 void
 uad_model_write (const UadModel *model, UadSafetensorsWriter *w)
 {
@@ -174,8 +246,18 @@ uad_model_write (const UadModel *model, UadSafetensorsWriter *w)
   uad_safetensors_writer_add_metadata (w, METADATA_KEY, json);
   for (int i = 0; i < model->n_transformers; i++)
     {
-      g_autofree char *prefix = transformer_prefix (model, i);
+      g_autofree char *prefix = part_prefix (model, i);
       uad_transformer_save (model->transformers[i], w, prefix);
+    }
+  for (int i = 0; i < model->n_gaussians; i++)
+    {
+      g_autofree char *prefix = part_prefix (model, i);
+      uad_padim_save (model->gaussians[i], w, prefix);
+    }
+  if (model->feature_mean)
+    {
+      add_vector (w, "mean", model->feature_mean, model->channels);
+      add_vector (w, "std", model->feature_std, model->channels);
     }
   if (model->decoder)
     uad_decoder_save (model->decoder, w, DECODER_PREFIX);
@@ -313,6 +395,21 @@ decoder_from_json (const UadJson *d, Reader *r, const UadModel *model)
   return uad_decoder_new (&cfg, r->error);
 }
 
+/* The model's method-specific part, from "config" (UniAD) or "padim", with zero parameters. */
+static UadModel *
+model_of_method (Reader *r, const UadJson *root, UadMethod method, UadBackboneKind kind,
+                 const char *sha, gboolean separate, const char *const *names, int n)
+{
+  if (method == UAD_METHOD_PADIM)
+    {
+      int channels = integer (r, member (r, root, "padim", UAD_JSON_OBJECT), "channels", 1, 65536);
+      return r->ok ? uad_model_new_padim (kind, sha, channels, separate, names, n) : NULL;
+    }
+  UadTransformerConfig cfg;
+  read_config (r, member (r, root, "config", UAD_JSON_OBJECT), &cfg);
+  return r->ok ? uad_model_new (kind, sha, &cfg, separate, names, n, r->error) : NULL;
+}
+
 static UadModel *
 model_from_json (const UadJson *root, Reader *r)
 {
@@ -324,23 +421,28 @@ model_from_json (const UadJson *root, Reader *r)
                    UAD_MODEL_FORMAT_VERSION);
       return NULL;
     }
+  /* Format 1 files from before PaDiM have no "method". */
+  const char *method_name = uad_json_object_get (root, "method") ? text (r, root, "method") : "uniad";
   const char *mode = text (r, root, "mode");
   const char *score = text (r, root, "score");
   const UadJson *backbone = member (r, root, "backbone", UAD_JSON_OBJECT);
   const char *backbone_name = text (r, backbone, "name");
   const char *sha = text (r, backbone, "sha256");
-  const UadJson *config = member (r, root, "config", UAD_JSON_OBJECT);
   const UadJson *classes = member (r, root, "classes", UAD_JSON_ARRAY);
   const UadJson *training = member (r, root, "training", UAD_JSON_OBJECT);
   if (!r->ok)
     return NULL;
 
-  UadTransformerConfig cfg;
-  read_config (r, config, &cfg);
+  UadMethod method;
   UadBackboneKind kind;
   UadScoreKind score_kind;
   guint n = uad_json_get_length (classes);
-  if (!r->ok || !uad_backbone_kind_from_name (backbone_name, &kind, r->error)
+  if (!uad_method_from_name (method_name, &method, r->error))
+    {
+      g_prefix_error (r->error, "%s: ", r->path);
+      return NULL;
+    }
+  if (!uad_backbone_kind_from_name (backbone_name, &kind, r->error)
       || !uad_score_kind_parse (score, &score_kind, r->error))
     return NULL;
   if (n < 1 || (g_strcmp0 (mode, "unified") != 0 && g_strcmp0 (mode, "separate") != 0))
@@ -354,8 +456,9 @@ model_from_json (const UadJson *root, Reader *r)
     g_ptr_array_add (names, (gpointer) text (r, uad_json_array_get (classes, i), "name"));
   if (!r->ok)
     return NULL;
-  g_autoptr (UadModel) model = uad_model_new (kind, sha, &cfg, g_str_equal (mode, "separate"),
-                                              (const char *const *) names->pdata, (int) n, r->error);
+  g_autoptr (UadModel) model = model_of_method (r, root, method, kind, sha,
+                                                g_str_equal (mode, "separate"),
+                                                (const char *const *) names->pdata, (int) n);
   if (model == NULL)
     return NULL;
   model->score_kind = score_kind;
@@ -369,6 +472,13 @@ model_from_json (const UadJson *root, Reader *r)
     }
   read_training (r, training, &model->training);
   const UadJson *decoder = uad_json_object_get (root, "decoder");
+  if (r->ok && decoder && method != UAD_METHOD_UNIAD)
+    {
+      g_set_error (r->error, UAD_ERROR, UAD_ERROR_FORMAT,
+                   "%s: a PaDiM model with an image decoder (it reconstructs nothing to decode)",
+                   r->path);
+      return NULL;
+    }
   if (r->ok && decoder)
     {
       const UadJson *d = member (r, root, "decoder", UAD_JSON_OBJECT);
@@ -377,7 +487,44 @@ model_from_json (const UadJson *root, Reader *r)
         return NULL;
       read_training (r, member (r, d, "training", UAD_JSON_OBJECT), &model->decoder_training);
     }
+  const UadJson *standardization = uad_json_object_get (root, "standardization");
+  if (r->ok && standardization)
+    {
+      int channels = integer (r, member (r, root, "standardization", UAD_JSON_OBJECT), "channels",
+                              1, 65536);
+      if (r->ok && channels != model->channels)
+        {
+          g_set_error (r->error, UAD_ERROR, UAD_ERROR_FORMAT,
+                       "%s: the feature standardisation has %d channels, the model's features %d",
+                       r->path, channels, model->channels);
+          return NULL;
+        }
+      /* Filled from the tensors by load_standardization. */
+      model->feature_mean = g_new0 (float, channels);
+      model->feature_std = g_new0 (float, channels);
+    }
   return r->ok ? g_steal_pointer (&model) : NULL;
+}
+
+/* standardization.<name> [C] into out; every value finite, and above 0 when positive. */
+static gboolean
+load_vector (UadSafetensors *st, const char *name, int channels, gboolean positive, float *out,
+             GError **error)
+{
+  g_autofree char *full = g_strconcat (STANDARDIZATION_PREFIX, name, NULL);
+  g_autoptr (UadTensor) t = uad_safetensors_load (st, full, 1, (int64_t[]) { channels }, error);
+  if (t == NULL)
+    return FALSE;
+  for (int c = 0; c < channels; c++)
+    if (!isfinite (t->data[c]) || (positive && !(t->data[c] > 0)))
+      {
+        g_set_error (error, UAD_ERROR, UAD_ERROR_FORMAT,
+                     "%s: tensor %s has %s %g at channel %d", uad_safetensors_get_path (st), full,
+                     positive ? "a standard deviation" : "a mean", t->data[c], c);
+        return FALSE;
+      }
+  memcpy (out, t->data, channels * sizeof (float));
+  return TRUE;
 }
 
 UadModel *
@@ -407,10 +554,20 @@ uad_model_load (const char *path, GError **error)
     return NULL;
   for (int i = 0; i < model->n_transformers; i++)
     {
-      g_autofree char *prefix = transformer_prefix (model, i);
+      g_autofree char *prefix = part_prefix (model, i);
       if (!uad_transformer_load (model->transformers[i], st, prefix, error))
         return NULL;
     }
+  for (int i = 0; i < model->n_gaussians; i++)
+    {
+      g_autofree char *prefix = part_prefix (model, i);
+      if (!uad_padim_load (model->gaussians[i], st, prefix, error))
+        return NULL;
+    }
+  if (model->feature_mean
+      && (!load_vector (st, "mean", model->channels, FALSE, model->feature_mean, error)
+          || !load_vector (st, "std", model->channels, TRUE, model->feature_std, error)))
+    return NULL;
   if (model->decoder && !uad_decoder_load (model->decoder, st, DECODER_PREFIX, error))
     return NULL;
   return g_steal_pointer (&model);
@@ -419,6 +576,13 @@ uad_model_load (const char *path, GError **error)
 gboolean
 uad_model_set_decoder (UadModel *model, UadDecoder *decoder, GError **error)
 {
+  if (model->method != UAD_METHOD_UNIAD)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
+                   "a PaDiM model reconstructs nothing, so an image decoder has nothing to draw");
+      uad_decoder_free (decoder);
+      return FALSE;
+    }
   const UadTransformerConfig *tc = uad_transformer_get_config (model->transformers[0]);
   const UadDecoderConfig *dc = uad_decoder_get_config (decoder);
   if (dc->channels != tc->channels || dc->grid != tc->grid_h || dc->grid != tc->grid_w)
@@ -437,10 +601,175 @@ uad_model_set_decoder (UadModel *model, UadDecoder *decoder, GError **error)
 UadTransformer *
 uad_model_get_transformer (const UadModel *model, int class_index)
 {
+  g_return_val_if_fail (model->method == UAD_METHOD_UNIAD, NULL);
   if (!model->separate)
     return model->transformers[0];
   g_return_val_if_fail (class_index >= 0 && class_index < model->n_classes, NULL);
   return model->transformers[class_index];
+}
+
+gboolean
+uad_model_fit_padim (UadModel *model, const UadTensor *features, const int *class_of,
+                     GError **error)
+{
+  g_return_val_if_fail (model->method == UAD_METHOD_PADIM, FALSE);
+  g_return_val_if_fail (features->ndim == 4 && features->shape[1] == model->channels, FALSE);
+  int n = (int) features->shape[0];
+  g_autofree int *images = g_new (int, MAX (n, 1));
+  for (int g = 0; g < model->n_gaussians; g++)
+    {
+      int count = 0;
+      for (int i = 0; i < n; i++)
+        if (!model->separate || class_of[i] == g)
+          images[count++] = i;
+      if (!uad_padim_fit (model->gaussians[g], features, images, count, UAD_PADIM_RIDGE, error))
+        {
+          g_prefix_error (error, "%s: ", model->separate ? model->classes[g].name : "PaDiM");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+typedef struct {
+  const UadTensor *features;
+  double *mean, *std;
+} Moments;
+
+/* Mean and population standard deviation of each channel in [begin, end), in double, in two
+ * passes (no cancellation). */
+static void
+moments_range (int64_t begin, int64_t end, int worker, void *ctx)
+{
+  Moments *m = ctx;
+  int64_t n = m->features->shape[0], channels = m->features->shape[1];
+  int64_t plane = m->features->shape[2] * m->features->shape[3];
+  for (int64_t c = begin; c < end; c++)
+    {
+      double sum = 0, sq = 0;
+      for (int64_t i = 0; i < n; i++)
+        {
+          const float *x = m->features->data + (i * channels + c) * plane;
+          for (int64_t p = 0; p < plane; p++)
+            sum += x[p];
+        }
+      double mean = sum / (n * plane);
+      for (int64_t i = 0; i < n; i++)
+        {
+          const float *x = m->features->data + (i * channels + c) * plane;
+          for (int64_t p = 0; p < plane; p++)
+            sq += (x[p] - mean) * (x[p] - mean);
+        }
+      m->mean[c] = mean;
+      m->std[c] = sqrt (sq / (n * plane));
+    }
+}
+
+void
+uad_model_fit_standardization (UadModel *model, const UadTensor *features)
+{
+  int c = model->channels;
+  g_return_if_fail (features->ndim == 4 && features->shape[0] >= 1 && features->shape[1] == c);
+  g_autofree double *mean = g_new (double, c);
+  g_autofree double *std = g_new (double, c);
+  Moments m = { features, mean, std };
+  uad_parallel_for (c, 1, moments_range, &m);
+  /* A channel that (almost) never varies on the training images, such as a ReLU6 unit that is
+   * always off, would be divided by (nearly) zero: its smallest deviation on a test image would
+   * swamp every other channel of the map, or become infinite. So no channel is scaled up by
+   * more than a thousand times the typical (mean) channel's factor. */
+  double typical = 0;
+  for (int k = 0; k < c; k++)
+    typical += std[k] / c;
+  double floor = MAX (1e-3 * typical, 1e-30);
+  if (model->feature_mean == NULL)
+    {
+      model->feature_mean = g_new (float, c);
+      model->feature_std = g_new (float, c);
+    }
+  for (int k = 0; k < c; k++)
+    {
+      model->feature_mean[k] = (float) mean[k];
+      model->feature_std[k] = (float) MAX (std[k], floor);
+    }
+}
+
+void
+uad_model_standardize_features (const UadModel *model, float *features, int n)
+{
+  if (model->feature_mean == NULL)
+    return;
+  size_t plane = GRID * GRID;
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < model->channels; c++)
+      {
+        float *x = features + ((size_t) i * model->channels + c) * plane;
+        for (size_t p = 0; p < plane; p++)
+          x[p] = (x[p] - model->feature_mean[c]) / model->feature_std[c];
+      }
+}
+
+void
+uad_model_set_class_statistics (UadModel *model, const double *scores, const int *class_of, int n)
+{
+  for (int k = 0; k < model->n_classes; k++)
+    {
+      UadModelClass *c = &model->classes[k];
+      double sum = 0, sq = 0, hi = -INFINITY;
+      int count = 0;
+      for (int i = 0; i < n; i++)
+        if (class_of[i] == k)
+          {
+            sum += scores[i], sq += scores[i] * scores[i];
+            hi = MAX (hi, scores[i]);
+            count++;
+          }
+      c->n_train = count;
+      c->score_mean = count ? sum / count : 0;
+      c->score_std = count ? sqrt (MAX (sq / count - c->score_mean * c->score_mean, 0)) : 0;
+      c->score_max = count ? hi : 0;
+    }
+}
+
+const char *
+uad_method_name (UadMethod method)
+{
+  g_return_val_if_fail ((guint) method < G_N_ELEMENTS (method_names), NULL);
+  return method_names[method];
+}
+
+gboolean
+uad_method_from_name (const char *name, UadMethod *method, GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (method_names); i++)
+    if (g_strcmp0 (name, method_names[i]) == 0)
+      {
+        *method = (UadMethod) i;
+        return TRUE;
+      }
+  g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "unknown method \"%s\" (expected uniad or padim)",
+               name);
+  return FALSE;
+}
+
+char *
+uad_model_describe (const UadModel *model)
+{
+  GString *s = g_string_new (NULL);
+  if (model->method == UAD_METHOD_PADIM)
+    g_string_append_printf (s, "PaDiM per-position Gaussians (ridge %g, no reconstruction)",
+                            UAD_PADIM_RIDGE);
+  else
+    g_string_append_printf (s, "UniAD reconstruction transformer, %d epochs", model->training.epochs);
+  g_string_append_printf (s, ", %s, %d %s, %s features (%d channels%s), score %s",
+                          model->separate ? "separate" : "unified", model->n_classes,
+                          model->n_classes == 1 ? "class" : "classes",
+                          uad_backbone_kind_name (model->backbone), model->channels,
+                          model->feature_mean ? ", standardised" : "",
+                          uad_score_kind_name (model->score_kind));
+  if (model->decoder)
+    g_string_append (s, ", image decoder");
+  return g_string_free (s, FALSE);
 }
 
 int

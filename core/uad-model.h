@@ -1,25 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* uad-model.h: a trained UniAD model and its file (.uniad).
+/* uad-model.h: a trained anomaly detection model and its file (.uniad).
+ *
+ * Two methods share the format. UniAD (the default) reconstructs the features with a
+ * transformer; PaDiM (uad-padim.h) keeps per-position Gaussians of the training features and
+ * reconstructs nothing. Either is unified (one for every class) or separate (one per class).
  *
  * A .uniad file is safetensors: the transformer weights ("reconstruction." + the original
  * checkpoint names for a unified model; "class.<i>.reconstruction." per class for a separate
- * one) and, in __metadata__["uniad"], JSON with everything needed to use the model again:
- * the transformer configuration, the backbone's name and the SHA-256 of its weights file (a
- * model only runs on the backbone it was trained with), the class names with per-class score
- * statistics on the training images, the score kind, and a training summary.
+ * one), or the Gaussians ("padim." / "class.<i>.padim." + the names in uad-padim.h), and, in
+ * __metadata__["uniad"], JSON with everything needed to use the model again: the method (no
+ * "method" reads as UniAD), the transformer configuration or the Gaussians' channel count, the
+ * backbone's name and the SHA-256 of its weights file (a model only runs on the backbone it was
+ * trained with), the class names with per-class score statistics on the training images, the
+ * score kind, and a training summary.
  *
  * Optionally the file also holds an image decoder (uad-decoder.h) that renders features as
  * pictures: tensors "decoder." + its names, and a "decoder" object in the metadata with its
  * configuration and training summary. A model without one is just as valid (and reads as
- * before: the format version stays 1, older readers ignore the extra tensors and key). */
+ * before: older readers ignore the extra tensors and key). Only UniAD models have one.
+ *
+ * Optionally the model standardises the features per channel before anything else sees them:
+ * tensors "standardization.mean" and "standardization.std" [C], and a "standardization" object
+ * in the metadata. Such a model, and a PaDiM model, is written as format 2, which older readers
+ * refuse instead of misreading; any other model is written as format 1, as before. */
 #pragma once
 
 #include "uad-anomaly-map.h"
 #include "uad-backbone.h"
 #include "uad-decoder.h"
+#include "uad-padim.h"
 #include "uad-transformer.h"
 
-#define UAD_MODEL_FORMAT_VERSION 1
+/* The newest format this program reads. */
+#define UAD_MODEL_FORMAT_VERSION 2
+
+typedef enum {
+  UAD_METHOD_UNIAD,  /* reconstruction transformers */
+  UAD_METHOD_PADIM,  /* per-position Gaussians, no reconstruction */
+} UadMethod;
 
 typedef struct {
   char *name;
@@ -28,6 +46,7 @@ typedef struct {
   double score_mean, score_std, score_max;
 } UadModelClass;
 
+/* For PaDiM, which is fitted in one pass: 0 epochs, batch and loss, the fitting time and date. */
 typedef struct {
   int epochs;             /* epochs completed */
   int batch;
@@ -37,23 +56,34 @@ typedef struct {
 } UadTrainingSummary;
 
 typedef struct {
+  UadMethod method;
   UadBackboneKind backbone;
   char *backbone_sha256;
   UadScoreKind score_kind;
-  gboolean separate;      /* one transformer per class instead of one for all */
+  gboolean separate;      /* one transformer (set of Gaussians) per class instead of one for all */
   int n_classes;
   UadModelClass *classes;
-  int n_transformers;     /* 1, or n_classes when separate */
+  int channels;           /* C of the backbone features [n, C, 14, 14] the model reads */
+  int n_transformers;     /* UniAD: 1, or n_classes when separate; 0 for PaDiM */
   UadTransformer **transformers;
+  int n_gaussians;        /* PaDiM: 1, or n_classes when separate; 0 for UniAD */
+  UadPadim **gaussians;
+  /* [channels] each, or both NULL: features become (x - mean) / std per channel first. */
+  float *feature_mean, *feature_std;
   UadTrainingSummary training;
   UadDecoder *decoder;    /* NULL when the model has no image decoder */
   UadTrainingSummary decoder_training;
 } UadModel;
 
-/* A model with zero-parameter transformers of the given configuration (initialise or load). */
+/* A UniAD model with zero-parameter transformers of the given configuration (initialise or
+ * load). */
 UadModel *uad_model_new (UadBackboneKind backbone, const char *backbone_sha256,
                          const UadTransformerConfig *config, gboolean separate,
                          const char *const *class_names, int n_classes, GError **error);
+/* A PaDiM model of `channels`-channel features with all-zero Gaussians (fit or load). */
+UadModel *uad_model_new_padim (UadBackboneKind backbone, const char *backbone_sha256,
+                               int channels, gboolean separate, const char *const *class_names,
+                               int n_classes);
 void uad_model_free (UadModel *model);
 
 /* Atomic write (see uad_safetensors_writer_save): a failure leaves an existing file intact. */
@@ -63,8 +93,34 @@ void uad_model_write (const UadModel *model, UadSafetensorsWriter *w);
 UadModel *uad_model_load (const char *path, GError **error);
 
 /* Gives the model an image decoder (replacing any it had); takes ownership. Fails, and frees
- * decoder, when its input channels or grid are not those of the model's features. */
+ * decoder, when its input channels or grid are not those of the model's features, or the model
+ * reconstructs nothing (PaDiM). */
 gboolean uad_model_set_decoder (UadModel *model, UadDecoder *decoder, GError **error);
+
+/* Fits a PaDiM model's Gaussians (each on its class's images when separate) to features
+ * [n, C, 14, 14] with class_of[n], raw or standardised as the model would see them, with the
+ * ridge UAD_PADIM_RIDGE. Fails when a Gaussian has no images (or see uad_padim_fit). */
+gboolean uad_model_fit_padim (UadModel *model, const UadTensor *features, const int *class_of,
+                              GError **error);
+
+/* Per-channel feature standardisation: mean and population standard deviation of features
+ * [n, C, 14, 14] over the images and the positions, kept in the model (replacing any). */
+void uad_model_fit_standardization (UadModel *model, const UadTensor *features);
+/* features [n, C, 14, 14] := (features - mean) / std per channel, in place; nothing when the
+ * model does not standardise. */
+void uad_model_standardize_features (const UadModel *model, float *features, int n);
+
+/* Each class's n_train and score statistics from the image scores of its training images
+ * (scores[n] of the images, class_of[n]), under the finished model. */
+void uad_model_set_class_statistics (UadModel *model, const double *scores, const int *class_of,
+                                     int n);
+
+/* "uniad", "padim"; and back (UAD_ERROR_INVALID naming the valid names). */
+const char *uad_method_name (UadMethod method);
+gboolean uad_method_from_name (const char *name, UadMethod *method, GError **error);
+/* One line saying what the model is, for the headers of reports: method, mode, classes,
+ * backbone, and what it was trained or fitted with. */
+char *uad_model_describe (const UadModel *model);
 
 /* The transformer that reconstructs images of class `index` (the only one when unified). */
 UadTransformer *uad_model_get_transformer (const UadModel *model, int class_index);

@@ -613,6 +613,36 @@ red_on_contour (Fixture *f, GdkTexture *texture, float threshold)
   return red;
 }
 
+/* A model without reconstructions (PaDiM) gets no reconstruction pane: the original takes
+ * its room. */
+static void
+test_viewer_no_reconstruction (Fixture *f, gconstpointer data)
+{
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, f->reconstruction);
+  wait_frames (f->window, 2);
+  int both = gtk_widget_get_width (GTK_WIDGET (f->panes[0]));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (f->panes[1])));
+
+  workbench_viewer_set_reconstruction_shown (f->viewer, FALSE);
+  wait_frames (f->window, 2);
+  g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (f->panes[1])));
+  int alone = gtk_widget_get_width (GTK_WIDGET (f->panes[0]));
+  g_test_message ("original pane %d px wide beside the reconstruction, %d alone", both, alone);
+  g_assert_cmpint (alone, >, 2 * both - 50);
+  g_autoptr (GdkTexture) shot = render_window (f);
+  save_screenshot (shot, "viewer-no-reconstruction.png");
+
+  workbench_viewer_set_reconstruction_shown (f->viewer, TRUE);
+  wait_frames (f->window, 2);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (f->panes[1])));
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (f->panes[0])), ==, both);
+}
+
 static void
 test_viewer_render (Fixture *f, gconstpointer data)
 {
@@ -688,5 +718,7 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/viewer/widget/render", Fixture, NULL, fixture_setup, test_viewer_render,
               fixture_teardown);
+  g_test_add ("/viewer/widget/no-reconstruction", Fixture, NULL, fixture_setup,
+              test_viewer_no_reconstruction, fixture_teardown);
   return g_test_run ();
 }

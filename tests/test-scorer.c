@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The feature scorer (uad-feature-scorer.h) and the model's feature standardisation: the
+ * scorer gives bit for bit what the detector computed before it existed (reconstruction in
+ * chunks of four, or image by image when separate; distance map; upsampling; score); the
+ * standardisation's statistics, its floor, its place in front of the model, its round trip
+ * through the model file, and clear errors for damaged standardisation tensors. */
+#include "test-util.h"
+#include "uad-error.h"
+#include "uad-feature-scorer.h"
+#include "uad-trainer.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#define CHANNELS 10
+#define N 6
+#define PER (CHANNELS * 14 * 14)
+#define MAP UAD_ANOMALY_MAP_SIZE
+
+static const int class_of[N] = { 0, 1, 1, 0, 1, 0 };
+
+static UadModel *
+random_model (gboolean separate, guint64 seed)
+{
+  UadTransformerConfig cfg;
+  uad_transformer_config_default (&cfg, CHANNELS);
+  cfg.hidden = 16;
+  cfg.heads = 2;
+  cfg.ffn = 24;
+  cfg.encoder_layers = 1;
+  cfg.decoder_layers = 2;
+  static const char *const names[] = { "screw", "nut" };
+  g_autoptr (GError) error = NULL;
+  UadModel *m = uad_model_new (UAD_BACKBONE_MOBILENET_V2, "00ff", &cfg, separate, names, 2, &error);
+  g_assert_no_error (error);
+  UadRng rng;
+  uad_rng_init (&rng, seed);
+  for (int i = 0; i < m->n_transformers; i++)
+    uad_transformer_init (m->transformers[i], &rng);
+  return m;
+}
+
+static UadTensor *
+random_features (int n, guint32 seed)
+{
+  UadTensor *f = uad_tensor_new_4d (n, CHANNELS, 14, 14);
+  uad_test_fill_random (f->data, uad_tensor_numel (f), -1, 3, seed);
+  return f;
+}
+
+typedef struct {
+  double scores[N];
+  float *maps, *recs; /* [N, MAP, MAP], [N, C, 14, 14] */
+} Result;
+
+static void
+result_clear (Result *r)
+{
+  g_free (r->maps);
+  g_free (r->recs);
+}
+
+/* What uad_detector_run did after the backbone before the scorer: the transformer on chunks
+ * of up to four images when unified, one image at a time when separate. */
+static void
+reference_path (UadModel *m, const float *features, Result *out)
+{
+  out->maps = g_new (float, (size_t) N * MAP * MAP);
+  out->recs = g_new (float, (size_t) N * PER);
+  for (int t = 0; t < m->n_transformers; t++)
+    {
+      UadTransformerWorkspace *ws = uad_transformer_workspace_new (m->transformers[t], 4, FALSE);
+      if (!m->separate)
+        for (int i = 0; i < N; i += 4)
+          uad_transformer_forward (m->transformers[t], ws, features + i * PER, MIN (4, N - i),
+                                   out->recs + i * PER);
+      else
+        for (int i = 0; i < N; i++)
+          if (class_of[i] == t)
+            uad_transformer_forward (m->transformers[t], ws, features + i * PER, 1,
+                                     out->recs + i * PER);
+      uad_transformer_workspace_free (ws);
+    }
+  UadTensor feat = { (float *) features, 4, { N, CHANNELS, 14, 14 }, FALSE };
+  UadTensor rec = { out->recs, 4, { N, CHANNELS, 14, 14 }, FALSE };
+  g_autoptr (UadTensor) small = uad_tensor_new_4d (N, 1, 14, 14);
+  UadTensor map = { out->maps, 4, { N, 1, MAP, MAP }, FALSE };
+  uad_anomaly_map_compute (&feat, &rec, small, &map);
+  for (int i = 0; i < N; i++)
+    out->scores[i] = uad_anomaly_score (out->maps + (size_t) i * MAP * MAP, MAP, MAP, m->score_kind);
+}
+
+/* The scorer's result, and the features it says the model saw. */
+static void
+scorer_path (UadModel *m, const float *features, Result *out, float *model_features)
+{
+  out->maps = g_new (float, (size_t) N * MAP * MAP);
+  out->recs = g_new (float, (size_t) N * PER);
+  g_autoptr (UadFeatureScorer) s = uad_feature_scorer_new (m, 8);
+  uad_feature_scorer_run (s, features, N, class_of, out->scores, out->maps, model_features,
+                          out->recs);
+}
+
+static void
+assert_same (const Result *a, const Result *b)
+{
+  g_assert_cmpmem (a->scores, sizeof a->scores, b->scores, sizeof b->scores);
+  g_assert_cmpmem (a->maps, (size_t) N * MAP * MAP * sizeof (float), b->maps,
+                   (size_t) N * MAP * MAP * sizeof (float));
+  g_assert_cmpmem (a->recs, (size_t) N * PER * sizeof (float), b->recs,
+                   (size_t) N * PER * sizeof (float));
+}
+
+static void
+test_bit_identical (void)
+{
+  g_autoptr (UadTensor) features = random_features (N, 1);
+  for (int separate = 0; separate < 2; separate++)
+    {
+      g_autoptr (UadModel) m = random_model (separate, 11);
+      Result want = { 0 }, got = { 0 };
+      reference_path (m, features->data, &want);
+      g_autofree float *seen = g_new (float, N * PER);
+      scorer_path (m, features->data, &got, seen);
+      assert_same (&want, &got);
+      /* Without a standardisation, the model sees the features as they are. */
+      g_assert_cmpmem (seen, N * PER * sizeof (float), features->data, N * PER * sizeof (float));
+      result_clear (&want);
+      result_clear (&got);
+
+      /* Scores alone, one image at a time, from a scorer that has run before. */
+      g_autoptr (UadFeatureScorer) s = uad_feature_scorer_new (m, 1);
+      double alone[N];
+      for (int i = 0; i < N; i++)
+        uad_feature_scorer_run (s, features->data + i * PER, 1, class_of + i, alone + i, NULL,
+                                NULL, NULL);
+      if (separate) /* separate mode runs image by image anyway */
+        g_assert_cmpmem (alone, sizeof alone, want.scores, sizeof want.scores);
+      for (int i = 0; i < N; i++)
+        g_assert_cmpfloat_with_epsilon (alone[i], want.scores[i], 1e-4 * fabs (want.scores[i]));
+    }
+}
+
+/* The scorer keeps nothing derived from the weights: a change between runs shows at once. */
+static void
+test_follows_weights (void)
+{
+  g_autoptr (UadTensor) features = random_features (N, 2);
+  g_autoptr (UadModel) m = random_model (FALSE, 12);
+  g_autoptr (UadFeatureScorer) s = uad_feature_scorer_new (m, N);
+  double before[N], after[N];
+  uad_feature_scorer_run (s, features->data, N, NULL, before, NULL, NULL, NULL);
+  UadRng rng;
+  uad_rng_init (&rng, 99);
+  uad_transformer_init (m->transformers[0], &rng);
+  uad_feature_scorer_run (s, features->data, N, NULL, after, NULL, NULL, NULL);
+  Result want = { 0 };
+  reference_path (m, features->data, &want);
+  g_assert_cmpmem (after, sizeof after, want.scores, sizeof want.scores);
+  g_assert_cmpfloat (after[0], !=, before[0]);
+  result_clear (&want);
+}
+
+/* ---- standardisation ---------------------------------------------------------------------- */
+
+#define N_TRAIN 9
+
+static void
+test_standardization (void)
+{
+  g_autoptr (UadTensor) train = random_features (N_TRAIN, 3);
+  /* Channel c is scaled by c + 1 and shifted by 10 c; channel 4 is constant. */
+  for (int i = 0; i < N_TRAIN; i++)
+    for (int c = 0; c < CHANNELS; c++)
+      for (int p = 0; p < 196; p++)
+        {
+          float *x = train->data + ((size_t) i * CHANNELS + c) * 196 + p;
+          *x = c == 4 ? 7.0f : *x * (c + 1) + 10 * c;
+        }
+  g_autoptr (UadModel) m = random_model (TRUE, 13);
+  uad_model_fit_standardization (m, train);
+  double mean_std = 0;
+  for (int c = 0; c < CHANNELS; c++)
+    {
+      double sum = 0, sq = 0, n = N_TRAIN * 196;
+      for (int i = 0; i < N_TRAIN; i++)
+        for (int p = 0; p < 196; p++)
+          sum += train->data[((size_t) i * CHANNELS + c) * 196 + p];
+      for (int i = 0; i < N_TRAIN; i++)
+        for (int p = 0; p < 196; p++)
+          {
+            double d = train->data[((size_t) i * CHANNELS + c) * 196 + p] - sum / n;
+            sq += d * d;
+          }
+      g_assert_cmpfloat_with_epsilon (m->feature_mean[c], sum / n, 1e-5 * (1 + fabs (sum / n)));
+      if (c != 4)
+        g_assert_cmpfloat_with_epsilon (m->feature_std[c], sqrt (sq / n), 1e-6 * sqrt (sq / n));
+      mean_std += sqrt (sq / n) / CHANNELS;
+    }
+  /* The constant channel is divided by the floor, not by zero. */
+  g_assert_cmpfloat_with_epsilon (m->feature_std[4], 1e-3 * mean_std, 1e-9);
+
+  /* Standardised training features: mean 0 and standard deviation 1 per channel. */
+  g_autoptr (UadTensor) z = uad_tensor_copy (train);
+  uad_model_standardize_features (m, z->data, N_TRAIN);
+  for (int c = 0; c < CHANNELS; c++)
+    {
+      double sum = 0, sq = 0;
+      for (int i = 0; i < N_TRAIN; i++)
+        for (int p = 0; p < 196; p++)
+          {
+            double x = z->data[((size_t) i * CHANNELS + c) * 196 + p];
+            sum += x, sq += x * x;
+          }
+      double n = N_TRAIN * 196;
+      g_assert_cmpfloat_with_epsilon (sum / n, 0, 1e-4);
+      g_assert_cmpfloat_with_epsilon (sqrt (sq / n), c == 4 ? 0 : 1, 1e-4);
+    }
+
+  /* The scorer standardises first: the transformer, the map and what it hands out all see
+   * standardised features. */
+  Result want = { 0 }, got = { 0 };
+  reference_path (m, z->data, &want);
+  g_autofree float *seen = g_new (float, N * PER);
+  scorer_path (m, train->data, &got, seen);
+  assert_same (&want, &got);
+  g_assert_cmpmem (seen, N * PER * sizeof (float), z->data, N * PER * sizeof (float));
+  result_clear (&want);
+  result_clear (&got);
+}
+
+static char *
+temp_path (const char *name)
+{
+  g_autofree char *dir = g_dir_make_tmp ("uniad-scorer-XXXXXX", NULL);
+  return g_build_filename (dir, name, NULL);
+}
+
+static char *
+model_metadata (const char *path)
+{
+  g_autoptr (UadSafetensors) st = uad_safetensors_open (path, NULL);
+  g_assert_nonnull (st);
+  return g_strdup (uad_safetensors_get_metadata (st, "uniad"));
+}
+
+static void
+set_zero (UadTensor *t)
+{
+  t->data[2] = 0;
+}
+
+static void
+set_nan (UadTensor *t)
+{
+  t->data[0] = NAN;
+}
+
+static void
+shorten (UadTensor *t)
+{
+  t->shape[0]--;
+}
+
+/* Loading path fails with code, naming the file. */
+static void
+assert_load_fails (const char *path, int code)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_null (uad_model_load (path, &error));
+  g_assert_error (error, UAD_ERROR, code);
+  g_assert_nonnull (strstr (error->message, path));
+  g_test_message ("%s", error->message);
+}
+
+static void
+test_file_round_trip (void)
+{
+  g_autoptr (UadTensor) features = random_features (N, 4);
+  g_autofree char *path = temp_path ("s.uniad");
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *bad = g_build_filename (dir, "bad.uniad", NULL);
+  g_autoptr (GError) error = NULL;
+
+  /* Without a standardisation: format 1 as before, and the same scores after loading. */
+  g_autoptr (UadModel) plain = random_model (FALSE, 14);
+  g_assert_true (uad_model_save (plain, path, &error));
+  g_autofree char *meta = model_metadata (path);
+  g_assert_nonnull (strstr (meta, "\"format\":1"));
+  g_assert_null (strstr (meta, "standardization"));
+  g_autoptr (UadModel) plain_back = uad_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_null (plain_back->feature_mean);
+  double a[N], b[N];
+  uad_model_score_features (plain, features, NULL, a);
+  uad_model_score_features (plain_back, features, NULL, b);
+  g_assert_cmpmem (a, sizeof a, b, sizeof b);
+
+  /* With one: format 2, the same vectors and scores after loading. */
+  g_autoptr (UadModel) m = random_model (FALSE, 14);
+  uad_model_fit_standardization (m, features);
+  g_assert_true (uad_model_save (m, path, &error));
+  g_clear_pointer (&meta, g_free);
+  meta = model_metadata (path);
+  g_assert_nonnull (strstr (meta, "\"format\":2"));
+  g_autoptr (UadModel) back = uad_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (back->feature_mean, CHANNELS * sizeof (float), m->feature_mean,
+                   CHANNELS * sizeof (float));
+  g_assert_cmpmem (back->feature_std, CHANNELS * sizeof (float), m->feature_std,
+                   CHANNELS * sizeof (float));
+  uad_model_score_features (m, features, NULL, a);
+  uad_model_score_features (back, features, NULL, b);
+  g_assert_cmpmem (a, sizeof a, b, sizeof b);
+  /* ... and they are not the unstandardised model's. */
+  uad_model_score_features (plain, features, NULL, b);
+  g_assert_cmpfloat (a[0], !=, b[0]);
+
+  uad_test_copy_safetensors (path, bad, "standardization.std", set_zero, NULL, NULL);
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  uad_test_copy_safetensors (path, bad, "standardization.mean", set_nan, NULL, NULL);
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  uad_test_copy_safetensors (path, bad, "standardization.std", shorten, NULL, NULL);
+  assert_load_fails (bad, UAD_ERROR_MISMATCH);
+  uad_test_copy_safetensors (path, bad, "standardization.mean", NULL, NULL, NULL);
+  assert_load_fails (bad, UAD_ERROR_MISMATCH);
+  uad_test_copy_safetensors (path, bad, NULL, NULL, "\"standardization\":{\"channels\":10}",
+                             "\"standardization\":{\"channels\":12}");
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  g_unlink (bad);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/scorer/bit-identical", test_bit_identical);
+  g_test_add_func ("/scorer/follows-weights", test_follows_weights);
+  g_test_add_func ("/scorer/standardization", test_standardization);
+  g_test_add_func ("/scorer/file-round-trip", test_file_round_trip);
+  return g_test_run ();
+}
