@@ -101,36 +101,42 @@ cli_peak_rss_mb (void)
   return usage.ru_maxrss / 1024.0; /* kilobytes on Linux */
 }
 
-UadDetector *
-cli_load_detector (const char *model_path, const char *weights, int threads)
+UadBackbone *
+cli_load_model_backbone (const UadModel *model, const char *weights, int threads, char **sha,
+                         GError **error)
 {
-  g_autoptr (GError) error = NULL;
   if (threads > 0)
     uad_parallel_set_threads (threads);
-  UadModel *model = uad_model_load (model_path, &error);
-  if (model == NULL)
-    {
-      fprintf (stderr, "uniad: %s\n", error->message);
-      return NULL;
-    }
   g_autofree char *path = g_strdup (weights);
   if (path == NULL)
     {
       g_autofree char *dir = uad_weights_dir ();
-      path = uad_weights_find (dir, model->backbone_sha256, &error);
+      path = uad_weights_find (dir, model->backbone_sha256, error);
     }
-  g_autofree char *sha = path ? uad_weights_sha256 (path, &error) : NULL;
-  UadBackbone *bb = sha ? uad_backbone_load (model->backbone, path, &error) : NULL;
-  if (bb == NULL)
+  g_autofree char *digest = path ? uad_weights_sha256 (path, error) : NULL;
+  if (digest == NULL || !uad_model_check_backbone (model, model->backbone, digest, error))
+    return NULL;
+  UadBackbone *bb = uad_backbone_load (model->backbone, path, error);
+  if (bb != NULL)
+    *sha = g_steal_pointer (&digest);
+  return bb;
+}
+
+UadDetector *
+cli_load_detector (const char *model_path, const char *weights, int threads)
+{
+  g_autoptr (GError) error = NULL;
+  UadModel *model = uad_model_load (model_path, &error);
+  g_autofree char *sha = NULL;
+  UadBackbone *bb = model ? cli_load_model_backbone (model, weights, threads, &sha, &error) : NULL;
+  UadDetector *det = bb ? uad_detector_new (model, bb, sha, &error) : NULL;
+  if (det == NULL)
     {
       fprintf (stderr, "uniad: %s\n", error->message);
-      if (weights == NULL)
+      if (model != NULL && bb == NULL && weights == NULL)
         fprintf (stderr, "uniad: give the backbone weights the model was trained with (--weights FILE)\n");
-      uad_model_free (model);
-      return NULL;
+      if (bb == NULL)
+        uad_model_free (model);
     }
-  UadDetector *det = uad_detector_new (model, bb, sha, &error);
-  if (det == NULL)
-    fprintf (stderr, "uniad: %s\n", error->message);
   return det;
 }

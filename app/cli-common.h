@@ -40,6 +40,13 @@ void cli_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 
 /* Peak resident memory of this process in megabytes. */
 double cli_peak_rss_mb (void);
 
+#include "uad-model.h"
+/* The backbone model was trained on: `weights` if given, else the file in the user's weights
+ * folder whose SHA-256 the model records; checked against the model. Sets *sha to the weights'
+ * SHA-256. threads > 0 applies --threads. */
+UadBackbone *cli_load_model_backbone (const UadModel *model, const char *weights, int threads,
+                                      char **sha, GError **error);
+
 /* Loads a model and the backbone it was trained on: `weights` if given, else the file in the
  * user's weights folder whose SHA-256 the model records. Prints the error and returns NULL. */
 #include "uad-detector.h"

@@ -38,11 +38,25 @@ cli_progress_update (CliProgress *p, double fraction, const char *text)
 }
 
 void
+cli_progress_note (CliProgress *p, const char *text)
+{
+  fprintf (stderr, "%s%s\n", p->tty ? "\r\033[K" : "", text);
+  fflush (stderr);
+}
+
+void
 cli_progress_done (CliProgress *p, const char *text)
 {
   if (p->tty)
     fprintf (stderr, "\r\033[K");
   fprintf (stderr, "%s\n", text);
+}
+
+char *
+cli_format_epoch (int epoch, int epochs)
+{
+  return epochs > 0 ? g_strdup_printf ("epoch %d/%d", epoch + 1, epochs)
+                    : g_strdup_printf ("epoch %d", epoch + 1);
 }
 
 char *

@@ -13,8 +13,13 @@ typedef struct {
 void cli_progress_init (CliProgress *p);
 /* A bar with text: "[#####-----] text". fraction in [0, 1]. */
 void cli_progress_update (CliProgress *p, double fraction, const char *text);
+/* A line of its own (above the bar on a terminal, which is drawn again at the next update). */
+void cli_progress_note (CliProgress *p, const char *text);
 /* Ends the bar's line (terminal) or prints the final line. */
 void cli_progress_done (CliProgress *p, const char *text);
+
+/* "epoch 3/20" (0-based epoch in, 1-based out), or "epoch 3" when epochs is 0 (a time budget). */
+char *cli_format_epoch (int epoch, int epochs);
 
 /* "1h02m", "3m12s", "42s". */
 char *cli_format_duration (double seconds);

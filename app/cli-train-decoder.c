@@ -26,20 +26,20 @@ static gboolean
 on_decoder_step (const UadDecoderTrainProgress *p, void *user_data)
 {
   g_autofree char *eta = cli_format_duration (p->eta_seconds);
-  g_autofree char *text = g_strdup_printf ("decoder: epoch %d/%d  step %d/%d  loss %.5f  %.1f img/s "
+  g_autofree char *epoch = cli_format_epoch (p->epoch, p->epochs);
+  g_autofree char *text = g_strdup_printf ("decoder: %s  step %d/%d  loss %.5f  %.1f img/s "
                                            "(%.0f s per 1000 images)  ETA %s",
-                                           p->epoch + 1, p->epochs, p->step, p->steps_per_epoch,
+                                           epoch, p->step, p->steps_per_epoch,
                                            p->epoch_loss, p->images_per_second,
                                            1000 / MAX (p->images_per_second, 1e-9), eta);
-  double fraction = (p->epoch + (double) p->step / p->steps_per_epoch) / p->epochs;
-  cli_progress_update (user_data, fraction, text);
+  cli_progress_update (user_data, p->fraction, text);
   return !cli_interrupted ();
 }
 
 gboolean
 cli_add_decoder (UadModel *model, UadNormalization norm, const UadTensor *features,
                  const char *const *paths, int n, const UadDecoderTrainOptions *opts,
-                 GError **error)
+                 gint64 deadline, GError **error)
 {
   CliProgress bar;
   cli_progress_init (&bar);
@@ -52,21 +52,25 @@ cli_add_decoder (UadModel *model, UadNormalization norm, const UadTensor *featur
   g_autofree guint8 *pixels = uad_decoder_load_pixels (paths, n, size, on_load, &bar, error);
   if (pixels == NULL)
     return FALSE;
+  UadDecoderTrainOptions o = *opts;
+  if (deadline > 0) /* at least a second: a late transformer must not cost the decoder */
+    o.seconds = MAX ((deadline - g_get_monotonic_time ()) / 1e6, 1.0);
   double loss, seconds;
-  if (!uad_decoder_train (dec, features, pixels, opts, on_decoder_step, &bar, &loss, &seconds,
-                          error))
+  int epochs;
+  if (!uad_decoder_train (dec, features, pixels, &o, on_decoder_step, &bar, &loss, &seconds,
+                          &epochs, error))
     {
       if (bar.tty)
         fprintf (stderr, "\n");
       return FALSE;
     }
   g_autofree char *done = g_strdup_printf ("decoder: trained %d epochs on %d images: final loss %.5f, "
-                                           "%.1f s (%.1f s per 1000 images)", opts->epochs, n, loss,
-                                           seconds, seconds * 1000 / ((double) n * opts->epochs));
+                                           "%.1f s (%.1f s per 1000 images)", epochs, n, loss,
+                                           seconds, seconds * 1000 / ((double) n * epochs));
   cli_progress_done (&bar, done);
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_free (model->decoder_training.date);
-  model->decoder_training = (UadTrainingSummary) { opts->epochs, opts->batch, loss, seconds,
+  model->decoder_training = (UadTrainingSummary) { epochs, opts->batch, loss, seconds,
                                                    g_date_time_format_iso8601 (now) };
   return uad_model_set_decoder (model, g_steal_pointer (&dec), error);
 }
@@ -295,8 +299,10 @@ train (TrainDecoderArgs *a, UadDetector *det, const UadDataset *ds, GError **err
                                                          (const char *const *) paths->pdata, n, error);
   if (features == NULL)
     return FALSE;
+  /* The decoder draws features as the model's scorer hands them out. */
+  uad_model_standardize_features (model, features->data, n);
   return cli_add_decoder (model, uad_backbone_get_normalization (bb), features,
-                          (const char *const *) paths->pdata, n, &a->train, error);
+                          (const char *const *) paths->pdata, n, &a->train, 0, error);
 }
 
 static int
@@ -314,6 +320,13 @@ run_train_decoder (TrainDecoderArgs *a)
   g_ptr_array_add (names, NULL);
   g_autoptr (UadDataset) ds = uad_dataset_scan (a->data, (const char *const *) names->pdata, &error);
   gboolean ok = ds != NULL;
+  if (ok && model->method == UAD_METHOD_PADIM)
+    {
+      g_set_error (&error, UAD_ERROR, UAD_ERROR_INVALID,
+                   "%s is a PaDiM model: it reconstructs nothing for an image decoder to draw",
+                   a->model);
+      ok = FALSE;
+    }
   if (ok && a->quality_only && model->decoder == NULL)
     {
       g_set_error (&error, UAD_ERROR, UAD_ERROR_INVALID,

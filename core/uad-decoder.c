@@ -801,14 +801,16 @@ shuffle (guint64 seed, int epoch, int *idx, int n)
 gboolean
 uad_decoder_train (UadDecoder *dec, const UadTensor *features, const guint8 *pixels,
                    const UadDecoderTrainOptions *o, UadDecoderProgressFunc progress,
-                   void *user_data, double *final_loss, double *seconds, GError **error)
+                   void *user_data, double *final_loss, double *seconds, int *epochs_done,
+                   GError **error)
 {
   const UadDecoderConfig *cfg = &dec->cfg;
-  g_return_val_if_fail (o->epochs >= 1 && o->batch >= 1, FALSE);
+  g_return_val_if_fail ((o->epochs >= 1 || o->seconds > 0) && o->batch >= 1, FALSE);
   g_return_val_if_fail (features->ndim == 4 && features->shape[1] == cfg->channels, FALSE);
   int n = (int) features->shape[0], size = uad_decoder_get_output_size (dec);
   size_t per_feature = (size_t) cfg->channels * cfg->grid * cfg->grid;
   size_t per_pixels = (size_t) size * size * 3;
+  gboolean timed = o->seconds > 0;
 
   UadRng rng;
   uad_rng_init (&rng, o->seed);
@@ -827,15 +829,18 @@ uad_decoder_train (UadDecoder *dec, const UadTensor *features, const guint8 *pix
 
   int steps = (n + o->batch - 1) / o->batch;
   int64_t total_steps = (int64_t) steps * o->epochs, done = 0, images_done = 0;
-  gint64 started = g_get_monotonic_time ();
-  double epoch_loss = NAN;
+  double trained = 0; /* seconds of training, not of the progress callbacks */
+  double epoch_loss = NAN, fraction = 0;
   gboolean ok = TRUE;
-  for (int epoch = 0; epoch < o->epochs && ok; epoch++)
+  int epoch = 0;
+  for (; ok && (timed ? fraction < 1 : epoch < o->epochs); epoch++)
     {
       shuffle (o->seed, epoch, idx, n);
       double loss_sum = 0;
-      for (int step = 0; step < steps && ok; step++)
+      int step = 0;
+      for (; step < steps && ok && fraction < 1; step++)
         {
+          gint64 step_start = g_get_monotonic_time ();
           int first = step * o->batch, b = MIN (o->batch, n - first);
           for (int j = 0; j < b; j++)
             {
@@ -847,16 +852,18 @@ uad_decoder_train (UadDecoder *dec, const UadTensor *features, const guint8 *pix
             }
           loss_sum += uad_decoder_train_step (dec, ws, batch_features, targets, b);
           /* Half-cosine decay from lr to 0 over the whole run. */
-          double lr = o->lr * 0.5 * (1.0 + cos (G_PI * (double) done / (double) total_steps));
-          uad_adamw_step (opt, params, grads, lr);
+          uad_adamw_step (opt, params, grads, uad_warmup_cosine_lr (o->lr, fraction, 0, 0));
           done++;
           images_done += b;
+          trained += (g_get_monotonic_time () - step_start) / 1e6;
+          fraction = timed ? trained / o->seconds : (double) done / (double) total_steps;
 
-          double elapsed = (g_get_monotonic_time () - started) / 1e6;
-          double rate = (double) images_done / MAX (elapsed, 1e-9);
+          double rate = (double) images_done / MAX (trained, 1e-9);
           UadDecoderTrainProgress p = {
-            epoch, o->epochs, step + 1, steps, loss_sum / (step + 1), rate,
-            ((double) n * o->epochs - (double) images_done) / MAX (rate, 1e-9),
+            epoch, timed ? 0 : o->epochs, step + 1, steps, MIN (fraction, 1.0),
+            loss_sum / (step + 1), rate,
+            timed ? MAX (o->seconds - trained, 0)
+                  : ((double) n * o->epochs - (double) images_done) / MAX (rate, 1e-9),
           };
           if (progress && !progress (&p, user_data))
             {
@@ -864,10 +871,11 @@ uad_decoder_train (UadDecoder *dec, const UadTensor *features, const guint8 *pix
               ok = FALSE;
             }
         }
-      epoch_loss = loss_sum / steps;
+      epoch_loss = loss_sum / step;
     }
   *final_loss = epoch_loss;
-  *seconds = (g_get_monotonic_time () - started) / 1e6;
+  *seconds = trained;
+  *epochs_done = epoch;
   uad_decoder_workspace_free (ws);
   uad_adamw_free (opt);
   return ok;

@@ -111,7 +111,8 @@ UadImage *uad_decoder_to_image (const float *chw, int size, UadNormalization nor
 /* ---- Training ---------------------------------------------------------------------------- */
 
 typedef struct {
-  int epochs;          /* passes over the images */
+  int epochs;          /* passes over the images; ignored when seconds > 0 */
+  double seconds;      /* 0, or a budget of training time that the run fills and stops at */
   int batch;           /* images per step */
   double lr;           /* AdamW peak learning rate, decayed to 0 along a half cosine */
   double weight_decay; /* AdamW */
@@ -122,8 +123,9 @@ typedef struct {
 void uad_decoder_train_options_default (UadDecoderTrainOptions *opts);
 
 typedef struct {
-  int epoch, epochs;          /* epoch in progress, 0-based */
+  int epoch, epochs;          /* epoch in progress, 0-based; epochs is 0 with a time budget */
   int step, steps_per_epoch;  /* steps done in this epoch */
+  double fraction;            /* share of the run done, 0..1 */
   double epoch_loss;          /* mean loss of the steps so far in this epoch */
   double images_per_second;
   double eta_seconds;
@@ -135,12 +137,14 @@ typedef gboolean (*UadDecoderProgressFunc) (const UadDecoderTrainProgress *progr
 
 /* Initialises the decoder (uad_decoder_init from opts->seed and the features) and trains it to
  * decode features [n, C, grid, grid] into pixels [n, S, S, 3] (8-bit RGB, the images as the
- * backbone saw them). Fails with UAD_ERROR_CANCELLED when progress stops it. On success
- * *final_loss is the mean loss of the last epoch and *seconds the training time. */
+ * backbone saw them), by epochs or within a time budget (the cosine decay follows the share of
+ * steps or of the budget done). Fails with UAD_ERROR_CANCELLED when progress stops it. On
+ * success *final_loss is the mean loss of the last (perhaps partial) epoch, *seconds the
+ * training time and *epochs_done the epochs begun. */
 gboolean uad_decoder_train (UadDecoder *dec, const UadTensor *features, const guint8 *pixels,
                             const UadDecoderTrainOptions *opts, UadDecoderProgressFunc progress,
                             void *user_data, double *final_loss, double *seconds,
-                            GError **error);
+                            int *epochs_done, GError **error);
 
 /* The images of paths decoded and resized (bilinear, as the model input) to size x size, as
  * 8-bit RGB [n, size, size, 3]; decoding runs in parallel. Fails naming the first unreadable

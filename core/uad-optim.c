@@ -203,3 +203,14 @@ uad_step_lr (double base_lr, double gamma, int step_size, int epoch)
   g_return_val_if_fail (step_size > 0 && epoch >= 0, base_lr);
   return base_lr * pow (gamma, (double) (epoch / step_size));
 }
+
+double
+uad_warmup_cosine_lr (double peak_lr, double fraction, double warmup, double final_ratio)
+{
+  fraction = CLAMP (fraction, 0.0, 1.0);
+  if (fraction < warmup)
+    return peak_lr * fraction / warmup;
+  double decay = warmup < 1 ? (fraction - warmup) / (1 - warmup) : 1;
+  double floor = peak_lr * final_ratio;
+  return floor + (peak_lr - floor) * 0.5 * (1 + cos (G_PI * decay));
+}

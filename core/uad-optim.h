@@ -51,3 +51,8 @@ double uad_clip_grad_norm (float *grads, size_t n, double max_norm);
  * lr_scheduler.step(epoch) *after* epoch `epoch`, so its 0-based epoch e actually trains at
  * uad_step_lr (base, gamma, step, MAX (e - 1, 0)): the decay takes effect one epoch late. */
 double uad_step_lr (double base_lr, double gamma, int step_size, int epoch);
+
+/* Linear warm-up from 0 to peak_lr over the first `warmup` fraction of a run, then a half
+ * cosine down to peak_lr * final_ratio at its end. fraction in [0, 1] is the share of the run
+ * done (of its steps, or of its time budget). */
+double uad_warmup_cosine_lr (double peak_lr, double fraction, double warmup, double final_ratio);

@@ -2,6 +2,7 @@
 #include "uad-trainer.h"
 
 #include "uad-error.h"
+#include "uad-feature-scorer.h"
 #include "uad-json.h"
 #include "uad-optim.h"
 
@@ -25,6 +26,8 @@ struct UadTrainer {
   double loss_sum;          /* of the steps taken in this epoch */
   double last_epoch_loss;
   double seconds;           /* training time so far, across resumes */
+  double model_seconds;     /* of it, on the transformer in training */
+  gboolean finish_model;    /* uad_trainer_finish_model was called */
 };
 
 void
@@ -32,8 +35,8 @@ uad_train_options_default (UadTrainOptions *opts)
 {
   *opts = (UadTrainOptions) {
     .epochs = 1000, .batch = 8, .lr = 1e-4, .weight_decay = 1e-4, .beta1 = 0.9,
-    .beta2 = 0.999, .clip = 0.1, .lr_step = 800, .lr_gamma = 0.1, .seed = 133,
-    .checkpoint_every = 10,
+    .beta2 = 0.999, .clip = 0.1, .schedule = UAD_LR_STEP, .lr_step = 800, .lr_gamma = 0.1,
+    .warmup = 0.05, .final_lr_ratio = 0.01, .seed = 133, .checkpoint_every = 10,
   };
 }
 
@@ -131,6 +134,14 @@ fingerprint (const UadTrainer *t)
                                            o->epochs, o->batch, o->lr, o->weight_decay, o->beta1,
                                            o->beta2, o->clip, o->lr_step, o->lr_gamma, o->seed);
   g_checksum_update (sum, (const guchar *) opts, -1);
+  if (o->schedule != UAD_LR_STEP || o->seconds > 0)
+    {
+      /* budget_callbacks is left out: it changes how time is counted, not the training. */
+      /* Only then, so that checkpoints of the spec's recipe from older versions still resume. */
+      g_autofree char *more = g_strdup_printf (" %d %.17g %.17g %.17g", o->schedule, o->seconds,
+                                               o->warmup, o->final_lr_ratio);
+      g_checksum_update (sum, (const guchar *) more, -1);
+    }
   return g_strdup (g_checksum_get_string (sum));
 }
 
@@ -157,6 +168,8 @@ uad_trainer_save_checkpoint (UadTrainer *t, GError **error)
   uad_json_append_double (s, t->last_epoch_loss);
   g_string_append (s, ",\"seconds\":");
   uad_json_append_double (s, t->seconds);
+  g_string_append (s, ",\"model_seconds\":");
+  uad_json_append_double (s, t->model_seconds);
   g_string_append (s, "}");
   g_autofree char *json = g_string_free (s, FALSE);
   uad_safetensors_writer_add_metadata (w, STATE_KEY, json);
@@ -226,8 +239,11 @@ uad_trainer_resume (UadTrainer *t, GError **error)
   t->loss_sum = read_double (state, "loss_sum");
   t->last_epoch_loss = read_double (state, "last_epoch_loss");
   t->seconds = read_double (state, "seconds");
+  t->model_seconds = read_double (state, "model_seconds");
   if (isnan (t->seconds))
     t->seconds = 0;
+  if (isnan (t->model_seconds))
+    t->model_seconds = 0;
   for (int i = 0; i < t->model->n_transformers; i++)
     {
       size_t n, n_saved;
@@ -247,67 +263,98 @@ uad_model_score_features (UadModel *model, const UadTensor *features, const int 
                           double *scores)
 {
   int n = (int) features->shape[0];
-  int64_t c = features->shape[1];
-  size_t per = (size_t) c * GRID * GRID;
-  g_autoptr (UadTensor) rec = uad_tensor_new_4d (SCORE_BATCH, c, GRID, GRID);
-  g_autoptr (UadTensor) small = uad_tensor_new_4d (SCORE_BATCH, 1, GRID, GRID);
-  g_autoptr (UadTensor) map = uad_tensor_new_4d (SCORE_BATCH, 1, UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE);
-  for (int m = 0; m < model->n_transformers; m++)
-    {
-      UadTransformer *tf = model->transformers[m];
-      UadTransformerWorkspace *ws = uad_transformer_workspace_new (tf, SCORE_BATCH, FALSE);
-      g_autofree float *batch = g_new (float, SCORE_BATCH * per);
-      int idx[SCORE_BATCH], k = 0;
-      for (int i = 0; i <= n; i++)
-        {
-          if (i < n && (!model->separate || class_of[i] == m))
-            {
-              memcpy (batch + k * per, features->data + i * per, per * sizeof (float));
-              idx[k++] = i;
-            }
-          if (k == SCORE_BATCH || (i == n && k > 0))
-            {
-              uad_transformer_forward (tf, ws, batch, k, rec->data);
-              UadTensor f = { batch, 4, { k, c, GRID, GRID }, FALSE };
-              UadTensor r = { rec->data, 4, { k, c, GRID, GRID }, FALSE };
-              UadTensor s = { small->data, 4, { k, 1, GRID, GRID }, FALSE };
-              UadTensor mp = { map->data, 4, { k, 1, UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE }, FALSE };
-              uad_anomaly_map_compute (&f, &r, &s, &mp);
-              for (int j = 0; j < k; j++)
-                scores[idx[j]] = uad_anomaly_score (mp.data + (size_t) j * UAD_ANOMALY_MAP_SIZE * UAD_ANOMALY_MAP_SIZE,
-                                                    UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE,
-                                                    model->score_kind);
-              k = 0;
-            }
-        }
-      uad_transformer_workspace_free (ws);
-    }
+  size_t per = (size_t) features->shape[1] * GRID * GRID;
+  g_autoptr (UadFeatureScorer) scorer = uad_feature_scorer_new (model, SCORE_BATCH);
+  for (int i = 0; i < n; i += SCORE_BATCH)
+    uad_feature_scorer_run (scorer, features->data + i * per, MIN (SCORE_BATCH, n - i),
+                            class_of ? class_of + i : NULL, scores + i, NULL, NULL, NULL);
 }
 
 static void
 fill_class_statistics (UadTrainer *t)
 {
-  UadModel *model = t->model;
   int n = (int) t->features->shape[0];
   g_autofree double *scores = g_new (double, n);
-  uad_model_score_features (model, t->features, t->class_of, scores);
-  for (int k = 0; k < model->n_classes; k++)
+  uad_model_score_features (t->model, t->features, t->class_of, scores);
+  uad_model_set_class_statistics (t->model, scores, t->class_of, n);
+}
+
+void
+uad_trainer_finish_model (UadTrainer *t)
+{
+  t->finish_model = TRUE;
+}
+
+/* Training-time budget of transformer m: the whole budget when unified, a share by image
+ * count when separate. */
+static double
+model_budget (UadTrainer *t, int m)
+{
+  int count;
+  g_free (images_of (t, m, &count));
+  return t->opts.seconds * count / (double) t->features->shape[0];
+}
+
+static gboolean
+time_budgeted (const UadTrainer *t)
+{
+  return t->opts.seconds > 0;
+}
+
+/* Whether the transformer in training has had its epochs or its share of the time budget. */
+static gboolean
+model_finished (const UadTrainer *t, double budget)
+{
+  if (t->finish_model)
+    return TRUE;
+  return time_budgeted (t) ? t->model_seconds >= budget : t->epoch >= t->opts.epochs;
+}
+
+/* Share of the current transformer's run done before the next step. */
+static double
+model_fraction (const UadTrainer *t, int steps, double budget)
+{
+  if (time_budgeted (t))
+    return t->model_seconds / budget;
+  return ((double) t->epoch * steps + t->step) / ((double) t->opts.epochs * steps);
+}
+
+static double
+step_lr (const UadTrainer *t, double fraction)
+{
+  const UadTrainOptions *o = &t->opts;
+  if (o->schedule == UAD_LR_STEP)
+    return uad_step_lr (o->lr, o->lr_gamma, o->lr_step, t->epoch);
+  return uad_warmup_cosine_lr (o->lr, fraction, o->warmup, o->final_lr_ratio);
+}
+
+/* Images still to train on by epochs, for the ETA. */
+static int64_t
+images_left (UadTrainer *t)
+{
+  int64_t left = 0;
+  for (int m = t->model_index; m < t->model->n_transformers; m++)
     {
-      UadModelClass *c = &model->classes[k];
-      double sum = 0, sq = 0, hi = -INFINITY;
-      int count = 0;
-      for (int i = 0; i < n; i++)
-        if (t->class_of[i] == k)
-          {
-            sum += scores[i], sq += scores[i] * scores[i];
-            hi = MAX (hi, scores[i]);
-            count++;
-          }
-      c->n_train = count;
-      c->score_mean = count ? sum / count : 0;
-      c->score_std = count ? sqrt (MAX (sq / count - c->score_mean * c->score_mean, 0)) : 0;
-      c->score_max = count ? hi : 0;
+      int count;
+      g_free (images_of (t, m, &count));
+      int epochs_left = t->opts.epochs - (m == t->model_index ? t->epoch : 0);
+      left += (int64_t) count * epochs_left;
     }
+  return left;
+}
+
+/* After a stop request: moves the position past the step just taken, closing its epoch (and,
+ * by epochs, its transformer) when it was the last, so that resuming takes the next step. */
+static void
+advance_after_stop (UadTrainer *t, int steps)
+{
+  t->step++;
+  if (t->step < steps)
+    return;
+  t->last_epoch_loss = t->loss_sum / steps;
+  t->step = 0, t->loss_sum = 0, t->epoch++;
+  if (!time_budgeted (t) && t->epoch == t->opts.epochs)
+    t->epoch = 0, t->model_seconds = 0, t->model_index++;
 }
 
 gboolean
@@ -317,21 +364,14 @@ uad_trainer_run (UadTrainer *t, UadTrainProgressFunc progress, void *user_data, 
   const UadTrainOptions *o = &t->opts;
   size_t per = (size_t) t->features->shape[1] * GRID * GRID;
   g_autofree float *batch = g_new (float, (size_t) o->batch * per);
-  gint64 started = g_get_monotonic_time ();
   double seconds_before = t->seconds;
-  int64_t images_done = 0;
+  int64_t images_done = 0, total_images_left = images_left (t);
+  int epochs_done = 0;
+  gboolean ended_early = FALSE;
 
-  /* Steps still to take, for the ETA. */
-  int64_t total_images_left = 0;
-  for (int m = t->model_index; m < model->n_transformers; m++)
-    {
-      int count;
-      g_free (images_of (t, m, &count));
-      int epochs_left = o->epochs - (m == t->model_index ? t->epoch : 0);
-      total_images_left += (int64_t) count * epochs_left;
-    }
-
-  for (; t->model_index < model->n_transformers; t->model_index++, t->epoch = 0)
+  for (; t->model_index < model->n_transformers;
+       t->model_index++, t->epoch = 0, t->step = 0, t->loss_sum = 0, t->model_seconds = 0,
+       t->finish_model = FALSE)
     {
       int m = t->model_index, count;
       g_autofree int *images = images_of (t, m, &count);
@@ -342,40 +382,50 @@ uad_trainer_run (UadTrainer *t, UadTrainProgressFunc progress, void *user_data, 
       float *grads = uad_transformer_grads (tf, &n_params);
       UadTransformerWorkspace *ws = uad_transformer_workspace_new (tf, o->batch, TRUE);
       int steps = (count + o->batch - 1) / o->batch;
+      double budget = time_budgeted (t) ? model_budget (t, m) : 0;
 
-      for (; t->epoch < o->epochs; t->epoch++, t->step = 0, t->loss_sum = 0)
+      while (steps > 0 && !model_finished (t, budget))
         {
           shuffle (t, images, idx, count, m, t->epoch);
-          double lr = uad_step_lr (o->lr, o->lr_gamma, o->lr_step, t->epoch);
-          for (; t->step < steps; t->step++)
+          for (; t->step < steps && !model_finished (t, budget); t->step++)
             {
+              gint64 step_start = g_get_monotonic_time ();
+              double fraction = model_fraction (t, steps, budget);
+              double lr = step_lr (t, fraction);
               int first = t->step * o->batch, b = MIN (o->batch, count - first);
               for (int j = 0; j < b; j++)
                 memcpy (batch + j * per, t->features->data + (size_t) idx[first + j] * per,
                         per * sizeof (float));
+              uad_model_standardize_features (model, batch, b);
               t->loss_sum += uad_transformer_train_step (tf, ws, batch, b, &t->rng);
               uad_clip_grad_norm (grads, n_params, o->clip);
               uad_adamw_step (t->optims[m], params, grads, lr);
               images_done += b;
+              double dt = (g_get_monotonic_time () - step_start) / 1e6;
+              t->seconds += dt, t->model_seconds += dt;
 
-              double elapsed = (g_get_monotonic_time () - started) / 1e6;
-              t->seconds = seconds_before + elapsed;
+              double run_seconds = MAX (t->seconds - seconds_before, 1e-9);
+              double rate = images_done / run_seconds;
+              double done_fraction = time_budgeted (t)
+                ? t->seconds / o->seconds
+                : (m + model_fraction (t, steps, budget) + 1.0 / ((double) steps * o->epochs))
+                    / model->n_transformers;
               UadTrainProgress p = {
-                m, model->n_transformers, t->epoch, o->epochs, t->step + 1, steps,
-                t->loss_sum / (t->step + 1), t->last_epoch_loss, images_done / MAX (elapsed, 1e-9),
-                (total_images_left - images_done) / MAX (images_done / MAX (elapsed, 1e-9), 1e-9),
+                m, model->n_transformers, t->epoch, time_budgeted (t) ? 0 : o->epochs,
+                t->step + 1, steps, t->loss_sum / (t->step + 1), t->last_epoch_loss, lr,
+                MIN (done_fraction, 1.0), t->seconds, rate,
+                time_budgeted (t) ? MAX (o->seconds - t->seconds, 0)
+                                  : (total_images_left - images_done) / MAX (rate, 1e-9),
               };
               gboolean go_on = progress == NULL || progress (&p, user_data);
+              if (o->budget_callbacks)
+                {
+                  double spent = (g_get_monotonic_time () - step_start) / 1e6 - dt;
+                  t->seconds += spent, t->model_seconds += spent;
+                }
               if (!go_on)
                 {
-                  t->step++;
-                  if (t->step == steps) /* the epoch is complete: resume at the next one */
-                    {
-                      t->last_epoch_loss = t->loss_sum / steps;
-                      t->step = 0, t->loss_sum = 0, t->epoch++;
-                      if (t->epoch == o->epochs)
-                        t->epoch = 0, t->model_index++;
-                    }
+                  advance_after_stop (t, steps);
                   uad_transformer_workspace_free (ws);
                   if (!uad_trainer_save_checkpoint (t, error))
                     return FALSE;
@@ -385,26 +435,27 @@ uad_trainer_run (UadTrainer *t, UadTrainProgressFunc progress, void *user_data, 
                   return FALSE;
                 }
             }
+          if (t->step < steps)
+            break; /* the time budget ended the run inside this epoch */
           t->last_epoch_loss = t->loss_sum / steps;
-          if (o->checkpoint_every > 0 && (t->epoch + 1) % o->checkpoint_every == 0
-              && t->epoch + 1 < o->epochs)
+          t->epoch++, t->step = 0, t->loss_sum = 0;
+          /* Saved as "the next epoch starts now". */
+          if (o->checkpoint_every > 0 && t->epoch % o->checkpoint_every == 0
+              && !model_finished (t, budget) && !uad_trainer_save_checkpoint (t, error))
             {
-              /* Saved as "the next epoch starts now". */
-              t->epoch++, t->step = 0, t->loss_sum = 0;
-              gboolean ok = uad_trainer_save_checkpoint (t, error);
-              t->epoch--;
-              if (!ok)
-                {
-                  uad_transformer_workspace_free (ws);
-                  return FALSE;
-                }
+              uad_transformer_workspace_free (ws);
+              return FALSE;
             }
         }
+      ended_early |= t->finish_model;
+      if (t->step > 0) /* a partial last epoch: its loss is the latest */
+        t->last_epoch_loss = t->loss_sum / t->step;
+      epochs_done = MAX (epochs_done, t->epoch + (t->step > 0));
       uad_transformer_workspace_free (ws);
     }
 
   fill_class_statistics (t);
-  model->training.epochs = o->epochs;
+  model->training.epochs = time_budgeted (t) || ended_early ? epochs_done : o->epochs;
   model->training.batch = o->batch;
   model->training.final_loss = t->last_epoch_loss;
   model->training.seconds = t->seconds;

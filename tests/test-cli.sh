@@ -5,31 +5,7 @@
 # industrial images, including Ctrl-C during training and --resume ending where an
 # uninterrupted run ends. Needs UNIAD_SHARED (exit 77 = skipped without it).
 set -u
-uniad=${UNIAD_CLI:?UNIAD_CLI must name the uniad program}
-shared=${UNIAD_SHARED:-../shared}
-weights=$shared/weights/mobilenet_v2_1.0_224.safetensors
-industrial=$shared/data/industrial
-if [[ ! -f $weights || ! -d $industrial ]]; then
-  echo "SKIP: shared test material is absent under $shared (set UNIAD_SHARED)"
-  exit 77
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-# run EXPECTED_STATUS ARGS...: runs uniad, output in $tmp/out
-run() {
-  local want=$1
-  shift
-  "$uniad" "$@" >"$tmp/out" 2>&1
-  local rc=$?
-  [[ $rc -eq $want ]] || fail "uniad $*: exit $rc, expected $want: $(tail -3 "$tmp/out")"
-}
-bb=(--backbone mobilenet_v2 --weights "$weights")
+source "$(dirname "$0")/cli-test-lib.sh"
 
 # Help and usage.
 run 0 --help
@@ -70,22 +46,7 @@ run 1 features "$cat" --backbone resnet50 --weights "$weights"
 # A small dataset in MVTec layout: 4 good training images per class, 2 good and 2 defective
 # test images with masks.
 data=$tmp/data
-for cls in magnetic_tile pcb; do
-  mkdir -p "$data/$cls/train/good" "$data/$cls/test/good"
-  for f in $(ls "$industrial/$cls/train/good" | head -4); do
-    ln -s "$industrial/$cls/train/good/$f" "$data/$cls/train/good/$f"
-  done
-  for f in $(ls "$industrial/$cls/test/good" | head -2); do
-    ln -s "$industrial/$cls/test/good/$f" "$data/$cls/test/good/$f"
-  done
-  defect=$(ls "$industrial/$cls/test" | grep -v '^good$' | head -1)
-  mkdir -p "$data/$cls/test/$defect" "$data/$cls/ground_truth/$defect"
-  for f in $(ls "$industrial/$cls/test/$defect" | head -2); do
-    ln -s "$industrial/$cls/test/$defect/$f" "$data/$cls/test/$defect/$f"
-    mask=${f%.*}_mask.png
-    ln -s "$industrial/$cls/ground_truth/$defect/$mask" "$data/$cls/ground_truth/$defect/$mask"
-  done
-done
+make_dataset "$data" 4
 train=(train --data "$data" "${bb[@]}" --batch 4 --no-disk-cache)
 
 run 0 "${train[@]}" --epochs 6 --out "$tmp/m.uniad"
@@ -145,8 +106,4 @@ for c in r["classes"]:
     assert 0 <= c["image_auroc"] <= 1 and 0 <= c["pixel_auroc"] <= 1 and 0 <= c["pixel_aupro"] <= 1
 PY
 
-if [[ $failures -ne 0 ]]; then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "all uniad command-line tests passed"
+finish "uniad command-line"

@@ -359,10 +359,12 @@ test_training (void)
   o.lr = 1e-2;
   Seen seen = { 0 };
   double loss, seconds;
+  int epochs_done;
   g_autoptr (GError) error = NULL;
   g_autoptr (UadDecoder) dec = tiny_decoder (features, 1);
   g_assert_true (uad_decoder_train (dec, features, pixels, &o, record_progress, &seen, &loss,
-                                    &seconds, &error));
+                                    &seconds, &epochs_done, &error));
+  g_assert_cmpint (epochs_done, ==, o.epochs);
   g_test_message ("loss %.4f after the first epoch, %.4f after %d", seen.first_epoch_loss, loss,
                   o.epochs);
   g_assert_cmpint (seen.steps, ==, o.epochs * 3);
@@ -371,14 +373,26 @@ test_training (void)
   /* Seeded: a second run ends on the same parameters. */
   g_autoptr (UadDecoder) again = tiny_decoder (features, 99);
   g_assert_true (uad_decoder_train (again, features, pixels, &o, NULL, NULL, &loss, &seconds,
-                                    &error));
+                                    &epochs_done, &error));
   size_t n;
   g_assert_cmpmem (uad_decoder_params (dec, &n), n * sizeof (float),
                    uad_decoder_params (again, &n), n * sizeof (float));
 
   g_assert_false (uad_decoder_train (again, features, pixels, &o, stop_now, NULL, &loss,
-                                     &seconds, &error));
+                                     &seconds, &epochs_done, &error));
   g_assert_error (error, UAD_ERROR, UAD_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  /* A time budget ends the run when its training time is spent, within a step. */
+  o.seconds = 0.05;
+  Seen timed = { 0 };
+  g_autoptr (UadDecoder) budgeted = tiny_decoder (features, 1);
+  g_assert_true (uad_decoder_train (budgeted, features, pixels, &o, record_progress, &timed,
+                                    &loss, &seconds, &epochs_done, &error));
+  g_assert_cmpfloat (seconds, >=, o.seconds);
+  g_assert_cmpint (epochs_done, >=, 1);
+  g_assert_cmpint (timed.steps, >=, 1);
+  g_assert_true (isfinite (loss));
 }
 
 /* ---- Pixels ------------------------------------------------------------------------------- */

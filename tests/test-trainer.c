@@ -13,29 +13,6 @@
 #define N_IMAGES 10
 #define CHANNELS 12
 
-static void
-small_config (UadTransformerConfig *cfg)
-{
-  uad_transformer_config_default (cfg, CHANNELS);
-  cfg->hidden = 16;
-  cfg->heads = 2;
-  cfg->ffn = 32;
-  cfg->encoder_layers = 1;
-  cfg->decoder_layers = 1;
-}
-
-static UadModel *
-small_model (gboolean separate)
-{
-  UadTransformerConfig cfg;
-  small_config (&cfg);
-  static const char *const names[] = { "bottle", "cable" };
-  g_autoptr (GError) error = NULL;
-  UadModel *m = uad_model_new (UAD_BACKBONE_MOBILENET_V2, "00ff", &cfg, separate, names, 2, &error);
-  g_assert_no_error (error);
-  return m;
-}
-
 static UadTensor *
 random_features (guint32 seed)
 {
@@ -68,21 +45,6 @@ stop_after (const UadTrainProgress *p, void *user_data)
   return ++s->steps != s->stop_at;
 }
 
-static char *
-temp_path (const char *name)
-{
-  g_autofree char *dir = g_dir_make_tmp ("uniad-trainer-XXXXXX", NULL);
-  return g_build_filename (dir, name, NULL);
-}
-
-static void
-remove_file_and_dir (const char *path)
-{
-  g_unlink (path);
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_rmdir (dir);
-}
-
 static void
 assert_same_params (UadModel *a, UadModel *b)
 {
@@ -111,14 +73,14 @@ run_resume_case (gboolean separate, int stop_at)
   small_options (&o);
   g_autoptr (GError) error = NULL;
 
-  g_autoptr (UadModel) straight = small_model (separate);
+  g_autoptr (UadModel) straight = uad_test_small_model (CHANNELS, separate);
   UadTrainer *t = uad_trainer_new (straight, features, class_of, &o, NULL);
   uad_trainer_init_weights (t);
   g_assert_true (uad_trainer_run (t, NULL, NULL, &error));
   uad_trainer_free (t);
 
-  g_autofree char *ckpt = temp_path ("m.uniad.checkpoint");
-  g_autoptr (UadModel) first = small_model (separate);
+  g_autofree char *ckpt = uad_test_temp_path ("m.uniad.checkpoint");
+  g_autoptr (UadModel) first = uad_test_small_model (CHANNELS, separate);
   t = uad_trainer_new (first, features, class_of, &o, ckpt);
   uad_trainer_init_weights (t);
   StopAfter stop = { stop_at, 0 };
@@ -127,7 +89,7 @@ run_resume_case (gboolean separate, int stop_at)
   g_clear_error (&error);
   uad_trainer_free (t);
 
-  g_autoptr (UadModel) resumed = small_model (separate);
+  g_autoptr (UadModel) resumed = uad_test_small_model (CHANNELS, separate);
   t = uad_trainer_new (resumed, features, class_of, &o, ckpt);
   g_assert_true (uad_trainer_resume (t, &error));
   g_assert_no_error (error);
@@ -139,12 +101,12 @@ run_resume_case (gboolean separate, int stop_at)
 
   /* Other data: refused. */
   g_autoptr (UadTensor) other = random_features (8);
-  g_autoptr (UadModel) wrong = small_model (separate);
+  g_autoptr (UadModel) wrong = uad_test_small_model (CHANNELS, separate);
   t = uad_trainer_new (wrong, other, class_of, &o, ckpt);
   g_assert_false (uad_trainer_resume (t, &error));
   g_assert_error (error, UAD_ERROR, UAD_ERROR_MISMATCH);
   uad_trainer_free (t);
-  remove_file_and_dir (ckpt);
+  uad_test_remove_temp (ckpt);
 }
 
 static void
@@ -166,14 +128,14 @@ test_training_reduces_loss (void)
   UadTrainOptions o;
   small_options (&o);
   o.epochs = 30;
-  g_autoptr (UadModel) m = small_model (FALSE);
+  g_autoptr (UadModel) m = uad_test_small_model (CHANNELS, FALSE);
   UadTrainer *t = uad_trainer_new (m, features, class_of, &o, NULL);
   uad_trainer_init_weights (t);
   double drop = 0;
   g_autoptr (GError) error = NULL;
   g_assert_true (uad_trainer_run (t, NULL, NULL, &error));
   uad_trainer_free (t);
-  g_autoptr (UadModel) untrained = small_model (FALSE);
+  g_autoptr (UadModel) untrained = uad_test_small_model (CHANNELS, FALSE);
   t = uad_trainer_new (untrained, features, class_of, &o, NULL);
   uad_trainer_init_weights (t);
   double scores_before[N_IMAGES], scores_after[N_IMAGES];
@@ -195,7 +157,7 @@ test_model_file_round_trip (void)
 {
   for (int separate = 0; separate < 2; separate++)
     {
-      g_autoptr (UadModel) m = small_model (separate);
+      g_autoptr (UadModel) m = uad_test_small_model (CHANNELS, separate);
       UadRng rng;
       uad_rng_init (&rng, 5);
       for (int i = 0; i < m->n_transformers; i++)
@@ -204,7 +166,7 @@ test_model_file_round_trip (void)
       m->classes[1].score_std = 0.125;
       m->training.epochs = 7;
       m->training.date = g_strdup ("2026-11-26T00:00:00Z");
-      g_autofree char *path = temp_path ("m.uniad");
+      g_autofree char *path = uad_test_temp_path ("m.uniad");
       g_autoptr (GError) error = NULL;
       g_assert_true (uad_model_save (m, path, &error));
       g_autoptr (UadModel) back = uad_model_load (path, &error);
@@ -221,14 +183,14 @@ test_model_file_round_trip (void)
       g_assert_cmpint (uad_model_class_from_path (back, "/data/other/000.png"), ==, -1);
       g_assert_false (uad_model_check_backbone (back, UAD_BACKBONE_MOBILENET_V2, "11ee", &error));
       g_assert_error (error, UAD_ERROR, UAD_ERROR_MISMATCH);
-      remove_file_and_dir (path);
+      uad_test_remove_temp (path);
     }
 }
 
 static void
 test_not_a_model (void)
 {
-  g_autofree char *path = temp_path ("plain.safetensors");
+  g_autofree char *path = uad_test_temp_path ("plain.safetensors");
   g_autoptr (UadSafetensorsWriter) w = uad_safetensors_writer_new ();
   g_autoptr (UadTensor) t = uad_tensor_new_1d (3);
   uad_safetensors_writer_add_tensor (w, "x", t);
@@ -243,7 +205,7 @@ test_not_a_model (void)
   g_assert_null (uad_model_load (path, &error));
   g_assert_error (error, UAD_ERROR, UAD_ERROR_FORMAT);
   g_test_message ("%s", error->message);
-  remove_file_and_dir (path);
+  uad_test_remove_temp (path);
 }
 
 int

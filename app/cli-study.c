@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli-study.c: `uniad study convergence`: time to accuracy of training recipes. Each recipe
+ * trains a unified model for the same training time on a dataset's good images; every few
+ * minutes of training the model is evaluated on the test split (image and pixel AUROC, mean
+ * over classes, as `uniad eval` computes them), without the backbone: the features of every
+ * image are extracted once. PaDiM (uad-padim.h), fitted on the same features, gives the
+ * training-free reference lines. A tenth of the good images is held out of training for the
+ * validation estimate (uad-validation.h), recorded beside the real AUROC to show how well it
+ * tracks it. Writes a CSV table and a plot (PNG and SVG). */
+#include "cli-commands.h"
+#include "cli-common.h"
+#include "cli-progress.h"
+#include "cli-study-plot.h"
+
+#include "uad-dataset.h"
+#include "uad-error.h"
+#include "uad-feature-scorer.h"
+#include "uad-image.h"
+#include "uad-metrics.h"
+#include "uad-recipe.h"
+#include "uad-validation.h"
+#include "uad-weights.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAP UAD_ANOMALY_MAP_SIZE
+#define SCORE_BATCH 8
+/* Training images held out for the validation estimate, as the default recipe does. */
+#define STUDY_VALIDATION_SHARE 0.1
+
+typedef struct {
+  CliBackboneOptions bo;
+  char *data, *classes, *out, *cache_dir, *recipes;
+  double minutes, eval_every;
+  gint64 seed;
+} StudyArgs;
+
+/* The test split, as features, with labels and masks. */
+typedef struct {
+  const UadDataset *ds;
+  UadTensor *features;    /* [n, C, 14, 14], raw */
+  int n;
+  int *class_of;          /* [n] */
+  guint8 *labels;         /* [n] */
+  guint8 *masks;          /* [n, MAP, MAP]; all zero for classes without masks */
+} TestSet;
+
+typedef struct {
+  const TestSet *test;
+  const UadValidation *validation; /* held out of training, for the estimate beside the truth;
+                                      NULL with too few images (then all_train trains) */
+  UadTensor *all_train;
+  const int *all_class_of;
+  FILE *csv;
+  CliStudySeries *series;
+  const char *recipe;
+  double next_eval;       /* training seconds of the next evaluation */
+  double every;           /* seconds between evaluations */
+  double last_loss;
+  int last_epoch;
+} StudyRun;
+
+static gboolean
+load_test_set (StudyArgs *a, UadBackbone *bb, const char *sha, const UadDataset *ds,
+               TestSet *ts, GError **error)
+{
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  for (int k = 0; k < ds->n_classes; k++)
+    for (int i = 0; i < ds->classes[k].n_test; i++)
+      g_ptr_array_add (paths, g_strdup (ds->classes[k].test[i].path));
+  ts->ds = ds;
+  ts->n = (int) paths->len;
+  ts->class_of = g_new (int, ts->n);
+  ts->labels = g_new (guint8, ts->n);
+  ts->masks = g_new0 (guint8, (size_t) ts->n * MAP * MAP);
+  int j = 0;
+  for (int k = 0; k < ds->n_classes; k++)
+    for (int i = 0; i < ds->classes[k].n_test; i++, j++)
+      {
+        const UadTestItem *item = &ds->classes[k].test[i];
+        ts->class_of[j] = k;
+        ts->labels[j] = item->anomalous;
+        if (item->mask_path
+            && !uad_mask_load (item->mask_path, MAP, ts->masks + (size_t) j * MAP * MAP, error))
+          {
+            g_ptr_array_unref (paths);
+            return FALSE;
+          }
+      }
+  g_ptr_array_add (paths, NULL);
+  ts->features = cli_extract_features (bb, sha, a->cache_dir, FALSE,
+                                       (const char *const *) paths->pdata, ts->n, error);
+  g_ptr_array_unref (paths);
+  return ts->features != NULL;
+}
+
+static void
+test_set_clear (TestSet *ts)
+{
+  uad_tensor_free (ts->features);
+  g_free (ts->class_of);
+  g_free (ts->labels);
+  g_free (ts->masks);
+}
+
+/* Mean over classes of image AUROC and of pixel AUROC (classes with masks), as `uniad eval`. */
+static void
+evaluate (UadModel *model, const TestSet *ts, double *image_auroc, double *pixel_auroc)
+{
+  size_t per = uad_tensor_numel (ts->features) / ts->n;
+  g_autofree double *scores = g_new (double, ts->n);
+  g_autofree float *maps = g_new (float, (size_t) ts->n * MAP * MAP);
+  g_autoptr (UadFeatureScorer) scorer = uad_feature_scorer_new (model, SCORE_BATCH);
+  for (int i = 0; i < ts->n; i += SCORE_BATCH)
+    uad_feature_scorer_run (scorer, ts->features->data + i * per, MIN (SCORE_BATCH, ts->n - i),
+                            ts->class_of + i, scores + i, maps + (size_t) i * MAP * MAP, NULL, NULL);
+  double image_sum = 0, pixel_sum = 0;
+  int pixel_classes = 0, first = 0;
+  for (int k = 0; k < ts->ds->n_classes; k++)
+    {
+      const UadClass *cls = &ts->ds->classes[k];
+      g_autofree float *s = g_new (float, cls->n_test);
+      for (int i = 0; i < cls->n_test; i++)
+        s[i] = (float) scores[first + i];
+      UadRankMetrics image, pixel;
+      uad_rank_metrics (s, ts->labels + first, cls->n_test, &image);
+      image_sum += image.auroc;
+      if (cls->has_masks)
+        {
+          uad_rank_metrics (maps + (size_t) first * MAP * MAP, ts->masks + (size_t) first * MAP * MAP,
+                            (size_t) cls->n_test * MAP * MAP, &pixel);
+          pixel_sum += pixel.auroc;
+          pixel_classes++;
+        }
+      first += cls->n_test;
+    }
+  *image_auroc = 100 * image_sum / ts->ds->n_classes;
+  *pixel_auroc = pixel_classes ? 100 * pixel_sum / pixel_classes : NAN;
+}
+
+static void
+record (StudyRun *run, UadModel *model, double seconds)
+{
+  double image, pixel;
+  gint64 t0 = g_get_monotonic_time ();
+  evaluate (model, run->test, &image, &pixel);
+  double estimate = run->validation ? uad_validation_estimate (run->validation, model, -1) : NAN;
+  fprintf (run->csv, "%s,%.3f,%d,%.6f,%.2f,%.2f,%.2f\n", run->recipe, seconds / 60, run->last_epoch,
+           run->last_loss, image, pixel, estimate);
+  fflush (run->csv);
+  cli_study_series_add (run->series, seconds / 60, image, pixel);
+  fprintf (stderr, "%-14s %6.1f min  epoch %3d  loss %.5f  image AUROC %5.1f  pixel AUROC %5.1f  "
+           "validation estimate %5.1f  (eval %.0f s)\n", run->recipe, seconds / 60, run->last_epoch,
+           run->last_loss, image, pixel, estimate, (g_get_monotonic_time () - t0) / 1e6);
+}
+
+typedef struct {
+  StudyRun *run;
+  UadModel *model;
+} StepContext;
+
+static gboolean
+on_study_step (const UadTrainProgress *p, void *user_data)
+{
+  StepContext *c = user_data;
+  c->run->last_loss = p->epoch_loss;
+  c->run->last_epoch = p->epoch;
+  if (p->seconds >= c->run->next_eval)
+    {
+      record (c->run, c->model, p->seconds);
+      c->run->next_eval += c->run->every;
+    }
+  return !cli_interrupted ();
+}
+
+/* Trains one recipe for the study's time on the validation's training images and evaluates
+ * it along the way. */
+static gboolean
+study_recipe (StudyArgs *a, const char *name, UadBackbone *bb, const char *sha, StudyRun *run,
+              GError **error)
+{
+  UadTensor *train = run->validation ? uad_validation_get_train_features ((UadValidation *) run->validation)
+                                      : run->all_train;
+  const int *class_of = run->validation ? uad_validation_get_train_classes (run->validation)
+                                        : run->all_class_of;
+  UadRecipe recipe;
+  if (!uad_recipe_lookup (name, &recipe, error))
+    return FALSE;
+  const UadDataset *ds = run->test->ds;
+  UadTransformerConfig cfg;
+  uad_recipe_transformer_config (&recipe, (int) train->shape[1], &cfg);
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  for (int k = 0; k < ds->n_classes; k++)
+    g_ptr_array_add (names, ds->classes[k].name);
+  g_autoptr (UadModel) model = uad_model_new (uad_backbone_get_kind (bb), sha, &cfg, FALSE,
+                                              (const char *const *) names->pdata, ds->n_classes, error);
+  if (model == NULL)
+    return FALSE;
+  if (recipe.standardize)
+    uad_model_fit_standardization (model, train);
+
+  UadTrainOptions opts = recipe.train;
+  opts.seconds = a->minutes * 60;
+  opts.seed = (guint64) a->seed;
+  opts.checkpoint_every = 0;
+  run->recipe = name;
+  run->series = cli_study_series_new (name);
+  run->next_eval = run->every;
+  run->last_loss = NAN;
+  run->last_epoch = 0;
+  UadTrainer *trainer = uad_trainer_new (model, train, class_of, &opts, NULL);
+  uad_trainer_init_weights (trainer);
+  StepContext ctx = { run, model };
+  gboolean ok = uad_trainer_run (trainer, on_study_step, &ctx, error);
+  uad_trainer_free (trainer);
+  if (ok) /* the end of the budget, unless the last evaluation was just then */
+    {
+      GArray *m = run->series->minutes;
+      if (m->len == 0 || g_array_index (m, double, m->len - 1) < model->training.seconds / 60 - 1e-3)
+        record (run, model, model->training.seconds);
+    }
+  return ok;
+}
+
+/* PaDiM's mean image and pixel AUROC on the test set, fitted unified or per class. */
+static gboolean
+padim_line (UadBackbone *bb, const char *sha, const UadTensor *train,
+            const int *class_of, const TestSet *ts, gboolean separate, CliStudyReference *ref,
+            GError **error)
+{
+  const UadDataset *ds = ts->ds;
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  for (int k = 0; k < ds->n_classes; k++)
+    g_ptr_array_add (names, ds->classes[k].name);
+  g_autoptr (UadModel) model = uad_model_new_padim (uad_backbone_get_kind (bb), sha,
+                                                    (int) train->shape[1], separate,
+                                                    (const char *const *) names->pdata, ds->n_classes);
+  if (!uad_model_fit_padim (model, train, class_of, error))
+    return FALSE;
+  ref->name = separate ? "PaDiM per class" : "PaDiM unified";
+  evaluate (model, ts, &ref->image_auroc, &ref->pixel_auroc);
+  fprintf (stderr, "%-14s image AUROC %5.1f  pixel AUROC %5.1f\n", ref->name, ref->image_auroc,
+           ref->pixel_auroc);
+  return TRUE;
+}
+
+static gboolean
+run_study (StudyArgs *a, GError **error)
+{
+  g_auto (GStrv) classes = a->classes ? g_strsplit (a->classes, ",", -1) : NULL;
+  g_autoptr (UadDataset) ds = uad_dataset_scan (a->data, (const char *const *) classes, error);
+  if (ds == NULL)
+    return FALSE;
+  g_auto (GStrv) recipes = g_strsplit (a->recipes ? a->recipes : "fast,official", ",", -1);
+  for (int r = 0; recipes[r]; r++)
+    {
+      UadRecipe check;
+      if (!uad_recipe_lookup (recipes[r], &check, error))
+        return FALSE;
+    }
+  if (g_mkdir_with_parents (a->out, 0755) != 0)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "%s: cannot create the folder: %s", a->out,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  UadBackbone *bb = cli_load_backbone (&a->bo);
+  if (bb == NULL)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "cannot load the backbone");
+      return FALSE;
+    }
+  g_autofree char *weights = a->bo.weights ? g_strdup (a->bo.weights)
+                                           : uad_weights_default_path (uad_backbone_get_kind (bb));
+  g_autofree char *sha = uad_weights_sha256 (weights, error);
+  int n;
+  g_autofree int *class_of = NULL;
+  g_auto (GStrv) paths = cli_training_images (ds, &class_of, &n);
+  g_autoptr (UadTensor) train = sha ? cli_extract_features (bb, sha, a->cache_dir, FALSE,
+                                                            (const char *const *) paths, n, error)
+                                    : NULL;
+  TestSet ts = { 0 };
+  gboolean ok = train != NULL && load_test_set (a, bb, sha, ds, &ts, error);
+  CliStudyReference refs[2];
+  ok = ok && padim_line (bb, sha, train, class_of, &ts, FALSE, &refs[0], error)
+       && padim_line (bb, sha, train, class_of, &ts, TRUE, &refs[1], error);
+
+  g_autofree char *csv_path = g_build_filename (a->out, "convergence.csv", NULL);
+  FILE *csv = ok ? fopen (csv_path, "w") : NULL;
+  if (ok && csv == NULL)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "%s: %s", csv_path, g_strerror (errno));
+      ok = FALSE;
+    }
+  g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) cli_study_series_free);
+  if (ok)
+    {
+      fprintf (csv, "recipe,minutes,epoch,loss,image_auroc,pixel_auroc,validation_auroc\n");
+      for (int i = 0; i < 2; i++)
+        fprintf (csv, "%s,,,,%.2f,%.2f,\n", refs[i].name, refs[i].image_auroc, refs[i].pixel_auroc);
+      cli_catch_interrupt ();
+    }
+  g_autoptr (GError) no_validation = NULL;
+  g_autoptr (UadValidation) validation = ok ? uad_validation_new (train, class_of, ds->n_classes,
+                                                                  STUDY_VALIDATION_SHARE, (guint64) a->seed,
+                                                                  &no_validation)
+                                            : NULL;
+  if (no_validation != NULL)
+    fprintf (stderr, "validation: none, every good image trains (%s)\n", no_validation->message);
+  StudyRun run = { &ts, validation, train, class_of, csv, NULL, NULL, 0, a->eval_every * 60, 0, 0 };
+  for (int r = 0; ok && recipes[r]; r++)
+    {
+      ok = study_recipe (a, recipes[r], bb, sha, &run, error);
+      g_ptr_array_add (series, run.series);
+    }
+  if (csv != NULL && fclose (csv) != 0 && ok)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "%s: %s", csv_path, g_strerror (errno));
+      ok = FALSE;
+    }
+  if (ok)
+    {
+      g_autofree char *png = g_build_filename (a->out, "convergence.png", NULL);
+      g_autofree char *svg = g_build_filename (a->out, "convergence.svg", NULL);
+      ok = cli_study_plot (png, svg, (CliStudySeries **) series->pdata, (int) series->len, refs,
+                           2, a->minutes, error);
+      if (ok)
+        printf ("wrote %s, %s and %s\n", csv_path, png, svg);
+    }
+  test_set_clear (&ts);
+  uad_backbone_free (bb);
+  return ok;
+}
+
+int
+cli_study (int argc, char **argv)
+{
+  StudyArgs a = { .minutes = 15, .eval_every = 0, .seed = 133 };
+  g_autofree char *recipes = g_strjoinv (", ", (char **) uad_recipe_names ());
+  g_autofree char *recipe_help = g_strdup_printf ("Recipes to compare, comma-separated (default fast,official; known: %s)", recipes);
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &a.data, "Dataset root in MVTec AD layout", "ROOT" },
+    { "classes", 'c', 0, G_OPTION_ARG_STRING, &a.classes, "Only these classes (default: all)", "A,B" },
+    { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &a.minutes, "Training time of each recipe (default 15)", "M" },
+    { "recipes", 'r', 0, G_OPTION_ARG_STRING, &a.recipes, recipe_help, "A,B" },
+    { "eval-every", 0, 0, G_OPTION_ARG_DOUBLE, &a.eval_every, "Minutes of training between evaluations (default: a tenth of --minutes)", "M" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, "Folder for convergence.csv, .png and .svg", "DIR" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &a.seed, "Random seed (default 133)", "N" },
+    { "feature-cache", 0, 0, G_OPTION_ARG_FILENAME, &a.cache_dir, "Folder for cached backbone features (default: the user cache folder)", "DIR" },
+    { NULL }, { NULL }, { NULL }, { NULL },
+  };
+  int n_entries = G_N_ELEMENTS (entries) - 4;
+  cli_backbone_entries (&a.bo, entries + n_entries);
+  int status = CLI_EXIT_USAGE;
+  if (!cli_parse (&argc, &argv, "study", "convergence",
+                  "compare training recipes by time to accuracy", entries))
+    ;
+  else if (argc != 2 || strcmp (argv[1], "convergence") != 0)
+    cli_error ("study", "the study to run: 'uniad study convergence' (see 'uniad study --help')");
+  else if (a.data == NULL || a.out == NULL)
+    cli_error ("study", "--data ROOT and --out DIR are required");
+  else if (!(a.minutes > 0) || a.eval_every < 0 || a.seed < 0)
+    cli_error ("study", "--minutes must be > 0, --eval-every and --seed >= 0");
+  else
+    {
+      g_autoptr (GError) error = NULL;
+      if (a.eval_every == 0)
+        a.eval_every = a.minutes / 10;
+      status = CLI_EXIT_OK;
+      if (!run_study (&a, &error))
+        {
+          cli_error ("study", "%s", error->message);
+          status = g_error_matches (error, UAD_ERROR, UAD_ERROR_CANCELLED) ? 130 : CLI_EXIT_FAILURE;
+        }
+    }
+  cli_backbone_options_clear (&a.bo);
+  g_free (a.data), g_free (a.classes), g_free (a.out), g_free (a.cache_dir), g_free (a.recipes);
+  return status;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Time to accuracy from the command line, on a few real industrial images: recipes, a time
+# budget that includes the image decoder, continuing a finished model, the validation estimate
+# with --until-plateau, and `uniad study convergence` writing its table and plots. Needs
+# UNIAD_SHARED (exit 77 = skipped without it).
+set -u
+source "$(dirname "$0")/cli-test-lib.sh"
+
+data=$tmp/data
+make_dataset "$data" 12
+train=(train --data "$data" "${bb[@]}" --batch 4 --feature-cache "$tmp/cache")
+
+# Usage errors name what is wrong.
+run 0 train --help
+grep -q -- "--minutes" "$tmp/out" && grep -q -- "--continue" "$tmp/out" && grep -q "official" "$tmp/out" \
+  || fail "train --help: $(cat "$tmp/out")"
+run 2 "${train[@]}" --recipe nope --out "$tmp/x.uniad"
+grep -q "known: fast, official" "$tmp/out" || fail "unknown recipe: $(cat "$tmp/out")"
+run 2 "${train[@]}" --minutes 1 --epochs 2 --out "$tmp/x.uniad"
+run 2 "${train[@]}" --validation 1.5 --out "$tmp/x.uniad"
+[[ ! -e $tmp/x.uniad ]] || fail "a refused command wrote a model"
+
+# A time budget: the transformer, then the image decoder in what is left.
+run 0 "${train[@]}" --minutes 0.4 --out "$tmp/b.uniad"
+grep -q "a budget of 0.4 minutes" "$tmp/out" || fail "budget: $(cat "$tmp/out")"
+grep -q "validation: 4 training images held out" "$tmp/out" || fail "budget: no validation: $(cat "$tmp/out")"
+grep -q "decoder: trained" "$tmp/out" || fail "budget: no decoder: $(cat "$tmp/out")"
+run 0 infer --model "$tmp/b.uniad" --weights "$weights" "$data/pcb/test" --reconstructions "$tmp/rec"
+[[ $(find "$tmp/rec" -name '*_reconstruction.png' | wc -l) -eq 4 ]] || fail "budget: no reconstructions"
+
+# Validation after each epoch, and --until-plateau ending the run before its epochs.
+run 0 "${train[@]}" --epochs 40 --lr 1e-2 --until-plateau --no-decoder --out "$tmp/p.uniad"
+[[ $(grep -c "validation AUROC (synthetic anomalies)" "$tmp/out") -ge 4 ]] \
+  || fail "until-plateau: no estimates: $(cat "$tmp/out")"
+grep -q "training ends here" "$tmp/out" || fail "until-plateau did not stop: $(tail -5 "$tmp/out")"
+
+# The official recipe by epochs; then more training for the finished model, in place.
+run 0 "${train[@]}" --recipe official --epochs 2 --no-decoder --out "$tmp/o.uniad"
+grep -q "recipe official" "$tmp/out" && grep -q "trained 2 epochs" "$tmp/out" \
+  || fail "official: $(cat "$tmp/out")"
+run 0 "${train[@]}" --recipe official --continue "$tmp/o.uniad" --out "$tmp/o.uniad" --epochs 3
+grep -q "continuing" "$tmp/out" && grep -q "trained 5 epochs" "$tmp/out" \
+  || fail "continue: $(cat "$tmp/out")"
+run 0 eval --model "$tmp/o.uniad" --weights "$weights" --data "$data"
+run 1 train --data "$data" --classes pcb --continue "$tmp/o.uniad" --out "$tmp/o2.uniad" --epochs 1
+grep -q "other classes" "$tmp/out" || fail "continue on other classes: $(cat "$tmp/out")"
+run 2 "${train[@]}" --continue "$tmp/o.uniad" --resume --out "$tmp/o.uniad"
+
+# The study: PaDiM lines, each recipe evaluated along the way, a CSV and two plots.
+run 0 study convergence --data "$data" "${bb[@]}" --minutes 0.1 --eval-every 0.05 \
+  --recipes fast,official:lr=3e-4 --out "$tmp/study" --feature-cache "$tmp/cache"
+csv=$tmp/study/convergence.csv
+head -1 "$csv" | grep -q "^recipe,minutes,epoch,loss,image_auroc,pixel_auroc,validation_auroc$" \
+  || fail "study CSV header: $(head -1 "$csv")"
+grep -q "^PaDiM unified,,,,[0-9.]*,[0-9.]*," "$csv" || fail "study CSV: no PaDiM line: $(cat "$csv")"
+[[ $(grep -c "^fast," "$csv") -ge 2 && $(grep -c "^official:lr=3e-4," "$csv") -ge 2 ]] \
+  || fail "study CSV: too few evaluations: $(cat "$csv")"
+[[ $(head -c 8 "$tmp/study/convergence.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] \
+  || fail "study: convergence.png is not a PNG"
+grep -q "<svg" "$tmp/study/convergence.svg" || fail "study: convergence.svg is not SVG"
+run 1 study convergence --data "$data" "${bb[@]}" --recipes nope --out "$tmp/study2"
+grep -q "no recipe called 'nope'" "$tmp/out" || fail "study, unknown recipe: $(cat "$tmp/out")"
+
+finish "time-to-accuracy command-line"
