@@ -263,6 +263,8 @@ draw_contours (WorkbenchImagePane *self, cairo_t *cr, double zoom, double origin
       cairo_new_path (cr);
       for (int i = 0; i < c->n_contours; i++)
         {
+          /* Without a current point the first line_to moves: no line from the last contour. */
+          cairo_new_sub_path (cr);
           for (int k = c->starts[i]; k < c->starts[i + 1]; k++)
             cairo_line_to (cr, origin_x + c->xy[2 * k] * sx, origin_y + c->xy[2 * k + 1] * sy);
           cairo_close_path (cr);
