@@ -311,10 +311,19 @@ run_study (StudyArgs *a, GError **error)
   if (no_validation != NULL)
     fprintf (stderr, "validation: none, every good image trains (%s)\n", no_validation->message);
   StudyRun run = { &ts, validation, train, class_of, csv, NULL, NULL, 0, a->eval_every * 60, 0, 0 };
-  for (int r = 0; ok && recipes[r]; r++)
+  gboolean stopped = FALSE;
+  for (int r = 0; ok && !stopped && recipes[r]; r++)
     {
+      run.series = NULL;
       ok = study_recipe (a, recipes[r], bb, sha, &run, error);
-      g_ptr_array_add (series, run.series);
+      if (run.series != NULL)
+        g_ptr_array_add (series, run.series);
+      /* Ctrl-C: what was measured so far still goes into the table and the plots. */
+      if (!ok && g_error_matches (*error, UAD_ERROR, UAD_ERROR_CANCELLED))
+        {
+          g_clear_error (error);
+          ok = stopped = TRUE;
+        }
     }
   if (csv != NULL && fclose (csv) != 0 && ok)
     {
@@ -329,6 +338,11 @@ run_study (StudyArgs *a, GError **error)
                            2, a->minutes, error);
       if (ok)
         printf ("wrote %s, %s and %s\n", csv_path, png, svg);
+    }
+  if (ok && stopped)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_CANCELLED, "stopped; %s has what was measured", a->out);
+      ok = FALSE;
     }
   test_set_clear (&ts);
   uad_backbone_free (bb);

@@ -71,7 +71,7 @@ cli_add_decoder (UadModel *model, UadNormalization norm, const UadTensor *featur
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_free (model->decoder_training.date);
   model->decoder_training = (UadTrainingSummary) { epochs, opts->batch, loss, seconds,
-                                                   g_date_time_format_iso8601 (now) };
+                                                   g_date_time_format_iso8601 (now), NULL };
   return uad_model_set_decoder (model, g_steal_pointer (&dec), error);
 }
 

@@ -39,7 +39,7 @@ cli_fit_padim (UadBackbone *bb, const char *sha, const UadDataset *ds, const cha
 
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   model->training = (UadTrainingSummary) { 0, 0, 0, (g_get_monotonic_time () - t0) / 1e6,
-                                           g_date_time_format_iso8601 (now) };
+                                           g_date_time_format_iso8601 (now), NULL };
   g_autofree char *done = g_strdup_printf ("PaDiM: %d Gaussian %s of %d channels at %d positions "
                                            "on %d images, %.1f s", model->n_gaussians,
                                            model->n_gaussians == 1 ? "model" : "models",

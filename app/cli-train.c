@@ -237,6 +237,8 @@ train_transformers (TrainArgs *a, const TrainPlan *plan, UadModel *model,
       model->training.epochs += before.epochs;
       model->training.seconds += before.seconds;
     }
+  g_free (model->training.recipe);
+  model->training.recipe = g_strdup (a->recipe ? a->recipe : plan->recipe.name);
   g_autofree char *summary = g_strdup_printf ("trained %d epochs on %d images: final loss %.5f, %.1f s",
                                               model->training.epochs, (int) features->shape[0],
                                               model->training.final_loss, model->training.seconds);
@@ -471,7 +473,7 @@ cli_train (int argc, char **argv)
     { "classes", 'c', 0, G_OPTION_ARG_STRING, &a.classes, "Only these classes (default: all)", "A,B" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, "Model file to write", "MODEL.uniad" },
     { "method", 0, 0, G_OPTION_ARG_STRING, &a.method, "uniad (default), or padim: the training-free per-position Gaussian baseline", "NAME" },
-    { "separate", 0, 0, G_OPTION_ARG_NONE, &a.separate, "One transformer per class (default: one for all)", NULL },
+    { "separate", 0, 0, G_OPTION_ARG_NONE, &a.separate, "One model per class: a transformer, or PaDiM's Gaussians (default: one for all)", NULL },
     { "recipe", 'r', 0, G_OPTION_ARG_STRING, &a.recipe, recipe_help, "NAME" },
     { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &a.minutes, "Train within this wall-clock budget, image decoder included (default: the recipe's; fast: 60)", "M" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &a.epochs, "Train for this many epochs instead of a time budget (official recipe: 1000)", "N" },

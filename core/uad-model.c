@@ -85,8 +85,10 @@ uad_model_free (UadModel *model)
   g_free (model->feature_mean);
   g_free (model->feature_std);
   g_free (model->training.date);
+  g_free (model->training.recipe);
   uad_decoder_free (model->decoder);
   g_free (model->decoder_training.date);
+  g_free (model->decoder_training.recipe);
   g_free (model);
 }
 
@@ -133,6 +135,8 @@ append_training (GString *s, const UadTrainingSummary *t)
   append_number (s, "final_loss", t->final_loss);
   append_number (s, "seconds", t->seconds);
   append_text (s, "date", t->date);
+  if (t->recipe != NULL)
+    append_text (s, "recipe", t->recipe);
   g_string_append (s, "}");
 }
 
@@ -350,6 +354,9 @@ read_training (Reader *r, const UadJson *t, UadTrainingSummary *out)
   out->final_loss = number (r, t, "final_loss");
   out->seconds = number (r, t, "seconds");
   out->date = g_strdup (text (r, t, "date"));
+  /* Written since recipes exist; older models have none. */
+  if (uad_json_object_get (t, "recipe") != NULL)
+    out->recipe = g_strdup (text (r, t, "recipe"));
 }
 
 /* The decoder described by the metadata's "decoder" object, with zero parameters. */
@@ -760,7 +767,12 @@ uad_model_describe (const UadModel *model)
     g_string_append_printf (s, "PaDiM per-position Gaussians (ridge %g, no reconstruction)",
                             UAD_PADIM_RIDGE);
   else
-    g_string_append_printf (s, "UniAD reconstruction transformer, %d epochs", model->training.epochs);
+    {
+      g_string_append_printf (s, "UniAD reconstruction transformer, %d epochs", model->training.epochs);
+      if (model->training.recipe != NULL)
+        g_string_append_printf (s, " (recipe %s, %.0f min)", model->training.recipe,
+                                model->training.seconds / 60);
+    }
   g_string_append_printf (s, ", %s, %d %s, %s features (%d channels%s), score %s",
                           model->separate ? "separate" : "unified", model->n_classes,
                           model->n_classes == 1 ? "class" : "classes",

@@ -53,6 +53,7 @@ typedef struct {
   double final_loss;      /* mean training loss of the last epoch */
   double seconds;         /* training wall time */
   char *date;             /* ISO 8601, UTC, when training finished */
+  char *recipe;           /* the training recipe (uad-recipe.h), or NULL when not recorded */
 } UadTrainingSummary;
 
 typedef struct {

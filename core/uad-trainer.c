@@ -121,6 +121,12 @@ shuffle (const UadTrainer *t, const int *images, int *idx, int n, int m, int epo
     }
 }
 
+static gboolean
+time_budgeted (const UadTrainer *t)
+{
+  return t->opts.seconds > 0;
+}
+
 /* A digest of what must not change between a run and its resumption. */
 static char *
 fingerprint (const UadTrainer *t)
@@ -138,7 +144,8 @@ fingerprint (const UadTrainer *t)
     {
       /* budget_callbacks is left out: it changes how time is counted, not the training. */
       /* Only then, so that checkpoints of the spec's recipe from older versions still resume. */
-      g_autofree char *more = g_strdup_printf (" %d %.17g %.17g %.17g", o->schedule, o->seconds,
+      /* The budget's presence, not its value: a resumed run keeps the checkpoint's budget. */
+      g_autofree char *more = g_strdup_printf (" %d %d %.17g %.17g", o->schedule, o->seconds > 0,
                                                o->warmup, o->final_lr_ratio);
       g_checksum_update (sum, (const guchar *) more, -1);
     }
@@ -170,6 +177,8 @@ uad_trainer_save_checkpoint (UadTrainer *t, GError **error)
   uad_json_append_double (s, t->seconds);
   g_string_append (s, ",\"model_seconds\":");
   uad_json_append_double (s, t->model_seconds);
+  g_string_append (s, ",\"budget_seconds\":");
+  uad_json_append_double (s, t->opts.seconds);
   g_string_append (s, "}");
   g_autofree char *json = g_string_free (s, FALSE);
   uad_safetensors_writer_add_metadata (w, STATE_KEY, json);
@@ -244,6 +253,16 @@ uad_trainer_resume (UadTrainer *t, GError **error)
     t->seconds = 0;
   if (isnan (t->model_seconds))
     t->model_seconds = 0;
+  if (time_budgeted (t))
+    {
+      double budget = read_double (state, "budget_seconds");
+      if (!(budget > 0))
+        {
+          g_set_error (error, UAD_ERROR, UAD_ERROR_FORMAT, "%s: damaged training state", path);
+          return FALSE;
+        }
+      t->opts.seconds = budget;
+    }
   for (int i = 0; i < t->model->n_transformers; i++)
     {
       size_t n, n_saved;
@@ -293,12 +312,6 @@ model_budget (UadTrainer *t, int m)
   int count;
   g_free (images_of (t, m, &count));
   return t->opts.seconds * count / (double) t->features->shape[0];
-}
-
-static gboolean
-time_budgeted (const UadTrainer *t)
-{
-  return t->opts.seconds > 0;
 }
 
 /* Whether the transformer in training has had its epochs or its share of the time budget. */

@@ -74,7 +74,8 @@ void uad_trainer_free (UadTrainer *trainer);
 
 /* Fresh start: initialises the transformers from the seed. */
 void uad_trainer_init_weights (UadTrainer *trainer);
-/* Continues from checkpoint_path; fails when it belongs to other data or other options. */
+/* Continues from checkpoint_path; fails when it belongs to other data or other options. A run
+ * with a time budget keeps the checkpoint's budget, whatever opts->seconds now says. */
 gboolean uad_trainer_resume (UadTrainer *trainer, GError **error);
 
 /* Trains to the last epoch, or until the time budget is spent. Returns FALSE with UAD_ERROR_CANCELLED after writing the
@@ -91,7 +92,8 @@ void uad_trainer_finish_model (UadTrainer *trainer);
 /* Writes the checkpoint now. */
 gboolean uad_trainer_save_checkpoint (UadTrainer *trainer, GError **error);
 
-/* Image scores of features [n, C, 14, 14] under the model (class_of picks the transformer in
- * separate mode), into scores[n]. Runs the transformer only: the backbone is not needed. */
+/* Image scores of raw features [n, C, 14, 14] under the model (class_of picks the transformer
+ * or Gaussians in separate mode), into scores[n], through uad-feature-scorer.h: the backbone is
+ * not needed. */
 void uad_model_score_features (UadModel *model, const UadTensor *features, const int *class_of,
                                double *scores);

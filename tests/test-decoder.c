@@ -474,7 +474,8 @@ test_model_file (void)
   g_autoptr (UadTensor) features = random_features (3, 5, 3, 5);
   g_autoptr (UadModel) m = tiny_model ();
   g_assert_true (uad_model_set_decoder (m, tiny_decoder (features, 3), &error));
-  m->decoder_training = (UadTrainingSummary) { 12, 8, 0.125, 61.5, g_strdup ("2026-11-26T00:00:00Z") };
+  m->decoder_training = (UadTrainingSummary) { 12, 8, 0.125, 61.5, g_strdup ("2026-11-26T00:00:00Z"), NULL };
+  m->training.recipe = g_strdup ("fast:lr=1e-3");
   g_assert_true (uad_model_save (m, path, &error));
   g_autoptr (UadModel) back = uad_model_load (path, &error);
   g_assert_no_error (error);
@@ -488,6 +489,8 @@ test_model_file (void)
   g_assert_cmpint (back->decoder_training.epochs, ==, 12);
   g_assert_cmpfloat (back->decoder_training.seconds, ==, 61.5);
   g_assert_cmpstr (back->decoder_training.date, ==, "2026-11-26T00:00:00Z");
+  g_assert_null (back->decoder_training.recipe);
+  g_assert_cmpstr (back->training.recipe, ==, "fast:lr=1e-3");
   /* Same statistics: the same pictures. */
   UadDecoderWorkspace *wa = uad_decoder_workspace_new (m->decoder, 1, FALSE);
   UadDecoderWorkspace *wb = uad_decoder_workspace_new (back->decoder, 1, FALSE);

@@ -177,6 +177,49 @@ test_time_budget (void)
   g_assert_cmpfloat (model->classes[0].score_std, >, 0);
 }
 
+static gboolean
+stop_at_fifth (const UadTrainProgress *p, void *user_data)
+{
+  return ++*(int *) user_data < 5;
+}
+
+/* Stopped and resumed, a budgeted run keeps its budget, whatever the new run's options say. */
+static void
+test_time_budget_resumes (void)
+{
+  g_autoptr (UadTensor) features = random_features (N_IMAGES, 0, 1, 3);
+  g_autoptr (UadModel) model = uad_test_small_model (CHANNELS, FALSE);
+  g_autofree char *ckpt = uad_test_temp_path ("m.uniad.checkpoint");
+  UadTrainOptions o;
+  cosine_options (&o);
+  o.seconds = 0.3;
+  UadTrainer *t = uad_trainer_new (model, features, class_of, &o, ckpt);
+  uad_trainer_init_weights (t);
+  int steps = 0;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (uad_trainer_run (t, stop_at_fifth, &steps, &error));
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_CANCELLED);
+  g_clear_error (&error);
+  uad_trainer_free (t);
+
+  o.seconds = 100; /* as a new deadline would give: the checkpoint's 0.3 s wins */
+  t = uad_trainer_new (model, features, class_of, &o, ckpt);
+  g_assert_true (uad_trainer_resume (t, &error));
+  g_assert_true (uad_trainer_run (t, NULL, NULL, &error));
+  uad_trainer_free (t);
+  g_assert_cmpfloat (model->training.seconds, >=, 0.3);
+  g_assert_cmpfloat (model->training.seconds, <, 0.5);
+
+  /* By epochs, the same checkpoint is another run's. */
+  o.seconds = 0;
+  o.epochs = 3;
+  t = uad_trainer_new (model, features, class_of, &o, ckpt);
+  g_assert_false (uad_trainer_resume (t, &error));
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_MISMATCH);
+  uad_trainer_free (t);
+  uad_test_remove_temp (ckpt);
+}
+
 static void
 test_cosine_by_epochs (void)
 {
@@ -292,6 +335,7 @@ main (int argc, char **argv)
   g_test_add_func ("/recipes/warmup-cosine", test_warmup_cosine);
   g_test_add_func ("/recipes/lookup", test_recipe_lookup);
   g_test_add_func ("/recipes/time-budget", test_time_budget);
+  g_test_add_func ("/recipes/time-budget-resumes", test_time_budget_resumes);
   g_test_add_func ("/recipes/cosine-by-epochs", test_cosine_by_epochs);
   g_test_add_func ("/recipes/finish-early", test_finish_early);
   g_test_add_func ("/recipes/trainer-standardizes", test_trainer_standardizes);
