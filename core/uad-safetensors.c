@@ -262,8 +262,11 @@ compare_ranges (gconstpointer a, gconstpointer b)
   return x->end < y->end ? -1 : x->end > y->end;
 }
 
+/* The format requires the tensors to fill the data area exactly, without holes or overlaps.
+ * Checking it catches a header whose length field is off by a few bytes: every offset is then
+ * still "inside" the data but every tensor reads shifted bytes. */
 static gboolean
-check_overlaps (UadSafetensors *st, GError **error)
+check_tiling (UadSafetensors *st, GError **error)
 {
   g_autofree Entry **sorted = g_new (Entry *, st->n_entries + 1);
   for (guint i = 0; i < st->n_entries; i++)
@@ -275,11 +278,23 @@ check_overlaps (UadSafetensors *st, GError **error)
       const Entry *e = sorted[i];
       if (e->begin == e->end)
         continue; /* empty tensors share no bytes with anything */
-      if (last != NULL && e->begin < last->end)
+      guint64 expected = last != NULL ? last->end : 0;
+      if (e->begin < expected)
         return file_error (st, error, UAD_ERROR_FORMAT,
                             "tensors '%s' and '%s' overlap in the data area", last->name, e->name);
+      if (e->begin > expected)
+        return file_error (st, error, UAD_ERROR_FORMAT,
+                            "%" G_GUINT64_FORMAT " bytes of the data area before tensor '%s' "
+                            "belong to no tensor (a wrong header length, or a damaged file)",
+                            e->begin - expected, e->name);
       last = e;
     }
+  guint64 end = last != NULL ? last->end : 0;
+  if (end != st->data_len)
+    return file_error (st, error, UAD_ERROR_FORMAT,
+                        "the tensors end at byte %" G_GUINT64_FORMAT " of a data area of %"
+                        G_GUINT64_FORMAT " bytes (a wrong header length, or a damaged file)",
+                        end, st->data_len);
   return TRUE;
 }
 
@@ -339,7 +354,7 @@ read_header (UadSafetensors *st, GError **error)
       st->meta_keys = g_new0 (const char *, 1);
       st->meta_values = g_new0 (const char *, 1);
     }
-  return check_overlaps (st, error);
+  return check_tiling (st, error);
 }
 
 UadSafetensors *

@@ -157,6 +157,21 @@ test_broken_files (void)
   g_assert_true (g_file_set_contents (html, page, -1, NULL));
   assert_open_fails (html, UAD_ERROR_FORMAT, "absurd");
 
+  /* The tensors must fill the data area exactly: no gap, no unused tail, and so no header
+   * length that is off by a few bytes while every offset still lies inside the data. */
+  const char *two = "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]},"
+                    " \"b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [12, 16]}}";
+  g_autofree char *gap = write_file (dir, "gap.safetensors", -1, two, 16);
+  assert_open_fails (gap, UAD_ERROR_FORMAT, "belong to no tensor");
+  const char *one = "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}}";
+  g_autofree char *tail = write_file (dir, "tail.safetensors", -1, one, 9);
+  assert_open_fails (tail, UAD_ERROR_FORMAT, "end at byte 8 of a data area of 9");
+  /* A length one short of a space-padded header: the JSON still parses, and "a" would read
+   * the padding byte and the first seven bytes of its data. */
+  g_autofree char *padded = g_strconcat (one, " ", NULL);
+  g_autofree char *shifted = write_file (dir, "shifted.safetensors", (gint64) strlen (one), padded, 8);
+  assert_open_fails (shifted, UAD_ERROR_FORMAT, "end at byte 8 of a data area of 9");
+
   g_autofree char *missing = g_build_filename (dir, "missing.safetensors", NULL);
   assert_open_fails (missing, UAD_ERROR_IO, "No such file");
 
@@ -169,14 +184,14 @@ static void
 test_hand_made (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("uad-st-XXXXXX", NULL);
-  /* Trailing space padding, an extra key in an entry, a gap, an empty tensor at the end of the
-   * data, a scalar, unused bytes at the end, tensors listed out of data order. */
+  /* Trailing space padding, an extra key in an entry, an empty tensor at the end of the data,
+   * a scalar, tensors listed out of data order. */
   const char *header =
-    "{\"s\": {\"dtype\": \"F32\", \"shape\": [], \"data_offsets\": [20, 24]},"
+    "{\"s\": {\"dtype\": \"F32\", \"shape\": [], \"data_offsets\": [16, 20]},"
     " \"__metadata__\": {},"
     " \"w\": {\"dtype\": \"F32\", \"shape\": [2, 2], \"data_offsets\": [0, 16], \"extra\": true},"
-    " \"e\": {\"dtype\": \"I64\", \"shape\": [3, 0], \"data_offsets\": [32, 32]}}      ";
-  g_autofree char *path = write_file (dir, "ok.safetensors", -1, header, 32);
+    " \"e\": {\"dtype\": \"I64\", \"shape\": [3, 0], \"data_offsets\": [20, 20]}}      ";
+  g_autofree char *path = write_file (dir, "ok.safetensors", -1, header, 20);
   g_autoptr (GError) error = NULL;
   g_autoptr (UadSafetensors) st = uad_safetensors_open (path, &error);
   g_assert_no_error (error);
