@@ -3,8 +3,10 @@
  *
  * Row-major, BLAS semantics: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, where op
  * transposes when trans_* is TRUE. The product is cut into one slice per compute thread (along
- * N when N is the larger side, else along M) and each slice is one single-threaded cblas_sgemm,
- * following the policy in uad-parallel.h. */
+ * N when N is the larger side, else along M), following the policy in uad-parallel.h. Each slice
+ * is one single-threaded call of the core's own AVX-512 kernel (uad-gemm-avx512.h) when the CPU
+ * has AVX-512, else of cblas_sgemm. UNIAD_GEMM=blas in the environment (read once) forces
+ * cblas_sgemm, to compare the two; the results differ only by rounding. */
 #pragma once
 
 #include <glib.h>
