@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -544,9 +545,9 @@ convert_to_f32 (UadDType dtype, const guint8 *src, float *dst, int64_t n)
     }
 }
 
-UadTensor *
-uad_safetensors_load (UadSafetensors *st, const char *name, int ndim,
-                      const int64_t *expected_shape, GError **error)
+static UadTensor *
+load (UadSafetensors *st, const char *name, int ndim, const int64_t *expected_shape,
+      gboolean finite_only, GError **error)
 {
   g_return_val_if_fail (ndim >= 0 && ndim <= UAD_TENSOR_MAX_DIMS, NULL);
   g_return_val_if_fail (expected_shape == NULL || ndim > 0, NULL);
@@ -590,8 +591,35 @@ uad_safetensors_load (UadSafetensors *st, const char *name, int ndim,
       return NULL;
     }
   UadTensor *t = uad_tensor_new (rank, shape);
-  convert_to_f32 (e->dtype, st->data + e->begin, t->data, uad_tensor_numel (t));
+  int64_t n = uad_tensor_numel (t);
+  convert_to_f32 (e->dtype, st->data + e->begin, t->data, n);
+  /* No weight, feature or statistic of ours is ever NaN or infinite; one that is would make
+   * every score NaN and every image "normal", so it is refused here, for every consumer. */
+  for (int64_t i = 0; finite_only && i < n; i++)
+    if (!isfinite (t->data[i]))
+      {
+        g_set_error (error, UAD_ERROR, UAD_ERROR_FORMAT,
+                     "%s: tensor '%s' holds a non-finite value (%g at index %" G_GINT64_FORMAT
+                     "): the file is damaged, or its training diverged", st->display, name,
+                     t->data[i], i);
+        uad_tensor_free (t);
+        return NULL;
+      }
   return t;
+}
+
+UadTensor *
+uad_safetensors_load (UadSafetensors *st, const char *name, int ndim,
+                      const int64_t *expected_shape, GError **error)
+{
+  return load (st, name, ndim, expected_shape, TRUE, error);
+}
+
+UadTensor *
+uad_safetensors_load_values (UadSafetensors *st, const char *name, int ndim,
+                             const int64_t *expected_shape, GError **error)
+{
+  return load (st, name, ndim, expected_shape, FALSE, error);
 }
 
 /* Writer */

@@ -41,6 +41,15 @@ run 1 features "$cat" --backbone efficientnet_b4 --weights "$weights"
 grep -qi "not EfficientNet" "$tmp/out" || fail "wrong weights: $(cat "$tmp/out")"
 head -c 1000 "$weights" >"$tmp/truncated.safetensors"
 run 1 check-weights "$tmp/truncated.safetensors" --backbone mobilenet_v2
+# poison_last_float FILE: a copy whose last four bytes (the data area's last float) are NaN.
+poison_last_float() {
+  cp "$1" "$2"
+  printf '\xff\xff\xff\xff' | dd of="$2" bs=1 seek=$(($(stat -c %s "$2") - 4)) conv=notrunc 2>/dev/null
+}
+poison_last_float "$weights" "$tmp/nan.safetensors"
+run 1 check-weights "$tmp/nan.safetensors" --backbone mobilenet_v2
+grep -q "nan.safetensors: tensor '.*' holds a non-finite value" "$tmp/out" \
+  || fail "NaN weights: $(cat "$tmp/out")"
 run 1 features "$cat" --backbone resnet50 --weights "$weights"
 
 # A small dataset in MVTec layout: 4 good training images per class, 2 good and 2 defective
@@ -90,6 +99,9 @@ grep -q "zz-corrupt.png" "$tmp/out" || fail "infer: the corrupt file is not name
 [[ $(find "$tmp/heat" -name '*_heatmap.png' | wc -l) -eq 8 ]] || fail "infer: expected 8 heatmaps: $(find "$tmp/heat")"
 rm "$data/pcb/test/good/zz-corrupt.png"
 run 0 infer --model "$tmp/m.uniad" --weights "$weights" "$data/pcb/test/good"
+poison_last_float "$tmp/m.uniad" "$tmp/nan.uniad"
+run 1 infer --model "$tmp/nan.uniad" --weights "$weights" "$data/pcb/test/good"
+grep -q "nan.uniad: tensor '.*' holds a non-finite value" "$tmp/out" || fail "NaN model: $(cat "$tmp/out")"
 run 0 infer --model "$tmp/m.uniad" --weights "$weights" "$data/pcb/test" --reconstructions "$tmp/rec"
 [[ $(find "$tmp/rec" -name '*_reconstruction.png' | wc -l) -eq 4 ]] \
   || fail "infer --reconstructions: expected 4 pictures: $(find "$tmp/rec")"
