@@ -90,6 +90,16 @@ a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
 sys.exit(0 if a == b and len(a) > 100 else 1)
 PY
 
+# A model that cannot be saved (its path is a folder) keeps the training in the checkpoint, and
+# --resume saves it once the path is free.
+mkdir "$tmp/dir.uniad"
+run 1 "${train[@]}" --epochs 2 --no-decoder --force --out "$tmp/dir.uniad"
+grep -q "training is kept in .*dir.uniad.checkpoint" "$tmp/out" || fail "failed save: $(cat "$tmp/out")"
+[[ -f $tmp/dir.uniad.checkpoint ]] || fail "failed save: the checkpoint is gone"
+rmdir "$tmp/dir.uniad"
+run 0 "${train[@]}" --epochs 2 --no-decoder --out "$tmp/dir.uniad" --resume
+[[ -f $tmp/dir.uniad && ! -e $tmp/dir.uniad.checkpoint ]] || fail "resumed save: $(cat "$tmp/out")"
+
 # Infer: files and folders, CSV, heatmaps, a corrupt file reported while the rest go on.
 cp "$tmp/fake.png" "$data/pcb/test/good/zz-corrupt.png"
 run 1 infer --model "$tmp/m.uniad" --weights "$weights" "$data/pcb/test" "$data/magnetic_tile/test" \
