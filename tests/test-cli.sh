@@ -50,6 +50,27 @@ poison_last_float "$weights" "$tmp/nan.safetensors"
 run 1 check-weights "$tmp/nan.safetensors" --backbone mobilenet_v2
 grep -q "nan.safetensors: tensor '.*' holds a non-finite value" "$tmp/out" \
   || fail "NaN weights: $(cat "$tmp/out")"
+# A classifier of zero classes (shapes [0, 1280] and [0]) is refused, not a crash.
+python3 - "$weights" "$tmp/zero.safetensors" <<'PY'
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    header, data = json.loads(f.read(n)), f.read()
+out = bytearray()
+for name, t in header.items():
+    if name == "__metadata__":
+        continue
+    b = data[t["data_offsets"][0]:t["data_offsets"][1]]
+    if name.startswith("classifier."):
+        t["shape"][0], b = 0, b""
+    t["data_offsets"] = [len(out), len(out) + len(b)]
+    out += b
+h = json.dumps(header).encode()
+h += b" " * (-len(h) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + out)
+PY
+run 1 classify "$shared/golden/mobilenet_v2/cat.jpg" --backbone mobilenet_v2 --weights "$tmp/zero.safetensors"
+grep -q "zero.safetensors: the classifier .* has 0 classes" "$tmp/out" || fail "0 classes: $(cat "$tmp/out")"
 run 1 features "$cat" --backbone resnet50 --weights "$weights"
 
 # A small dataset in MVTec layout: 4 good training images per class, 2 good and 2 defective
