@@ -608,6 +608,12 @@ load (UadSafetensors *st, const char *name, int ndim, const int64_t *expected_sh
   return t;
 }
 
+guint64
+uad_safetensors_get_data_length (UadSafetensors *st)
+{
+  return st->data_len;
+}
+
 UadTensor *
 uad_safetensors_load (UadSafetensors *st, const char *name, int ndim,
                       const int64_t *expected_shape, GError **error)

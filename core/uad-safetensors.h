@@ -58,6 +58,9 @@ gboolean uad_safetensors_has (UadSafetensors *st, const char *name);
 gboolean uad_safetensors_get_info (UadSafetensors *st, const char *name, UadDType *dtype,
                                    int *ndim, int64_t shape[UAD_SAFETENSORS_MAX_DIMS]);
 
+/* Size of the data area in bytes: what the tensors of the file hold between them. */
+guint64 uad_safetensors_get_data_length (UadSafetensors *st);
+
 /* Value of a "__metadata__" entry, or NULL. */
 const char *uad_safetensors_get_metadata (UadSafetensors *st, const char *key);
 /* The "__metadata__" keys in file order, NULL-terminated (empty when there is none). */

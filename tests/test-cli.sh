@@ -130,6 +130,29 @@ grep -q "zz-corrupt.png" "$tmp/out" || fail "infer: the corrupt file is not name
 [[ $(find "$tmp/heat" -name '*_heatmap.png' | wc -l) -eq 8 ]] || fail "infer: expected 8 heatmaps: $(find "$tmp/heat")"
 rm "$data/pcb/test/good/zz-corrupt.png"
 run 0 infer --model "$tmp/m.uniad" --weights "$weights" "$data/pcb/test/good"
+# Crafted model metadata: refused with a clear error before anything is allocated (under a
+# 2 GB address-space limit, a model of terabytes would abort instead).
+for craft in "config grid_h 1024" "config hidden 4096" "config ffn 16384" "config decoder_layers 64" \
+  "decoder widths 4096"; do
+  python3 - "$tmp/m.uniad" "$tmp/crafted.uniad" $craft <<'PY'
+import json, struct, sys
+src, dst, part, key, value = sys.argv[1:6]
+with open(src, "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    header, data = json.loads(f.read(n)), f.read()
+meta = json.loads(header["__metadata__"]["uniad"])
+meta[part][key] = [int(value)] * 4 if key == "widths" else int(value)
+header["__metadata__"]["uniad"] = json.dumps(meta)
+h = json.dumps(header).encode()
+h += b" " * (-len(h) % 8)
+open(dst, "wb").write(struct.pack("<Q", len(h)) + h + data)
+PY
+  (ulimit -v 2000000; "$uniad" infer --model "$tmp/crafted.uniad" --weights "$weights" \
+    "$data/pcb/test/good" >"$tmp/out" 2>&1)
+  rc=$?
+  [[ $rc -eq 1 ]] && grep -Eq "crafted.uniad: model metadata (.* is 1024, not a whole number|describes .* more than the file's tensors can hold)" "$tmp/out" \
+    || fail "crafted metadata ($craft): exit $rc: $(cat "$tmp/out")"
+done
 poison_last_float "$tmp/m.uniad" "$tmp/nan.uniad"
 run 1 infer --model "$tmp/nan.uniad" --weights "$weights" "$data/pcb/test/good"
 grep -q "nan.uniad: tensor '.*' holds a non-finite value" "$tmp/out" || fail "NaN model: $(cat "$tmp/out")"
