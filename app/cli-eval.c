@@ -173,7 +173,7 @@ run_eval (const char *model_path, const char *weights, const char *data, const c
     g_ptr_array_add (names, model->classes[k].name);
   g_ptr_array_add (names, NULL);
   g_autoptr (UadDataset) ds = uad_dataset_scan (data, (const char *const *) names->pdata, &error);
-  if (ds == NULL)
+  if (ds == NULL || !uad_dataset_check_masks (ds, &error))
     {
       cli_error ("eval", "%s", error->message);
       uad_detector_free (det);

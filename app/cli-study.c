@@ -252,7 +252,7 @@ run_study (StudyArgs *a, GError **error)
 {
   g_auto (GStrv) classes = a->classes ? g_strsplit (a->classes, ",", -1) : NULL;
   g_autoptr (UadDataset) ds = uad_dataset_scan (a->data, (const char *const *) classes, error);
-  if (ds == NULL)
+  if (ds == NULL || !uad_dataset_check_masks (ds, error))
     return FALSE;
   g_auto (GStrv) recipes = g_strsplit (a->recipes ? a->recipes : "fast,official", ",", -1);
   for (int r = 0; recipes[r]; r++)

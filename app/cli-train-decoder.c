@@ -319,7 +319,8 @@ run_train_decoder (TrainDecoderArgs *a)
     g_ptr_array_add (names, model->classes[k].name);
   g_ptr_array_add (names, NULL);
   g_autoptr (UadDataset) ds = uad_dataset_scan (a->data, (const char *const *) names->pdata, &error);
-  gboolean ok = ds != NULL;
+  /* Its quality measures read the test images' masks. */
+  gboolean ok = ds != NULL && uad_dataset_check_masks (ds, &error);
   if (ok && model->method == UAD_METHOD_PADIM)
     {
       g_set_error (&error, UAD_ERROR, UAD_ERROR_INVALID,

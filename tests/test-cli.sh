@@ -172,4 +172,13 @@ for c in r["classes"]:
     assert 0 <= c["image_auroc"] <= 1 and 0 <= c["pixel_auroc"] <= 1 and 0 <= c["pixel_aupro"] <= 1
 PY
 
+# A missing test mask: training reads only good images and goes on; evaluation names the mask.
+make_dataset "$tmp/nomask" 4
+rm "$(find "$tmp/nomask/pcb/ground_truth" -name '*_mask.png' | head -1)"
+run 0 train --data "$tmp/nomask" "${bb[@]}" --batch 4 --no-disk-cache --epochs 1 --no-decoder \
+  --out "$tmp/nomask.uniad"
+run 1 eval --model "$tmp/nomask.uniad" --weights "$weights" --data "$tmp/nomask"
+grep -q "class pcb: the mask .*_mask.png of the test image .* is missing" "$tmp/out" \
+  || fail "eval with a missing mask: $(cat "$tmp/out")"
+
 finish "uniad command-line"
