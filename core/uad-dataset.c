@@ -277,6 +277,13 @@ uad_list_images (const char *path, GError **error)
       g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "%s does not exist", path);
       return NULL;
     }
+  /* A pipe or device would block the first read forever, whatever its name. */
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO,
+                   "%s is neither a file nor a folder (a pipe, device or socket?)", path);
+      return NULL;
+    }
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     g_ptr_array_add (out, g_strdup (path));

@@ -53,7 +53,8 @@ gboolean uad_is_image_filename (const char *name);
 /* The images of path: a file is returned as itself (whatever its name); a folder is searched
  * recursively (symbolic links followed, each folder visited once) for image files. Sorted,
  * NULL-terminated, possibly empty; free with g_strfreev. NULL and an error when path is
- * missing or a folder cannot be read. */
+ * missing, is neither a regular file nor a folder (a pipe would block), or a folder cannot be
+ * read. Inside folders only regular files are listed. */
 char **uad_list_images (const char *path, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadDataset, uad_dataset_free)
