@@ -83,40 +83,52 @@ transpose16 (__m512 r[16])
     }
 }
 
-/* Packs a panel of kc steps by w (MR or NR) columns: dst[p * w + c] = element (p, c), zero for
- * columns c >= valid. Element (p, c) is src[p * ld + c] when the panel's columns are contiguous
- * in memory, src[c * ld + p] when they are strided (a transposed operand). */
+/* Packs `count` columns of kc steps into panels of w (MR or NR) columns, panel q at
+ * dst + q w kc: dst[q w kc + p w + c] = element (p, q w + c), zero for columns past count.
+ * Element (p, j) is src[p * ld + j] when columns are contiguous in memory, src[j * ld + p] when
+ * they are strided (a transposed operand). Either way memory is read along its rows: contiguous
+ * columns step by step across all panels, strided ones panel by panel, 16 x 16 transposed in
+ * registers, with the next panel's rows fetched ahead (they are lines ld apart, which the
+ * hardware prefetcher follows poorly). */
 static void
-pack_panel (float *restrict dst, int w, const float *src, size_t ld, gboolean strided, int valid,
-            int kc)
+pack_block (float *restrict dst, int w, const float *src, size_t ld, gboolean strided,
+            int count, int kc)
 {
   if (!strided)
     {
       for (int p = 0; p < kc; p++)
-        for (int c0 = 0; c0 < w; c0 += 16)
-          {
-            __m512 v = c0 < valid ? _mm512_maskz_loadu_ps (tail_mask (valid - c0),
-                                                           src + p * ld + c0)
-                                  : _mm512_setzero_ps ();
-            _mm512_mask_storeu_ps (dst + (size_t) p * w + c0, tail_mask (w - c0), v);
-          }
+        for (int j = 0; j < count; j += w)
+          for (int c0 = 0; c0 < w; c0 += 16)
+            {
+              int valid = count - j - c0;
+              __m512 v = valid > 0
+                           ? _mm512_maskz_loadu_ps (tail_mask (valid), src + p * ld + j + c0)
+                           : _mm512_setzero_ps ();
+              _mm512_mask_storeu_ps (dst + (size_t) j * kc + (size_t) p * w + c0,
+                                     tail_mask (w - c0), v);
+            }
       return;
     }
-  for (int c0 = 0; c0 < w; c0 += 16)
-    {
-      __mmask16 store_mask = tail_mask (w - c0);
-      for (int p0 = 0; p0 < kc; p0 += 16)
-        {
-          __mmask16 load_mask = tail_mask (kc - p0);
-          __m512 r[16];
-          for (int i = 0; i < 16; i++)
-            r[i] = c0 + i < valid ? _mm512_maskz_loadu_ps (load_mask, src + (c0 + i) * ld + p0)
-                                  : _mm512_setzero_ps ();
-          transpose16 (r);
-          for (int i = 0; i < 16 && p0 + i < kc; i++)
-            _mm512_mask_storeu_ps (dst + (size_t) (p0 + i) * w + c0, store_mask, r[i]);
-        }
-    }
+  for (int j = 0; j < count; j += w)
+    for (int c0 = 0; c0 < w; c0 += 16)
+      {
+        __mmask16 store_mask = tail_mask (w - c0);
+        for (int p0 = 0; p0 < kc; p0 += 16)
+          {
+            __mmask16 load_mask = tail_mask (kc - p0);
+            __m512 r[16];
+            for (int i = 0; i < 16 && c0 + i < w && j + w + c0 + i < count; i++)
+              _mm_prefetch ((const char *) (src + (j + w + c0 + i) * ld + p0), _MM_HINT_T0);
+            for (int i = 0; i < 16; i++)
+              r[i] = j + c0 + i < count
+                       ? _mm512_maskz_loadu_ps (load_mask, src + (j + c0 + i) * ld + p0)
+                       : _mm512_setzero_ps ();
+            transpose16 (r);
+            for (int i = 0; i < 16 && p0 + i < kc; i++)
+              _mm512_mask_storeu_ps (dst + (size_t) j * kc + (size_t) (p0 + i) * w + c0,
+                                     store_mask, r[i]);
+          }
+      }
 }
 
 /* Writes one row block of results: row[c] = alpha acc + beta row[c] (row not read when beta is
@@ -212,22 +224,15 @@ uad_avx512_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float
           /* The first slice of K applies beta and the bias; the others add to it. */
           float beta_p = p0 == 0 ? beta : 1.0f;
           const float *bias_p = p0 == 0 && bias != NULL ? bias + j0 : NULL;
-          for (int jr = 0; jr < nc; jr += NR)
-            {
-              const float *src = trans_b ? b + (size_t) (j0 + jr) * ldb + p0
-                                         : b + (size_t) p0 * ldb + j0 + jr;
-              pack_panel (bpack + (size_t) jr * kc, NR, src, ldb, trans_b, MIN (NR, nc - jr), kc);
-            }
+          pack_block (bpack, NR,
+                      trans_b ? b + (size_t) j0 * ldb + p0 : b + (size_t) p0 * ldb + j0, ldb,
+                      trans_b, nc, kc);
           for (int i0 = 0; i0 < m; i0 += MC)
             {
               int mc = MIN (MC, m - i0);
-              for (int ir = 0; ir < mc; ir += MR)
-                {
-                  const float *src = trans_a ? a + (size_t) p0 * lda + i0 + ir
-                                             : a + (size_t) (i0 + ir) * lda + p0;
-                  pack_panel (apack + (size_t) ir * kc, MR, src, lda, !trans_a,
-                              MIN (MR, mc - ir), kc);
-                }
+              pack_block (apack, MR,
+                          trans_a ? a + (size_t) p0 * lda + i0 : a + (size_t) i0 * lda + p0, lda,
+                          !trans_a, mc, kc);
               for (int jr = 0; jr < nc; jr += NR)
                 for (int ir = 0; ir < mc; ir += MR)
                   micro_kernel (kc, apack + (size_t) ir * kc, bpack + (size_t) jr * kc,
