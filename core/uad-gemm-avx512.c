@@ -153,11 +153,34 @@ store_row (float *row, __m512 acc0, __m512 acc1, __mmask16 m0, __mmask16 m1, __m
   _mm512_mask_storeu_ps (row + 16, m1, x1);
 }
 
-/* C[mr, nr] (mr <= MR, nr <= NR) = alpha Ap Bp + beta C (+ bias) over kc steps of packed
- * panels. */
+/* acc += A B over kc steps of an MR-row panel of A, element (r, p) at ap[r * rs + p * ps], and
+ * a packed NR-column panel of B. Inlined with rs or ps constant, so each use compiles to its own
+ * loop: a packed panel (rs 1, ps MR), a transposed A in place (rs 1, ps lda), a row-major A in
+ * place (rs lda, ps 1). */
+static inline __attribute__ ((always_inline)) void
+products (__m512 acc[MR][2], int kc, const float *restrict ap, size_t rs, size_t ps,
+          const float *restrict bp)
+{
+  for (int p = 0; p < kc; p++)
+    {
+      __m512 b0 = _mm512_load_ps (bp), b1 = _mm512_load_ps (bp + 16);
+#pragma GCC unroll 14
+      for (int r = 0; r < MR; r++)
+        {
+          __m512 a = _mm512_set1_ps (ap[r * rs]);
+          acc[r][0] = _mm512_fmadd_ps (a, b0, acc[r][0]);
+          acc[r][1] = _mm512_fmadd_ps (a, b1, acc[r][1]);
+        }
+      ap += ps;
+      bp += NR;
+    }
+}
+
+/* C[mr, nr] (mr <= MR, nr <= NR) = alpha A Bp + beta C (+ bias) over kc steps, A as in
+ * products () with a_rs or a_ps equal to 1, Bp a packed panel. */
 static void
-micro_kernel (int kc, const float *restrict ap, const float *restrict bp, float *c, size_t ldc,
-              int mr, int nr, float alpha, float beta, const float *bias)
+micro_kernel (int kc, const float *ap, size_t a_rs, size_t a_ps, const float *bp, float *c,
+              size_t ldc, int mr, int nr, float alpha, float beta, const float *bias)
 {
   /* The block of C is needed at the end (read when beta != 0, written anyway): fetch it while
    * the products run. */
@@ -170,19 +193,10 @@ micro_kernel (int kc, const float *restrict ap, const float *restrict bp, float 
 #pragma GCC unroll 14
   for (int r = 0; r < MR; r++)
     acc[r][0] = acc[r][1] = _mm512_setzero_ps ();
-  for (int p = 0; p < kc; p++)
-    {
-      __m512 b0 = _mm512_load_ps (bp), b1 = _mm512_load_ps (bp + 16);
-#pragma GCC unroll 14
-      for (int r = 0; r < MR; r++)
-        {
-          __m512 a = _mm512_set1_ps (ap[r]);
-          acc[r][0] = _mm512_fmadd_ps (a, b0, acc[r][0]);
-          acc[r][1] = _mm512_fmadd_ps (a, b1, acc[r][1]);
-        }
-      ap += MR;
-      bp += NR;
-    }
+  if (a_rs == 1)
+    products (acc, kc, ap, 1, a_ps, bp);
+  else
+    products (acc, kc, ap, a_rs, 1, bp);
   __mmask16 m0 = tail_mask (nr), m1 = tail_mask (nr - 16);
   __m512 va = _mm512_set1_ps (alpha);
 #pragma GCC unroll 14
@@ -230,15 +244,26 @@ uad_avx512_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float
           for (int i0 = 0; i0 < m; i0 += MC)
             {
               int mc = MIN (MC, m - i0);
-              pack_block (apack, MR,
-                          trans_a ? a + (size_t) p0 * lda + i0 : a + (size_t) i0 * lda + p0, lda,
-                          !trans_a, mc, kc);
+              /* With a single column panel each row panel of A would be used once: read A in
+               * place instead of packing it, all but a last partial panel (which needs the
+               * zero padding). */
+              int in_place = nc <= NR ? mc / MR * MR : 0;
+              const float *a_block = trans_a ? a + (size_t) p0 * lda + i0
+                                             : a + (size_t) i0 * lda + p0;
+              size_t a_rs = trans_a ? 1 : (size_t) lda, a_ps = trans_a ? (size_t) lda : 1;
+              if (in_place < mc)
+                pack_block (apack, MR, a_block + in_place * a_rs, lda, !trans_a, mc - in_place,
+                            kc);
               for (int jr = 0; jr < nc; jr += NR)
                 for (int ir = 0; ir < mc; ir += MR)
-                  micro_kernel (kc, apack + (size_t) ir * kc, bpack + (size_t) jr * kc,
-                                c + (size_t) (i0 + ir) * ldc + j0 + jr, ldc, MIN (MR, mc - ir),
-                                MIN (NR, nc - jr), alpha, beta_p,
-                                bias_p != NULL ? bias_p + jr : NULL);
+                  {
+                    gboolean direct = ir < in_place;
+                    micro_kernel (kc, direct ? a_block + ir * a_rs : apack + (ir - in_place) * kc,
+                                  direct ? a_rs : 1, direct ? a_ps : MR, bpack + (size_t) jr * kc,
+                                  c + (size_t) (i0 + ir) * ldc + j0 + jr, ldc, MIN (MR, mc - ir),
+                                  MIN (NR, nc - jr), alpha, beta_p,
+                                  bias_p != NULL ? bias_p + jr : NULL);
+                  }
             }
         }
     }
