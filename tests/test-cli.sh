@@ -91,10 +91,15 @@ for _ in $(seq 600); do
   [[ -f $tmp/r.uniad.checkpoint ]] && break
   sleep 0.05
 done
+# Two in a row, as an impatient user does: still a checkpoint, and a word about it.
+kill -INT "$pid"
+sleep 0.05
 kill -INT "$pid"
 wait "$pid"
 rc=$?
 [[ $rc -eq 130 ]] || fail "Ctrl-C: exit $rc: $(cat "$tmp/r.out")"
+grep -q "stopping: finishing this step and writing a checkpoint" "$tmp/r.out" \
+  || fail "Ctrl-C: nothing said: $(cat "$tmp/r.out")"
 [[ -f $tmp/r.uniad.checkpoint && ! -f $tmp/r.uniad ]] || fail "Ctrl-C: no checkpoint, or a model already"
 run 1 "${train[@]}" --epochs 6 --out "$tmp/r.uniad"
 grep -q -- "--resume" "$tmp/out" || fail "a leftover checkpoint without --resume: $(cat "$tmp/out")"
