@@ -70,7 +70,8 @@ evaluate_class (UadDetector *det, const UadClass *cls, int class_index, ClassRes
                 {
                   memcpy (maps + (size_t) k * MAP * MAP, r->map, MAP * MAP * sizeof (float));
                   if (cls->test[k].mask_path
-                      && !uad_mask_load (cls->test[k].mask_path, MAP, masks + (size_t) k * MAP * MAP, error))
+                      && !uad_mask_load_for_image (cls->test[k].mask_path, cls->test[k].path, MAP,
+                                                   masks + (size_t) k * MAP * MAP, error))
                     ok = FALSE;
                 }
             }

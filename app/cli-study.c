@@ -84,7 +84,7 @@ load_test_set (StudyArgs *a, UadBackbone *bb, const char *sha, const UadDataset 
         ts->class_of[j] = k;
         ts->labels[j] = item->anomalous;
         if (item->mask_path
-            && !uad_mask_load (item->mask_path, MAP, ts->masks + (size_t) j * MAP * MAP, error))
+            && !uad_mask_load_for_image (item->mask_path, item->path, MAP, ts->masks + (size_t) j * MAP * MAP, error))
           {
             g_ptr_array_unref (paths);
             return FALSE;

@@ -169,7 +169,7 @@ measure_batch (UadDetector *det, UadDecoderWorkspace *ws, const Item *items, int
               q->psnr_sum += psnr (picture, resized[j]);
               q->good++;
             }
-          else if ((ok = uad_mask_load (items[j].mask, size, mask, error)))
+          else if ((ok = uad_mask_load_for_image (items[j].mask, items[j].path, size, mask, error)))
             {
               add_difference (q, dec + j * out, dec + (m + j) * out, maps + (size_t) j * size * size,
                               mask, size);
