@@ -22,8 +22,8 @@ typedef struct {
 #define MIN_PARALLEL_MACS (64 * 64 * 64)
 
 /* The AVX-512 kernels unless the CPU lacks them or UNIAD_GEMM=blas asks for OpenBLAS. */
-static gboolean
-use_avx512 (void)
+gboolean
+uad_gemm_uses_avx512 (void)
 {
   static int forced_blas = -1;
   int blas = g_atomic_int_get (&forced_blas);
@@ -60,7 +60,7 @@ gemm_slice (int64_t begin, int64_t end, int worker, void *ctx)
       a += g->trans_a ? (size_t) lo : (size_t) lo * g->lda;
       c += (size_t) lo * g->ldc;
     }
-  if (use_avx512 ())
+  if (uad_gemm_uses_avx512 ())
     {
       /* The kernel adds the bias as it stores C: no separate pass over C. */
       uad_avx512_sgemm (g->trans_a, g->trans_b, m, n, g->k, g->alpha, a, g->lda, b, g->ldb,

@@ -19,3 +19,7 @@ void uad_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
  * before its product, so the broadcast runs in parallel too and replaces the zeroing of C. */
 void uad_sgemm_bias (gboolean trans_a, gboolean trans_b, int m, int n, int k, const float *a,
                      int lda, const float *b, int ldb, const float *bias, float *c, int ldc);
+
+/* TRUE when products run on the core's AVX-512 kernel, FALSE when on cblas_sgemm (for figures
+ * that name the kernels). */
+gboolean uad_gemm_uses_avx512 (void);
