@@ -72,8 +72,10 @@ run_backbone (void *ctx)
 static char *
 gemm_kernels (void)
 {
-  return uad_gemm_uses_avx512 () ? g_strdup ("GEMM on the core's AVX-512 kernel")
-                                 : g_strdup_printf ("OpenBLAS %s kernels", openblas_get_corename ());
+  if (!uad_gemm_uses_avx512 ())
+    return g_strdup_printf ("OpenBLAS %s kernels", openblas_get_corename ());
+  return g_strdup (uad_gemm_get_bf16 () ? "GEMM on the core's AVX-512 kernel, bf16 operands"
+                                        : "GEMM on the core's AVX-512 kernel");
 }
 
 static void
@@ -320,6 +322,7 @@ bench_command (int argc, char **argv, const char *what)
 {
   CliBackboneOptions bo = { 0 };
   int batch = 1, iterations = 20, channels = 272;
+  gboolean bf16 = FALSE;
   GOptionEntry entries[7];
   cli_backbone_entries (&bo, entries);
   entries[3] = (GOptionEntry) { "batch", 'n', 0, G_OPTION_ARG_INT, &batch, "Images per batch (default 1)", "N" };
@@ -342,12 +345,21 @@ bench_command (int argc, char **argv, const char *what)
       entries[3] = entries[4];
       entries[4] = (GOptionEntry) { NULL };
     }
+  if (g_str_equal (what, "gemm") || g_str_equal (what, "train"))
+    {
+      /* Appended after the last entry (gemm: 2, train: 4). */
+      int last = g_str_equal (what, "gemm") ? 2 : 4;
+      entries[last] = (GOptionEntry) { "bf16", 0, 0, G_OPTION_ARG_NONE, &bf16, "Matrix products with bf16 operands (as a training loop may ask for)", NULL };
+      entries[last + 1] = (GOptionEntry) { NULL };
+    }
   g_autofree char *command = g_strdup_printf ("bench %s", what);
   int status = CLI_EXIT_USAGE;
   if (!cli_parse (&argc, &argv, command, "", "speed and memory figures", entries))
     ;
   else if (batch < 1 || iterations < 1 || channels < 1)
     cli_error ("bench", "--batch, --iterations and --channels must be at least 1");
+  else if (bf16 && !uad_gemm_set_bf16 (TRUE))
+    cli_error ("bench", "--bf16 needs a CPU with AVX512_BF16 (and UNIAD_GEMM unset)");
   else if (g_str_equal (what, "backbone"))
     status = run_bench_backbone (&bo, batch, iterations);
   else if (g_str_equal (what, "infer"))

@@ -176,27 +176,26 @@ products (__m512 acc[MR][2], int kc, const float *restrict ap, size_t rs, size_t
     }
 }
 
-/* C[mr, nr] (mr <= MR, nr <= NR) = alpha A Bp + beta C (+ bias) over kc steps, A as in
- * products () with a_rs or a_ps equal to 1, Bp a packed panel. */
-static void
-micro_kernel (int kc, const float *ap, size_t a_rs, size_t a_ps, const float *bp, float *c,
-              size_t ldc, int mr, int nr, float alpha, float beta, const float *bias)
+/* The start of a register block: zero accumulators, and the block of C fetched while the
+ * products run (it is read when beta != 0, and written anyway). */
+static inline __attribute__ ((always_inline)) void
+start_block (__m512 acc[MR][2], const float *c, size_t ldc, int mr)
 {
-  /* The block of C is needed at the end (read when beta != 0, written anyway): fetch it while
-   * the products run. */
   for (int r = 0; r < mr; r++)
     {
       _mm_prefetch ((const char *) (c + r * ldc), _MM_HINT_T0);
       _mm_prefetch ((const char *) (c + r * ldc + NR - 1), _MM_HINT_T0);
     }
-  __m512 acc[MR][2];
 #pragma GCC unroll 14
   for (int r = 0; r < MR; r++)
     acc[r][0] = acc[r][1] = _mm512_setzero_ps ();
-  if (a_rs == 1)
-    products (acc, kc, ap, 1, a_ps, bp);
-  else
-    products (acc, kc, ap, a_rs, 1, bp);
+}
+
+/* C[mr, nr] (mr <= MR, nr <= NR) = alpha acc + beta C (+ bias). */
+static inline __attribute__ ((always_inline)) void
+store_block (__m512 acc[MR][2], float *c, size_t ldc, int mr, int nr, float alpha, float beta,
+             const float *bias)
+{
   __mmask16 m0 = tail_mask (nr), m1 = tail_mask (nr - 16);
   __m512 va = _mm512_set1_ps (alpha);
 #pragma GCC unroll 14
@@ -204,6 +203,83 @@ micro_kernel (int kc, const float *ap, size_t a_rs, size_t a_ps, const float *bp
     if (r < mr)
       store_row (c + r * ldc, acc[r][0], acc[r][1], m0, m1, va, beta, bias);
 }
+
+/* C[mr, nr] = alpha A Bp + beta C (+ bias) over kc steps, A as in products () with a_rs or a_ps
+ * equal to 1, Bp a packed panel. */
+static void
+micro_kernel (int kc, const float *ap, size_t a_rs, size_t a_ps, const float *bp, float *c,
+              size_t ldc, int mr, int nr, float alpha, float beta, const float *bias)
+{
+  __m512 acc[MR][2];
+  start_block (acc, c, ldc, mr);
+  if (a_rs == 1)
+    products (acc, kc, ap, 1, a_ps, bp);
+  else
+    products (acc, kc, ap, a_rs, 1, bp);
+  store_block (acc, c, ldc, mr, nr, alpha, beta, bias);
+}
+
+#pragma GCC pop_options
+
+/* ---- bf16 operands (AVX512_BF16): only these functions may use its instructions ---------- */
+
+#pragma GCC push_options
+#pragma GCC target ("avx512f,avx512dq,avx512bw,avx512bf16,fma")
+
+/* Turns `count` columns of packed fp32 panels (as pack_block leaves them, panel q at
+ * block + q w kc) into bf16 pairs in place: 32-bit word kp w + c of each panel holds steps 2 kp
+ * (low half) and 2 kp + 1 (high half) of column c, rounded to nearest even; an odd kc pairs its
+ * last step with 0. Word kp is written after steps 2 kp and 2 kp + 1 are read, and never over a
+ * step still to be read. */
+static void
+pack_pairs (float *block, int w, int count, int kc)
+{
+  for (int j = 0; j < count; j += w)
+    {
+      float *panel = block + (size_t) j * kc;
+      for (int kp = 0; kp < (kc + 1) / 2; kp++)
+        for (int c0 = 0; c0 < w; c0 += 16)
+          {
+            __mmask16 m = tail_mask (w - c0);
+            const float *step = panel + (size_t) 2 * kp * w + c0;
+            __m512 x = _mm512_maskz_loadu_ps (m, step);
+            __m512 y = 2 * kp + 1 < kc ? _mm512_maskz_loadu_ps (m, step + w) : _mm512_setzero_ps ();
+            __m512i lo = _mm512_cvtepu16_epi32 ((__m256i) _mm512_cvtneps_pbh (x));
+            __m512i hi = _mm512_cvtepu16_epi32 ((__m256i) _mm512_cvtneps_pbh (y));
+            _mm512_mask_storeu_epi32 (panel + (size_t) kp * w + c0, m,
+                                      _mm512_or_si512 (lo, _mm512_slli_epi32 (hi, 16)));
+          }
+    }
+}
+
+/* micro_kernel for panels of bf16 pairs (pack_pairs): kp pairs of steps, each one vdpbf16ps
+ * (two multiply-adds per lane, fp32 accumulation) per accumulator. */
+static void
+micro_kernel_bf16 (int kp, const float *ap, const float *bp, float *c, size_t ldc, int mr,
+                   int nr, float alpha, float beta, const float *bias)
+{
+  __m512 acc[MR][2];
+  start_block (acc, c, ldc, mr);
+  for (int p = 0; p < kp; p++)
+    {
+      __m512bh b0 = (__m512bh) _mm512_load_ps (bp), b1 = (__m512bh) _mm512_load_ps (bp + 16);
+#pragma GCC unroll 14
+      for (int r = 0; r < MR; r++)
+        {
+          __m512bh a = (__m512bh) _mm512_set1_ps (ap[r]);
+          acc[r][0] = _mm512_dpbf16_ps (acc[r][0], a, b0);
+          acc[r][1] = _mm512_dpbf16_ps (acc[r][1], a, b1);
+        }
+      ap += MR;
+      bp += NR;
+    }
+  store_block (acc, c, ldc, mr, nr, alpha, beta, bias);
+}
+
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target ("avx512f,avx512dq,fma")
 
 /* C = beta C + bias, for alpha == 0 or K == 0 (the product is zero and A, B are not read). */
 static void
@@ -219,7 +295,7 @@ scale_c (int m, int n, float beta, const float *bias, float *c, int ldc)
 void
 uad_avx512_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float alpha,
                   const float *a, int lda, const float *b, int ldb, float beta,
-                  const float *bias, float *c, int ldc)
+                  const float *bias, float *c, int ldc, gboolean bf16)
 {
   if (m <= 0 || n <= 0)
     return;
@@ -241,28 +317,39 @@ uad_avx512_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float
           pack_block (bpack, NR,
                       trans_b ? b + (size_t) j0 * ldb + p0 : b + (size_t) p0 * ldb + j0, ldb,
                       trans_b, nc, kc);
+          if (bf16)
+            pack_pairs (bpack, NR, nc, kc);
           for (int i0 = 0; i0 < m; i0 += MC)
             {
               int mc = MIN (MC, m - i0);
               /* With a single column panel each row panel of A would be used once: read A in
                * place instead of packing it, all but a last partial panel (which needs the
-               * zero padding). */
-              int in_place = nc <= NR ? mc / MR * MR : 0;
+               * zero padding). bf16 operands are always packed (converted). */
+              int in_place = !bf16 && nc <= NR ? mc / MR * MR : 0;
               const float *a_block = trans_a ? a + (size_t) p0 * lda + i0
                                              : a + (size_t) i0 * lda + p0;
               size_t a_rs = trans_a ? 1 : (size_t) lda, a_ps = trans_a ? (size_t) lda : 1;
               if (in_place < mc)
                 pack_block (apack, MR, a_block + in_place * a_rs, lda, !trans_a, mc - in_place,
                             kc);
+              if (bf16)
+                pack_pairs (apack, MR, mc, kc);
               for (int jr = 0; jr < nc; jr += NR)
                 for (int ir = 0; ir < mc; ir += MR)
                   {
-                    gboolean direct = ir < in_place;
-                    micro_kernel (kc, direct ? a_block + ir * a_rs : apack + (ir - in_place) * kc,
-                                  direct ? a_rs : 1, direct ? a_ps : MR, bpack + (size_t) jr * kc,
-                                  c + (size_t) (i0 + ir) * ldc + j0 + jr, ldc, MIN (MR, mc - ir),
-                                  MIN (NR, nc - jr), alpha, beta_p,
-                                  bias_p != NULL ? bias_p + jr : NULL);
+                    const float *bp = bpack + (size_t) jr * kc;
+                    float *cb = c + (size_t) (i0 + ir) * ldc + j0 + jr;
+                    int mr = MIN (MR, mc - ir), nr = MIN (NR, nc - jr);
+                    const float *bias_r = bias_p != NULL ? bias_p + jr : NULL;
+                    if (bf16)
+                      micro_kernel_bf16 ((kc + 1) / 2, apack + (size_t) ir * kc, bp, cb, ldc, mr,
+                                         nr, alpha, beta_p, bias_r);
+                    else if (ir < in_place)
+                      micro_kernel (kc, a_block + ir * a_rs, a_rs, a_ps, bp, cb, ldc, mr, nr,
+                                    alpha, beta_p, bias_r);
+                    else
+                      micro_kernel (kc, apack + (size_t) (ir - in_place) * kc, 1, MR, bp, cb,
+                                    ldc, mr, nr, alpha, beta_p, bias_r);
                   }
             }
         }
@@ -271,12 +358,32 @@ uad_avx512_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float
 
 #pragma GCC pop_options
 
+gboolean
+uad_avx512_bf16_available (void)
+{
+  static int state = -1;
+  int s = g_atomic_int_get (&state);
+  if (s < 0)
+    {
+      __builtin_cpu_init ();
+      s = __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512bf16");
+      g_atomic_int_set (&state, s);
+    }
+  return s && uad_avx512_available ();
+}
+
 #else
+
+gboolean
+uad_avx512_bf16_available (void)
+{
+  return FALSE;
+}
 
 void
 uad_avx512_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float alpha,
                   const float *a, int lda, const float *b, int ldb, float beta,
-                  const float *bias, float *c, int ldc)
+                  const float *bias, float *c, int ldc, gboolean bf16)
 {
   g_assert_not_reached ();
 }

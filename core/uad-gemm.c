@@ -9,7 +9,7 @@
 #include <string.h>
 
 typedef struct {
-  gboolean trans_a, trans_b, split_n;
+  gboolean trans_a, trans_b, split_n, bf16;
   int m, n, k, lda, ldb, ldc;
   float alpha, beta;
   const float *a, *b, *bias;
@@ -20,6 +20,22 @@ typedef struct {
 #define MIN_SLICE 16
 /* Below this many multiply-adds a single call is faster than waking the pool. */
 #define MIN_PARALLEL_MACS (64 * 64 * 64)
+
+static int bf16_products; /* uad_gemm_set_bf16 */
+
+gboolean
+uad_gemm_set_bf16 (gboolean enabled)
+{
+  gboolean on = enabled && uad_gemm_uses_avx512 () && uad_avx512_bf16_available ();
+  g_atomic_int_set (&bf16_products, on);
+  return on;
+}
+
+gboolean
+uad_gemm_get_bf16 (void)
+{
+  return g_atomic_int_get (&bf16_products);
+}
 
 /* The AVX-512 kernels unless the CPU lacks them or UNIAD_GEMM=blas asks for OpenBLAS. */
 gboolean
@@ -64,7 +80,7 @@ gemm_slice (int64_t begin, int64_t end, int worker, void *ctx)
     {
       /* The kernel adds the bias as it stores C: no separate pass over C. */
       uad_avx512_sgemm (g->trans_a, g->trans_b, m, n, g->k, g->alpha, a, g->lda, b, g->ldb,
-                        g->beta, bias, c, g->ldc);
+                        g->beta, bias, c, g->ldc, g->bf16);
       return;
     }
   float beta = g->beta;
@@ -101,7 +117,8 @@ uad_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
            float alpha, const float *a, int lda, const float *b, int ldb,
            float beta, float *c, int ldc)
 {
-  Gemm g = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, NULL, c };
+  Gemm g = { trans_a, trans_b, n >= m, g_atomic_int_get (&bf16_products), m, n, k, lda, ldb,
+             ldc, alpha, beta, a, b, NULL, c };
   run_gemm (&g);
 }
 
@@ -109,6 +126,7 @@ void
 uad_sgemm_bias (gboolean trans_a, gboolean trans_b, int m, int n, int k, const float *a,
                 int lda, const float *b, int ldb, const float *bias, float *c, int ldc)
 {
-  Gemm g = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, 1.0f, 0.0f, a, b, bias, c };
+  Gemm g = { trans_a, trans_b, n >= m, g_atomic_int_get (&bf16_products), m, n, k, lda, ldb,
+             ldc, 1.0f, 0.0f, a, b, bias, c };
   run_gemm (&g);
 }

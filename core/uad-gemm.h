@@ -23,3 +23,11 @@ void uad_sgemm_bias (gboolean trans_a, gboolean trans_b, int m, int n, int k, co
 /* TRUE when products run on the core's AVX-512 kernel, FALSE when on cblas_sgemm (for figures
  * that name the kernels). */
 gboolean uad_gemm_uses_avx512 (void);
+
+/* Products with bf16 operands (uad-gemm-avx512.h: rounded to 8 bits of precision, fp32 sums,
+ * about twice the speed) when enabled is TRUE and the CPU has AVX512_BF16; returns whether they
+ * are now on. Off by default. Process-wide (products started inside the pool's workers must
+ * follow it too): meant for a training loop, which turns it on for its steps and off again
+ * before anything that needs fp32 products (inference, validation, scoring). */
+gboolean uad_gemm_set_bf16 (gboolean enabled);
+gboolean uad_gemm_get_bf16 (void);

@@ -8,7 +8,9 @@
  * the absolute values of its terms (|alpha| sum_k |a_ik b_kj| + |beta c_ij| + |bias_j|): twice
  * the worst-case bound of fp32 summation, so any summation order passes and any wrong or missed
  * term (an error of the order of the terms themselves) fails. Elements of C outside the product
- * (the padding of ldc) must keep their value, and beta == 0 must not read C (it holds NaN). */
+ * (the padding of ldc) must keep their value, and beta == 0 must not read C (it holds NaN).
+ * The bf16 paths are held to the same bound against the product of A and B rounded to bf16
+ * (nearest even): products of bf16 numbers are exact in fp32, so only the sums may differ. */
 #include "test-util.h"
 #include "uad-gemm-avx512.h"
 #include "uad-gemm.h"
@@ -16,6 +18,7 @@
 #include "uad-parallel.h"
 
 #include <math.h>
+#include <string.h>
 
 #define PAD_VALUE 12345.0f
 
@@ -23,6 +26,8 @@ typedef enum {
   KERNEL, /* uad_avx512_sgemm in the calling thread */
   POOL,   /* uad_sgemm on the thread pool, AVX-512 kernel */
   BLAS,   /* uad_sgemm on the thread pool, OpenBLAS (AVX-512 kernels turned off) */
+  KERNEL_BF16, /* uad_avx512_sgemm with bf16 operands */
+  POOL_BF16,   /* uad_sgemm on the thread pool after uad_gemm_set_bf16 (TRUE) */
 } Path;
 
 typedef struct {
@@ -40,8 +45,17 @@ run_path (Path path, const Case *t, const float *a, int lda, const float *b, int
   switch (path)
     {
     case KERNEL:
+    case KERNEL_BF16:
       uad_avx512_sgemm (t->ta, t->tb, t->m, t->n, t->k, t->alpha, a, lda, b, ldb, t->beta, bias,
-                        c, ldc);
+                        c, ldc, path == KERNEL_BF16);
+      break;
+    case POOL_BF16:
+      g_assert_true (uad_gemm_set_bf16 (TRUE));
+      if (bias != NULL)
+        uad_sgemm_bias (t->ta, t->tb, t->m, t->n, t->k, a, lda, b, ldb, bias, c, ldc);
+      else
+        uad_sgemm (t->ta, t->tb, t->m, t->n, t->k, t->alpha, a, lda, b, ldb, t->beta, c, ldc);
+      g_assert_false (uad_gemm_set_bf16 (FALSE));
       break;
     case POOL:
     case BLAS:
@@ -53,6 +67,17 @@ run_path (Path path, const Case *t, const float *a, int lda, const float *b, int
       uad_avx512_set_enabled (TRUE);
       break;
     }
+}
+
+/* x rounded to the nearest bf16, ties to even (finite x). */
+static float
+round_bf16 (float x)
+{
+  guint32 u;
+  memcpy (&u, &x, sizeof u);
+  u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  memcpy (&x, &u, sizeof u);
+  return x;
 }
 
 static void
@@ -79,6 +104,14 @@ check_case (Path path, const Case *t, guint32 seed)
         c[(size_t) i * ldc + j] = NAN;
 
   run_path (path, t, a, lda, b, ldb, t->bias ? bias : NULL, c, ldc);
+  /* The reference multiplies what the bf16 paths multiply. */
+  if (path == KERNEL_BF16 || path == POOL_BF16)
+    {
+      for (size_t i = 0; i < (size_t) a_rows * lda; i++)
+        a[i] = round_bf16 (a[i]);
+      for (size_t i = 0; i < (size_t) b_rows * ldb; i++)
+        b[i] = round_bf16 (b[i]);
+    }
 
   double tol = (t->k + 2) * ldexp (1.0, -23);
   for (int i = 0; i < t->m; i++)
@@ -125,6 +158,11 @@ skip_without_avx512 (Path path)
   if (path != BLAS && !uad_avx512_available ())
     {
       g_test_skip ("no AVX-512 on this CPU");
+      return TRUE;
+    }
+  if ((path == KERNEL_BF16 || path == POOL_BF16) && !uad_avx512_bf16_available ())
+    {
+      g_test_skip ("no AVX512_BF16 on this CPU");
       return TRUE;
     }
   return FALSE;
@@ -224,8 +262,8 @@ test_no_product (gconstpointer data)
 static void
 add_tests (const char *name, GTestDataFunc fn)
 {
-  static const char *const paths[] = { "kernel", "pool", "blas" };
-  for (int p = KERNEL; p <= BLAS; p++)
+  static const char *const paths[] = { "kernel", "pool", "blas", "kernel-bf16", "pool-bf16" };
+  for (int p = KERNEL; p <= POOL_BF16; p++)
     {
       g_autofree char *path = g_strdup_printf ("/gemm/%s/%s", name, paths[p]);
       g_test_add_data_func (path, GINT_TO_POINTER (p), fn);
