@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   for (guint r = 0; runs && r < runs->len && r < MAX_RUNS; r++)
     {
       UadHistoryRun *run = runs->pdata[r];
-      g_autoptr (UadHistoryModel) model = uad_history_get_model (history, run->model_id, NULL);
+      uad_history_model_free (uad_history_get_model (history, run->model_id, NULL));
       g_autoptr (GPtrArray) list = uad_history_list_inspections (history, run->id, NULL);
       for (guint i = 0; list && i < list->len && i < MAX_INSPECTIONS; i++)
         {

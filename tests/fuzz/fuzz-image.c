@@ -22,6 +22,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (UadImage) nearest = uad_image_resize_nearest (img, SIZE, SIZE);
   float chw[3 * SIZE * SIZE];
   uad_image_to_chw (resized, UAD_NORMALIZE_IMAGENET, chw);
+  uad_image_to_chw (nearest, UAD_NORMALIZE_SYMMETRIC, chw);
   guint8 mask[SIZE * SIZE];
   (void) uad_mask_load (path, SIZE, mask, NULL);
   return 0;
