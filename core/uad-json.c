@@ -541,19 +541,19 @@ uad_json_type_name (UadJsonType type)
 gboolean
 uad_json_get_boolean (const UadJson *node)
 {
-  return node->type == UAD_JSON_BOOLEAN && node->boolean;
+  return node != NULL && node->type == UAD_JSON_BOOLEAN && node->boolean;
 }
 
 double
 uad_json_get_number (const UadJson *node)
 {
-  return node->type == UAD_JSON_NUMBER ? node->number : NAN;
+  return node != NULL && node->type == UAD_JSON_NUMBER ? node->number : NAN;
 }
 
 gboolean
 uad_json_get_int64 (const UadJson *node, int64_t *value)
 {
-  if (node->type != UAD_JSON_NUMBER || !node->is_int)
+  if (node == NULL || node->type != UAD_JSON_NUMBER || !node->is_int)
     return FALSE;
   *value = node->int_value;
   return TRUE;
@@ -562,7 +562,7 @@ uad_json_get_int64 (const UadJson *node, int64_t *value)
 const char *
 uad_json_get_string (const UadJson *node, size_t *length)
 {
-  if (node->type != UAD_JSON_STRING)
+  if (node == NULL || node->type != UAD_JSON_STRING)
     return NULL;
   if (length != NULL)
     *length = node->string_len;
@@ -572,13 +572,15 @@ uad_json_get_string (const UadJson *node, size_t *length)
 guint
 uad_json_get_length (const UadJson *node)
 {
+  if (node == NULL)
+    return 0;
   return node->type == UAD_JSON_ARRAY || node->type == UAD_JSON_OBJECT ? node->n_children : 0;
 }
 
 const UadJson *
 uad_json_array_get (const UadJson *node, guint index)
 {
-  if (node->type != UAD_JSON_ARRAY || index >= node->n_children)
+  if (node == NULL || node->type != UAD_JSON_ARRAY || index >= node->n_children)
     return NULL;
   return node->children[index];
 }
@@ -587,7 +589,7 @@ const UadJson *
 uad_json_object_get_member (const UadJson *node, guint index, const char **key,
                             size_t *key_length)
 {
-  if (node->type != UAD_JSON_OBJECT || index >= node->n_children)
+  if (node == NULL || node->type != UAD_JSON_OBJECT || index >= node->n_children)
     return NULL;
   if (key != NULL)
     *key = node->keys[index];
@@ -599,7 +601,7 @@ uad_json_object_get_member (const UadJson *node, guint index, const char **key,
 const UadJson *
 uad_json_object_get (const UadJson *node, const char *key)
 {
-  if (node->type != UAD_JSON_OBJECT)
+  if (node == NULL || node->type != UAD_JSON_OBJECT)
     return NULL;
   gssize i = find_member (node, key, strlen (key));
   return i >= 0 ? node->children[i] : NULL;

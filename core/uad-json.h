@@ -36,6 +36,10 @@ UadJsonType uad_json_get_type (const UadJson *node);
 /* "null", "boolean", "number", "string", "array" or "object", for messages. */
 const char *uad_json_type_name (UadJsonType type);
 
+/* The accessors below take NULL (an absent member or element, as uad_json_object_get and
+ * uad_json_array_get return it) as a node of no type, so lookups chain without a check at every
+ * step: a file that lacks a member then reads as a wrong type, never as a crash. */
+
 /* The value of a boolean (FALSE for any other type). */
 gboolean uad_json_get_boolean (const UadJson *node);
 /* The value of a number as a double (NaN for any other type). */
