@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli-infer.c: `uniad infer`: score and verdict of image files and folders, optionally as CSV,
- * heatmap overlays and pictures of the reconstruction (the model's image decoder). */
+/* cli-infer.c: `uniad infer`: score and verdict (pass, review or fail, by uad-verdict.h) of
+ * image files and folders, optionally as CSV, heatmap overlays and pictures of the
+ * reconstruction (the model's image decoder). */
 #include "cli-commands.h"
 #include "cli-common.h"
 
@@ -9,15 +10,17 @@
 #include "uad-dataset.h"
 #include "uad-heatmap.h"
 #include "uad-image.h"
+#include "uad-verdict.h"
 
 #include <glib/gstdio.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 typedef struct {
   char *model, *weights, *csv, *heatmaps, *reconstructions, *class_name, *colormap;
-  double threshold;
+  double pass_below, fail_above; /* NAN: each class's default */
   int threads;
 } InferArgs;
 
@@ -82,18 +85,17 @@ output_file (const char *dir, const char *name, const char *suffix, GError **err
   return g_steal_pointer (&out);
 }
 
-/* <dir>/<name without extension>_heatmap.png: the image at 224x224 with the map over it. */
+/* <dir>/<name without extension>_heatmap.png: the image at 224x224 with the map over it, map
+ * values 0..hi spanning the colour map. */
 static gboolean
-write_heatmap (const char *dir, const char *path, const char *name, const float *map,
-               double threshold, UadColormap cmap, GError **error)
+write_heatmap (const char *dir, const char *path, const char *name, const float *map, float hi,
+               UadColormap cmap, GError **error)
 {
   g_autoptr (UadImage) img = uad_image_load (path, error);
   if (img == NULL)
     return FALSE;
   g_autoptr (UadImage) small = uad_image_resize_bilinear (img, UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE);
-  /* A fixed scale per class: twice the verdict threshold is full red. */
-  uad_heatmap_overlay (small, map, UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE, 0,
-                       (float) (2 * threshold), 0.5f, cmap);
+  uad_heatmap_overlay (small, map, UAD_ANOMALY_MAP_SIZE, UAD_ANOMALY_MAP_SIZE, 0, hi, 0.5f, cmap);
   g_autofree char *out = output_file (dir, name, "_heatmap.png", error);
   return out && uad_image_save_png (small, out, error);
 }
@@ -153,6 +155,26 @@ write_reconstructions (UadDetector *det, Reconstructions *rc, const char *dir,
   return failures;
 }
 
+/* Every class's thresholds: the defaults from its training scores, with those given on the
+ * command line in their place. */
+static UadVerdictThresholds *
+class_thresholds (const UadModel *model, const InferArgs *a, GError **error)
+{
+  g_autofree UadVerdictThresholds *th = g_new (UadVerdictThresholds, model->n_classes);
+  for (int k = 0; k < model->n_classes; k++)
+    {
+      th[k] = uad_verdict_default_thresholds (model->classes[k].score_mean,
+                                              model->classes[k].score_std);
+      if (!isnan (a->pass_below))
+        th[k].pass_below = a->pass_below;
+      if (!isnan (a->fail_above))
+        th[k].fail_above = a->fail_above;
+      if (!uad_verdict_check_thresholds (&th[k], model->classes[k].name, error))
+        return NULL;
+    }
+  return g_steal_pointer (&th);
+}
+
 static int
 run_infer (InferArgs *a, char **args, int n_args)
 {
@@ -178,6 +200,13 @@ run_infer (InferArgs *a, char **args, int n_args)
   if (a->class_name && (forced_class = uad_model_find_class (model, a->class_name)) < 0)
     {
       cli_error ("infer", "the model has no class '%s'", a->class_name);
+      uad_detector_free (det);
+      return CLI_EXIT_USAGE;
+    }
+  g_autofree UadVerdictThresholds *thresholds = class_thresholds (model, a, &error);
+  if (thresholds == NULL)
+    {
+      cli_error ("infer", "%s", error->message);
       uad_detector_free (det);
       return CLI_EXIT_USAGE;
     }
@@ -216,8 +245,9 @@ run_infer (InferArgs *a, char **args, int n_args)
   for (int i = 0; i < n; i++)
     classes[i] = forced_class >= 0 ? forced_class
                                    : uad_model_class_from_path (model, g_ptr_array_index (paths, i));
-  g_autoptr (GString) csv = g_string_new ("path,class,score,threshold,verdict\n");
-  int failures = 0, anomalous = 0;
+  g_autoptr (GString) csv = g_string_new ("path,class,score,pass_below,fail_above,verdict,"
+                                          "heatmap_max\n");
+  int failures = 0, counts[UAD_N_VERDICTS] = { 0 };
   UadDetection results[UAD_DETECTOR_BATCH];
   for (int first = 0; first < n; first += UAD_DETECTOR_BATCH)
     {
@@ -234,16 +264,20 @@ run_infer (InferArgs *a, char **args, int n_args)
               failures++;
               continue;
             }
-          double thr = a->threshold > 0 ? a->threshold : uad_detector_default_threshold (det, r->class_index);
-          gboolean bad = r->score > thr;
-          anomalous += bad;
+          UadVerdictThresholds th = uad_verdict_thresholds_for (thresholds, model->n_classes,
+                                                                r->class_index);
+          UadVerdict verdict = uad_verdict_from_score (r->score, th.pass_below, th.fail_above);
+          float hi = uad_verdict_heatmap_max (th.fail_above);
+          counts[verdict]++;
           const char *cls = r->class_index >= 0 ? model->classes[r->class_index].name : "-";
-          printf ("%-10s %10.5f  %-12s %s\n", bad ? "ANOMALY" : "ok", r->score, cls, batch[i]);
+          g_autofree char *shout = g_ascii_strup (uad_verdict_to_string (verdict), -1);
+          printf ("%-10s %10.5f  %-12s %s\n", shout, r->score, cls, batch[i]);
           g_autofree char *quoted = g_strescape (batch[i], NULL);
-          g_string_append_printf (csv, "\"%s\",%s,%.6f,%.6f,%s\n", quoted, cls, r->score, thr,
-                                  bad ? "anomalous" : "normal");
+          g_string_append_printf (csv, "\"%s\",%s,%.6f,%.9g,%.9g,%s,%.9g\n", quoted, cls, r->score,
+                                  th.pass_below, th.fail_above, uad_verdict_to_string (verdict),
+                                  hi);
           if (a->heatmaps && !write_heatmap (a->heatmaps, batch[i], g_ptr_array_index (names, first + i),
-                                                   r->map, thr, cmap, &error))
+                                                   r->map, hi, cmap, &error))
             {
               fprintf (stderr, "uniad infer: %s\n", error->message);
               g_clear_error (&error);
@@ -260,8 +294,9 @@ run_infer (InferArgs *a, char **args, int n_args)
   uad_decoder_workspace_free (rc.ws);
   g_free (rc.features);
   uad_detector_free (det);
-  fprintf (stderr, "%d images: %d anomalous, %d normal, %d failed\n", n, anomalous,
-           n - anomalous - failures, failures);
+  fprintf (stderr, "%d images: %d pass, %d review, %d fail, %d could not be inspected\n", n,
+           counts[UAD_VERDICT_PASS], counts[UAD_VERDICT_REVIEW], counts[UAD_VERDICT_FAIL],
+           n - counts[UAD_VERDICT_PASS] - counts[UAD_VERDICT_REVIEW] - counts[UAD_VERDICT_FAIL]);
   if (a->csv && !g_file_set_contents_full (a->csv, csv->str, csv->len, G_FILE_SET_CONTENTS_CONSISTENT,
                                            0644, &error))
     {
@@ -274,7 +309,7 @@ run_infer (InferArgs *a, char **args, int n_args)
 int
 cli_infer (int argc, char **argv)
 {
-  InferArgs a = { 0 };
+  InferArgs a = { .pass_below = NAN, .fail_above = NAN };
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &a.model, "Model file", "MODEL.uniad" },
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &a.weights, "Backbone weights (default: found by the model's record in the user data folder)", "FILE" },
@@ -283,7 +318,8 @@ cli_infer (int argc, char **argv)
     { "reconstructions", 0, 0, G_OPTION_ARG_FILENAME, &a.reconstructions, "Write each image's decoded features | decoded reconstruction as PNG (needs a model with an image decoder)", "DIR" },
     { "colormap", 0, 0, G_OPTION_ARG_STRING, &a.colormap, "Heatmap colours: jet (default), inferno, gray", "NAME" },
     { "class", 'c', 0, G_OPTION_ARG_STRING, &a.class_name, "Class of every image (default: from the path)", "NAME" },
-    { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &a.threshold, "Verdict threshold (default: per class, mean + 3 std of training scores)", "T" },
+    { "pass-below", 0, 0, G_OPTION_ARG_DOUBLE, &a.pass_below, "Scores below this pass (default: per class, mean + 3 std of training scores)", "T" },
+    { "fail-above", 0, 0, G_OPTION_ARG_DOUBLE, &a.fail_above, "Scores above this fail, between the two: review (default: per class, mean + 6 std of training scores)", "T" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &a.threads, "Compute threads (default: one per core)", "N" },
     { NULL },
   };

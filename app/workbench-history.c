@@ -90,43 +90,6 @@ struct UadHistory {
   int busy_timeout_ms;
 };
 
-static const char *const verdict_names[UAD_N_VERDICTS] = { NULL, "pass", "review", "fail" };
-
-const char *
-uad_verdict_to_string (UadVerdict verdict)
-{
-  return (unsigned) verdict < UAD_N_VERDICTS ? verdict_names[verdict] : NULL;
-}
-
-gboolean
-uad_verdict_from_string (const char *text, UadVerdict *verdict, GError **error)
-{
-  if (text == NULL)
-    {
-      *verdict = UAD_VERDICT_NONE;
-      return TRUE;
-    }
-  for (int v = UAD_VERDICT_PASS; v < UAD_N_VERDICTS; v++)
-    if (strcmp (text, verdict_names[v]) == 0)
-      {
-        *verdict = (UadVerdict) v;
-        return TRUE;
-      }
-  g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
-               "unknown verdict '%s' (expected pass, review or fail)", text);
-  return FALSE;
-}
-
-UadVerdict
-uad_verdict_from_score (double score, double pass_below, double fail_above)
-{
-  if (score < pass_below)
-    return UAD_VERDICT_PASS;
-  if (score > fail_above)
-    return UAD_VERDICT_FAIL;
-  return UAD_VERDICT_REVIEW;
-}
-
 /* A verdict read back from the database (the CHECK constraints allow only these names). */
 static UadVerdict
 verdict_column (sqlite3_stmt *st, int col)
@@ -552,14 +515,9 @@ uad_history_set_thresholds (UadHistory *history, gint64 model_id, const char *cl
                             double pass_below, double fail_above, double pixel,
                             const char *changed_by, GError **error)
 {
-  if (!isfinite (pass_below) || !isfinite (fail_above) || !isfinite (pixel)
-      || pass_below > fail_above)
-    {
-      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
-                   "thresholds of class %s must be finite with pass below (%g) <= fail above "
-                   "(%g)", class_name, pass_below, fail_above);
-      return FALSE;
-    }
+  UadVerdictThresholds th = { pass_below, fail_above, pixel };
+  if (!uad_verdict_check_thresholds (&th, class_name, error))
+    return FALSE;
   g_autoptr (UadHistoryModel) model = uad_history_get_model (history, model_id, error);
   if (model == NULL)
     return FALSE;
@@ -1101,14 +1059,12 @@ uad_inspection_free (UadInspection *inspection)
   g_free (inspection);
 }
 
+/* The thresholds an inspection's model verdict is decided with (it has no pixel threshold). */
 static gboolean
 check_thresholds (double pass_below, double fail_above, GError **error)
 {
-  if (isfinite (pass_below) && isfinite (fail_above) && pass_below <= fail_above)
-    return TRUE;
-  g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "thresholds must be finite with pass below "
-               "(%g) <= fail above (%g)", pass_below, fail_above);
-  return FALSE;
+  UadVerdictThresholds th = { pass_below, fail_above, 0 };
+  return uad_verdict_check_thresholds (&th, NULL, error);
 }
 
 gint64

@@ -26,25 +26,10 @@
 
 #include <glib.h>
 
+#include "uad-verdict.h"
+
 #define UAD_HISTORY_SCHEMA_VERSION 1
 #define UAD_HISTORY_BUSY_TIMEOUT_MS 5000
-
-typedef enum {
-  UAD_VERDICT_NONE,   /* no verdict (an operator who has not looked yet) */
-  UAD_VERDICT_PASS,
-  UAD_VERDICT_REVIEW,
-  UAD_VERDICT_FAIL,
-} UadVerdict;
-
-#define UAD_N_VERDICTS 4
-
-/* "pass", "review", "fail"; NULL for UAD_VERDICT_NONE. */
-const char *uad_verdict_to_string (UadVerdict verdict);
-/* Parses "pass", "review" or "fail" (NULL -> NONE); anything else is UAD_ERROR_INVALID. */
-gboolean uad_verdict_from_string (const char *text, UadVerdict *verdict, GError **error);
-/* The model's verdict: score < pass_below -> PASS, score > fail_above -> FAIL, otherwise
- * (pass_below <= score <= fail_above) REVIEW. */
-UadVerdict uad_verdict_from_score (double score, double pass_below, double fail_above);
 
 typedef struct UadHistory UadHistory;
 

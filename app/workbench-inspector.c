@@ -72,7 +72,7 @@ struct _WorkbenchInspector
   gint64 model_id;
   int n_classes;
   char **class_names;
-  double *pass_below, *fail_above;
+  UadVerdictThresholds *thresholds; /* n_classes: what the verdicts recorded now use */
 };
 
 G_DEFINE_FINAL_TYPE (WorkbenchInspector, workbench_inspector, G_TYPE_OBJECT)
@@ -190,32 +190,11 @@ need_model (WorkbenchInspector *self, GError **error)
   return FALSE;
 }
 
-/* The thresholds a verdict of class k uses; an unknown class takes the lowest of every class,
- * so that doubt leads to a closer look. */
-static void
-thresholds_of (WorkbenchInspector *self, int k, double *pass_below, double *fail_above)
+/* The thresholds the verdict of an image of class k is recorded with. */
+static UadVerdictThresholds
+thresholds_of (WorkbenchInspector *self, int k)
 {
-  if (k >= 0)
-    {
-      *pass_below = self->pass_below[k];
-      *fail_above = self->fail_above[k];
-      return;
-    }
-  *pass_below = self->pass_below[0];
-  *fail_above = self->fail_above[0];
-  for (int i = 1; i < self->n_classes; i++)
-    {
-      *pass_below = MIN (*pass_below, self->pass_below[i]);
-      *fail_above = MIN (*fail_above, self->fail_above[i]);
-    }
-}
-
-static void
-default_thresholds (const UadModel *model, int k, UadThresholds *th)
-{
-  th->pass_below = uad_model_default_threshold (model, k);
-  th->fail_above = model->classes[k].score_mean + 6 * model->classes[k].score_std;
-  th->pixel = th->pass_below;
+  return uad_verdict_thresholds_for (self->thresholds, self->n_classes, k);
 }
 
 static UadDetector *
@@ -290,7 +269,11 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
                                        &found, error);
       if (!ok || found)
         continue;
-      default_thresholds (model, k, th);
+      UadVerdictThresholds d = uad_verdict_default_thresholds (model->classes[k].score_mean,
+                                                              model->classes[k].score_std);
+      th->pass_below = d.pass_below;
+      th->fail_above = d.fail_above;
+      th->pixel = d.pixel;
       th->changed_by = g_strdup ("default");
       th->changed_at = g_get_real_time ();
       ok = uad_history_set_thresholds (self->history, info->model_id, info->class_names[k],
@@ -313,15 +296,12 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
   g_strfreev (self->class_names);
   self->class_names = g_strdupv (info->class_names);
   self->n_classes = info->n_classes;
-  g_free (self->pass_below);
-  g_free (self->fail_above);
-  self->pass_below = g_new (double, info->n_classes);
-  self->fail_above = g_new (double, info->n_classes);
+  g_free (self->thresholds);
+  self->thresholds = g_new (UadVerdictThresholds, info->n_classes);
   for (int k = 0; k < info->n_classes; k++)
-    {
-      self->pass_below[k] = info->thresholds[k].pass_below;
-      self->fail_above[k] = info->thresholds[k].fail_above;
-    }
+    self->thresholds[k] = (UadVerdictThresholds) { info->thresholds[k].pass_below,
+                                                   info->thresholds[k].fail_above,
+                                                   info->thresholds[k].pixel };
   return g_steal_pointer (&info);
 }
 
@@ -354,10 +334,9 @@ prepare_image (WorkbenchInspector *self, Run *run, guint i, gint64 *image_id, GE
                                                               path, info.sha256, error);
   if (stored == NULL)
     return NULL;
-  double pass_below, fail_above;
-  thresholds_of (self, run->class_index[i], &pass_below, &fail_above);
-  gint64 id = uad_history_copy_inspection (self->history, stored->id, run->run_id, pass_below,
-                                           fail_above, error);
+  UadVerdictThresholds th = thresholds_of (self, run->class_index[i]);
+  gint64 id = uad_history_copy_inspection (self->history, stored->id, run->run_id,
+                                           th.pass_below, th.fail_above, error);
   if (id <= 0)
     return NULL;
   WorkbenchResult *r = g_new0 (WorkbenchResult, 1);
@@ -423,14 +402,14 @@ run_step (WorkbenchInspector *self, Run *run, GError **error)
           continue;
         }
       int k = classes[j];
-      double pass_below, fail_above;
-      thresholds_of (self, k, &pass_below, &fail_above);
+      UadVerdictThresholds th = thresholds_of (self, k);
       r->score = dets[j].score;
       if (*error == NULL)
         r->inspection_id = uad_history_record_inspection (self->history, run->run_id,
                                                           pending[j].image_id,
                                                           k >= 0 ? self->class_names[k] : NULL,
-                                                          r->score, pass_below, fail_above,
+                                                          r->score, th.pass_below,
+                                                          th.fail_above,
                                                           dets[j].map, UAD_ANOMALY_MAP_SIZE,
                                                           UAD_ANOMALY_MAP_SIZE, error);
     }
@@ -501,8 +480,9 @@ job_run (WorkbenchInspector *self, Job *job)
       /* Thresholds of a model that has been replaced since are dropped. */
       if (!need_model (self, &error) || job->id != self->model_id)
         break;
-      self->pass_below[job->class_index] = job->pass_below;
-      self->fail_above[job->class_index] = job->fail_above;
+      self->thresholds[job->class_index] = (UadVerdictThresholds) { job->pass_below,
+                                                                    job->fail_above,
+                                                                    job->pixel };
       uad_history_set_thresholds (self->history, self->model_id,
                                   self->class_names[job->class_index], job->pass_below,
                                   job->fail_above, job->pixel, job->who, &error);
@@ -675,8 +655,7 @@ workbench_inspector_finalize (GObject *object)
   g_clear_error (&self->history_error);
   g_free (self->model_sha256);
   g_strfreev (self->class_names);
-  g_free (self->pass_below);
-  g_free (self->fail_above);
+  g_free (self->thresholds);
   G_OBJECT_CLASS (workbench_inspector_parent_class)->finalize (object);
 }
 

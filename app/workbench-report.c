@@ -132,7 +132,8 @@ uad_report_write_csv (UadHistory *history, gint64 run_id, const char *path,
   if (!run_data_load (history, run_id, &d, error))
     return FALSE;
   g_autoptr (GString) out = g_string_new ("path,class,score,pass_below,fail_above,model_verdict,"
-                                          "operator_verdict,note,inspected_at,reviewed_at\r\n");
+                                          "operator_verdict,note,inspected_at,reviewed_at,"
+                                          "heatmap_max\r\n");
   for (guint i = 0; i < d.inspections->len; i++)
     {
       if (!check_cancelled (cancellable, path, error))
@@ -149,7 +150,9 @@ uad_report_write_csv (UadHistory *history, gint64 run_id, const char *path,
       csv_field (out, uad_verdict_to_string (in->operator_verdict), FALSE);
       csv_field (out, in->note, FALSE);
       csv_field (out, inspected, FALSE);
-      csv_field (out, reviewed, TRUE);
+      csv_field (out, reviewed, FALSE);
+      uad_json_append_double (out, uad_verdict_heatmap_max (in->fail_above));
+      g_string_append (out, "\r\n");
     }
   return write_atomically (path, out->str, out->len, "CSV table", error);
 }
@@ -523,13 +526,9 @@ thumbnail (UadHistory *history, const UadInspection *in, char **problem)
     *problem = g_strdup ("no anomaly map stored");
   else
     {
-      /* As `uniad infer --heatmaps`: a fixed scale per class, twice the fail threshold is
-       * full red. */
-      float hi = (float) (2 * in->fail_above);
-      if (!(hi > 0))
-        for (int i = 0; i < mw * mh; i++)
-          hi = MAX (hi, map[i]);
-      uad_heatmap_overlay (small, map, mw, mh, 0, hi, 0.5f, UAD_COLORMAP_JET);
+      /* The fixed scale of uad-verdict.h, as the workbench and `uniad infer --heatmaps`. */
+      uad_heatmap_overlay (small, map, mw, mh, 0, uad_verdict_heatmap_max (in->fail_above), 0.5f,
+                           UAD_COLORMAP_JET);
     }
   cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
   guint8 *data = cairo_image_surface_get_data (s);

@@ -109,35 +109,45 @@ set_run_id (WorkbenchSession *self, gint64 run_id)
 
 /* ---- Verdicts and counts ---- */
 
-/* The image thresholds of class k; an unknown class (-1) takes the lowest of every class, as
- * the worker does when it records the verdict. */
-static void
-thresholds_for (WorkbenchSession *self, int k, double *pass_below, double *fail_above)
+/* Every class's thresholds as they are now (NULL without classes). */
+static UadVerdictThresholds *
+class_thresholds (WorkbenchSession *self)
 {
-  if (k >= 0)
+  guint n = self->class_array->len;
+  if (n == 0)
+    return NULL;
+  UadVerdictThresholds *th = g_new (UadVerdictThresholds, n);
+  for (guint k = 0; k < n; k++)
     {
       WorkbenchClass *c = self->class_array->pdata[k];
-      *pass_below = workbench_class_get_pass_below (c);
-      *fail_above = workbench_class_get_fail_above (c);
-      return;
+      th[k] = (UadVerdictThresholds) { workbench_class_get_pass_below (c),
+                                       workbench_class_get_fail_above (c),
+                                       workbench_class_get_pixel (c) };
     }
-  *pass_below = *fail_above = G_MAXDOUBLE;
-  for (guint i = 0; i < self->class_array->len; i++)
-    {
-      WorkbenchClass *c = self->class_array->pdata[i];
-      *pass_below = MIN (*pass_below, workbench_class_get_pass_below (c));
-      *fail_above = MIN (*fail_above, workbench_class_get_fail_above (c));
-    }
+  return th;
 }
 
+/* The model's verdict of item under per_class (class_thresholds ()). */
 static UadVerdict
-verdict_of (WorkbenchSession *self, WorkbenchItem *item)
+verdict_of (WorkbenchSession *self, WorkbenchItem *item, const UadVerdictThresholds *per_class)
 {
-  if (!workbench_item_get_inspected (item) || self->class_array->len == 0)
+  if (!workbench_item_get_inspected (item) || per_class == NULL)
     return UAD_VERDICT_NONE;
-  double pass_below, fail_above;
-  thresholds_for (self, workbench_item_get_class_index (item), &pass_below, &fail_above);
-  return uad_verdict_from_score (workbench_item_get_score (item), pass_below, fail_above);
+  UadVerdictThresholds th = uad_verdict_thresholds_for (per_class, (int) self->class_array->len,
+                                                        workbench_item_get_class_index (item));
+  return uad_verdict_from_score (workbench_item_get_score (item), th.pass_below, th.fail_above);
+}
+
+gboolean
+workbench_session_get_item_thresholds (WorkbenchSession *self, WorkbenchItem *item,
+                                       UadVerdictThresholds *out)
+{
+  g_autofree UadVerdictThresholds *per_class = class_thresholds (self);
+  if (per_class == NULL)
+    return FALSE;
+  *out = uad_verdict_thresholds_for (per_class, (int) self->class_array->len,
+                                     workbench_item_get_class_index (item));
+  return TRUE;
 }
 
 /* Counts the model verdicts per class and in total. */
@@ -169,10 +179,11 @@ recount (WorkbenchSession *self)
 static void
 relabel (WorkbenchSession *self)
 {
+  g_autofree UadVerdictThresholds *per_class = class_thresholds (self);
   for (guint i = 0; i < self->item_array->len; i++)
     {
       WorkbenchItem *item = self->item_array->pdata[i];
-      workbench_item_set_model_verdict (item, verdict_of (self, item));
+      workbench_item_set_model_verdict (item, verdict_of (self, item, per_class));
     }
   recount (self);
   g_signal_emit (self, signals[SIGNAL_RELABELLED], 0);
@@ -588,6 +599,7 @@ on_results (WorkbenchInspector *inspector, GPtrArray *results, WorkbenchSession 
 {
   if (self->run_items == NULL)
     return;
+  g_autofree UadVerdictThresholds *per_class = class_thresholds (self);
   for (guint j = 0; j < results->len; j++)
     {
       const WorkbenchResult *r = results->pdata[j];
@@ -605,7 +617,7 @@ on_results (WorkbenchInspector *inspector, GPtrArray *results, WorkbenchSession 
       int k = workbench_item_get_class_index (item);
       if (k >= 0)
         workbench_class_cover_score (self->class_array->pdata[k], r->score);
-      workbench_item_set_model_verdict (item, verdict_of (self, item));
+      workbench_item_set_model_verdict (item, verdict_of (self, item, per_class));
     }
   recount (self);
   format_progress (self);

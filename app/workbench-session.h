@@ -51,6 +51,11 @@ int workbench_session_get_folder_class (WorkbenchSession *self, guint folder);
 void workbench_session_inspect (WorkbenchSession *self);
 void workbench_session_cancel (WorkbenchSession *self);
 
+/* The thresholds that judge item now: its class's, or for an unknown class the fallback of
+ * uad_verdict_thresholds_for. FALSE when no model is open. */
+gboolean workbench_session_get_item_thresholds (WorkbenchSession *self, WorkbenchItem *item,
+                                                UadVerdictThresholds *out);
+
 /* Sets the operator's verdict and note of an inspected image (stored at once). */
 void workbench_session_set_operator_verdict (WorkbenchSession *self, WorkbenchItem *item,
                                              UadVerdict verdict, const char *note);

@@ -8,6 +8,7 @@
 #include "workbench-contours.h"
 #include "workbench-image-pane.h"
 #include "workbench-texture.h"
+#include "workbench-verdict.h"
 
 #define MAP_SIZE UAD_ANOMALY_MAP_SIZE
 #define ZOOM_STEP 1.25
@@ -52,9 +53,11 @@ static const char viewer_css[] =
   "  border-radius: 6px; padding: 2px 8px; font-size: smaller; font-weight: bold; }"
   "workbench-viewer .image-card { background-color: mix(@card_bg_color, @card_fg_color, 0.06); }"
   "workbench-viewer .verdict { border-radius: 999px; padding: 4px 12px; font-weight: bold; }"
-  "workbench-viewer .verdict.normal { background-color: @success_bg_color;"
+  "workbench-viewer .verdict.verdict-pass { background-color: @success_bg_color;"
   "  color: @success_fg_color; }"
-  "workbench-viewer .verdict.anomalous { background-color: @error_bg_color;"
+  "workbench-viewer .verdict.verdict-review { background-color: @warning_bg_color;"
+  "  color: @warning_fg_color; }"
+  "workbench-viewer .verdict.verdict-fail { background-color: @error_bg_color;"
   "  color: @error_fg_color; }"
   "workbench-viewer .legend-bar { border-radius: 4px; }"
   "workbench-viewer .info-card { padding: 12px 18px; }";
@@ -402,23 +405,22 @@ workbench_viewer_set_facts (WorkbenchViewer *self, const char *const *facts)
 }
 
 void
-workbench_viewer_set_verdict (WorkbenchViewer *self, WorkbenchVerdict verdict)
+workbench_viewer_set_verdict (WorkbenchViewer *self, UadVerdict verdict)
 {
   g_return_if_fail (WORKBENCH_IS_VIEWER (self));
 
   GtkWidget *badge = GTK_WIDGET (self->verdict_badge);
-  gtk_widget_set_visible (badge, verdict != WORKBENCH_VERDICT_NONE);
-  gtk_widget_remove_css_class (badge, "normal");
-  gtk_widget_remove_css_class (badge, "anomalous");
-  if (verdict != WORKBENCH_VERDICT_NONE)
+  gtk_widget_set_visible (badge, verdict != UAD_VERDICT_NONE);
+  for (int v = UAD_VERDICT_PASS; v < UAD_N_VERDICTS; v++)
+    gtk_widget_remove_css_class (badge, workbench_verdict_css_class ((UadVerdict) v));
+  if (verdict != UAD_VERDICT_NONE)
     {
-      gboolean anomalous = verdict == WORKBENCH_VERDICT_ANOMALOUS;
-      gtk_label_set_label (self->verdict_badge, anomalous ? _("Anomalous") : _("Normal"));
-      gtk_widget_add_css_class (badge, anomalous ? "anomalous" : "normal");
+      gtk_label_set_label (self->verdict_badge, workbench_verdict_label (verdict));
+      gtk_widget_add_css_class (badge, workbench_verdict_css_class (verdict));
     }
   gtk_widget_set_visible (GTK_WIDGET (self->facts_placeholder),
                           gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL
-                            && verdict == WORKBENCH_VERDICT_NONE);
+                            && verdict == UAD_VERDICT_NONE);
 }
 
 /* ---- Construction ---- */

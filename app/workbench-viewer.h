@@ -22,18 +22,13 @@
 #include <adwaita.h>
 
 #include "uad-heatmap.h"
+#include "uad-verdict.h"
 
 G_BEGIN_DECLS
 
 /* UadColormap as a GEnum, for the "colormap" property. */
 #define WORKBENCH_TYPE_COLORMAP (workbench_colormap_get_type ())
 GType workbench_colormap_get_type (void);
-
-typedef enum {
-  WORKBENCH_VERDICT_NONE,      /* no badge (not inspected yet) */
-  WORKBENCH_VERDICT_NORMAL,    /* green "Normal" badge */
-  WORKBENCH_VERDICT_ANOMALOUS, /* red "Anomalous" badge */
-} WorkbenchVerdict;
 
 #define WORKBENCH_TYPE_VIEWER (workbench_viewer_get_type ())
 G_DECLARE_FINAL_TYPE (WorkbenchViewer, workbench_viewer, WORKBENCH, VIEWER, GtkWidget)
@@ -73,6 +68,6 @@ double workbench_viewer_get_zoom (WorkbenchViewer *self);
  * (e.g. { "Score", "0.412", "Class", "bottle", "File", "000.png", "Size", "900 × 900", NULL }),
  * shown in that order; NULL clears. The verdict is a badge in front of them. */
 void workbench_viewer_set_facts (WorkbenchViewer *self, const char *const *facts);
-void workbench_viewer_set_verdict (WorkbenchViewer *self, WorkbenchVerdict verdict);
+void workbench_viewer_set_verdict (WorkbenchViewer *self, UadVerdict verdict);
 
 G_END_DECLS

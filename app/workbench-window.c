@@ -128,18 +128,6 @@ update_title (WorkbenchWindow *self)
 
 /* ---- The viewer ---- */
 
-static WorkbenchClass *
-class_of (WorkbenchWindow *self, WorkbenchItem *item)
-{
-  int k = workbench_item_get_class_index (item);
-  GListModel *classes = workbench_session_get_classes (self->session);
-  if (k < 0 || (guint) k >= g_list_model_get_n_items (classes))
-    return NULL;
-  WorkbenchClass *c = g_list_model_get_item (classes, k);
-  g_object_unref (c); /* the session's list keeps it */
-  return c;
-}
-
 static void
 add_fact (GPtrArray *facts, const char *name, char *value)
 {
@@ -154,7 +142,7 @@ update_facts (WorkbenchWindow *self)
   if (item == NULL)
     {
       workbench_viewer_set_facts (self->viewer, NULL);
-      workbench_viewer_set_verdict (self->viewer, WORKBENCH_VERDICT_NONE);
+      workbench_viewer_set_verdict (self->viewer, UAD_VERDICT_NONE);
       return;
     }
   g_autoptr (GPtrArray) facts = g_ptr_array_new_with_free_func (g_free);
@@ -187,9 +175,7 @@ update_facts (WorkbenchWindow *self)
   add_fact (facts, _("Folder"), g_path_get_dirname (workbench_item_get_path (item)));
   g_ptr_array_add (facts, NULL);
   workbench_viewer_set_facts (self->viewer, (const char *const *) facts->pdata);
-  workbench_viewer_set_verdict (self->viewer, model == UAD_VERDICT_PASS ? WORKBENCH_VERDICT_NORMAL
-                                              : model == UAD_VERDICT_FAIL ? WORKBENCH_VERDICT_ANOMALOUS
-                                              : WORKBENCH_VERDICT_NONE);
+  workbench_viewer_set_verdict (self->viewer, model);
 }
 
 /* The class's thresholds as the viewer draws them: regions above the pixel threshold, and the
@@ -197,11 +183,13 @@ update_facts (WorkbenchWindow *self)
 static void
 update_viewer_thresholds (WorkbenchWindow *self)
 {
-  WorkbenchClass *c = self->shown ? class_of (self, self->shown) : NULL;
-  workbench_viewer_set_pixel_threshold (self->viewer, c ? workbench_class_get_pixel (c) : INFINITY);
+  UadVerdictThresholds th;
+  gboolean known = self->shown
+                   && workbench_session_get_item_thresholds (self->session, self->shown, &th);
+  workbench_viewer_set_pixel_threshold (self->viewer, known ? (float) th.pixel : INFINITY);
   /* Recolouring the heatmap is not free: only when the scale changes (not for every batch of
    * results that re-labels the images). */
-  float hi = c ? 2 * workbench_class_get_fail_above (c) : 0;
+  float hi = known ? uad_verdict_heatmap_max (th.fail_above) : 0;
   if (hi != self->shown_range_hi)
     {
       self->shown_range_hi = hi;

@@ -176,14 +176,3 @@ uad_detection_clear (UadDetection *d)
   g_clear_pointer (&d->rec, g_free);
   g_clear_error (&d->error);
 }
-
-double
-uad_detector_default_threshold (UadDetector *det, int class_index)
-{
-  if (class_index >= 0)
-    return uad_model_default_threshold (det->model, class_index);
-  double lowest = uad_model_default_threshold (det->model, 0);
-  for (int i = 1; i < det->model->n_classes; i++)
-    lowest = MIN (lowest, uad_model_default_threshold (det->model, i));
-  return lowest;
-}

@@ -48,7 +48,3 @@ void uad_detector_run_files (UadDetector *det, const char *const *paths, int n,
                              const int *class_index, gboolean want_maps,
                              gboolean want_features, UadDetection *results);
 void uad_detection_clear (UadDetection *d);
-
-/* The verdict threshold used for an image of class_index (the class's default threshold; for
- * an unknown class, the lowest of all classes, so that doubt leads to a closer look). */
-double uad_detector_default_threshold (UadDetector *det, int class_index);

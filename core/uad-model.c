@@ -807,12 +807,6 @@ uad_model_class_from_path (const UadModel *model, const char *path)
   return -1;
 }
 
-double
-uad_model_default_threshold (const UadModel *model, int class_index)
-{
-  const UadModelClass *k = &model->classes[class_index];
-  return k->score_mean + 3.0 * k->score_std;
-}
 
 gboolean
 uad_model_check_backbone (const UadModel *model, UadBackboneKind kind,

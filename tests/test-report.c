@@ -223,7 +223,7 @@ test_csv (Fixture *f, gconstpointer data)
   g_assert_cmpuint (rows->len, ==, f->n_images + 1);
   const char *header[] = { "path", "class", "score", "pass_below", "fail_above",
                            "model_verdict", "operator_verdict", "note", "inspected_at",
-                           "reviewed_at" };
+                           "reviewed_at", "heatmap_max" };
   for (guint c = 0; c < G_N_ELEMENTS (header); c++)
     g_assert_cmpstr (cell (rows, 0, c), ==, header[c]);
   for (int i = 0; i < f->n_images; i++)
@@ -243,6 +243,7 @@ test_csv (Fixture *f, gconstpointer data)
       g_assert_true (g_regex_match_simple ("^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]{8}Z$",
                                            cell (rows, i + 1, 8), 0, 0));
       g_assert_cmpuint (strlen (cell (rows, i + 1, 9)), ==, i == 2 ? 20 : 0);
+      g_assert_cmpstr (cell (rows, i + 1, 10), ==, "4"); /* twice fail_above */
     }
 }
 

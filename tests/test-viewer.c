@@ -658,7 +658,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
   workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, f->reconstruction);
   workbench_viewer_set_map_range (f->viewer, 0, 1);
   workbench_viewer_set_facts (f->viewer, facts);
-  workbench_viewer_set_verdict (f->viewer, WORKBENCH_VERDICT_ANOMALOUS);
+  workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_FAIL);
 
   /* The defect contour appears where the map crosses the threshold, and follows it. */
   workbench_viewer_set_colormap (f->viewer, UAD_COLORMAP_GRAY);
@@ -683,7 +683,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
   /* Zoomed in on the defect, both panes alike, without a decoder. */
   workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, NULL);
   workbench_viewer_set_colormap (f->viewer, UAD_COLORMAP_INFERNO);
-  workbench_viewer_set_verdict (f->viewer, WORKBENCH_VERDICT_NORMAL);
+  workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_PASS);
   workbench_image_pane_zoom_to (f->panes[0], 3.0);
   double cx, cy;
   workbench_image_pane_get_center (f->panes[0], &cx, &cy);
@@ -693,7 +693,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
 
   workbench_viewer_set_image (f->viewer, NULL, NULL, NULL, NULL);
   workbench_viewer_set_facts (f->viewer, NULL);
-  workbench_viewer_set_verdict (f->viewer, WORKBENCH_VERDICT_NONE);
+  workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_NONE);
   g_autoptr (GdkTexture) empty = render_window (f);
   save_screenshot (empty, "viewer-empty.png");
 }
