@@ -100,50 +100,45 @@ write_heatmap (const char *dir, const char *path, const char *name, const float 
   return out && uad_image_save_png (small, out, error);
 }
 
-/* What --reconstructions needs, made once. */
-typedef struct {
-  UadDecoderWorkspace *ws;
-  float *features;     /* [2 BATCH, C, 14, 14]: features, then their reconstructions */
-} Reconstructions;
-
 /* <dir>/<name without extension>_reconstruction.png for the images of a batch that were read
- * (results without error): decode(original features) | decode(reconstruction), side by side,
- * both through the same decoder so that its blur is not taken for a change. Returns the number
- * of failures (reported on stderr). */
+ * (results without error): decode(original features) | decode(reconstruction) side by side, as
+ * uad_detector_render gives them. Returns the number of failures (reported on stderr). */
 static int
-write_reconstructions (UadDetector *det, Reconstructions *rc, const char *dir,
-                       const char *const *names, const UadDetection *results, int count)
+write_reconstructions (UadDetector *det, const char *dir, const char *const *names,
+                       const UadDetection *results, int count)
 {
   UadModel *model = uad_detector_get_model (det);
-  UadBackbone *bb = uad_detector_get_backbone (det);
-  int size = uad_decoder_get_output_size (model->decoder);
-  size_t per = (size_t) uad_backbone_get_feature_channels (bb) * 14 * 14;
-  size_t out = (size_t) 3 * size * size;
-  UadNormalization norm = uad_decoder_get_config (model->decoder)->normalization;
+  size_t per = (size_t) model->channels * UAD_FEATURE_GRID * UAD_FEATURE_GRID;
+  g_autofree float *features = g_new (float, UAD_DETECTOR_BATCH * per);
+  g_autofree float *recs = g_new (float, UAD_DETECTOR_BATCH * per);
   int slot[UAD_DETECTOR_BATCH], m = 0, failures = 0;
   g_autoptr (GError) error = NULL;
   for (int i = 0; i < count; i++)
     if (results[i].error == NULL)
-      slot[m++] = i;
-  if (m == 0)
-    return failures;
-  for (int k = 0; k < m; k++)
+      {
+        memcpy (features + m * per, results[i].features, per * sizeof (float));
+        memcpy (recs + m * per, results[i].rec, per * sizeof (float));
+        slot[m++] = i;
+      }
+  UadImage *left[UAD_DETECTOR_BATCH], *right[UAD_DETECTOR_BATCH];
+  if (m == 0 || !uad_detector_render (det, features, recs, m, left, right, &error))
     {
-      memcpy (rc->features + k * per, results[slot[k]].features, per * sizeof (float));
-      memcpy (rc->features + (m + k) * per, results[slot[k]].rec, per * sizeof (float));
+      if (error)
+        fprintf (stderr, "uniad infer: %s\n", error->message);
+      return error ? m : 0;
     }
-  const float *pictures = uad_decoder_forward (model->decoder, rc->ws, rc->features, 2 * m);
   for (int k = 0; k < m; k++)
     {
-      g_autoptr (UadImage) left = uad_decoder_to_image (pictures + k * out, size, norm);
-      g_autoptr (UadImage) right = uad_decoder_to_image (pictures + (m + k) * out, size, norm);
+      int size = left[k]->width;
       g_autoptr (UadImage) pair = uad_image_new (2 * size, size);
       for (int y = 0; y < size; y++)
         {
           guint8 *row = pair->rgb + (size_t) y * 2 * size * 3;
-          memcpy (row, left->rgb + (size_t) y * size * 3, (size_t) size * 3);
-          memcpy (row + (size_t) size * 3, right->rgb + (size_t) y * size * 3, (size_t) size * 3);
+          memcpy (row, left[k]->rgb + (size_t) y * size * 3, (size_t) size * 3);
+          memcpy (row + (size_t) size * 3, right[k]->rgb + (size_t) y * size * 3, (size_t) size * 3);
         }
+      uad_image_free (left[k]);
+      uad_image_free (right[k]);
       g_autofree char *file = output_file (dir, names[slot[k]], "_reconstruction.png", &error);
       if (file == NULL || !uad_image_save_png (pair, file, &error))
         {
@@ -218,7 +213,6 @@ run_infer (InferArgs *a, char **args, int n_args)
     }
   g_autofree char *about = uad_model_describe (model);
   fprintf (stderr, "model: %s\n", about);
-  Reconstructions rc = { NULL };
   if (a->reconstructions && model->method == UAD_METHOD_PADIM)
     {
       cli_error ("infer", "%s is a PaDiM model: it reconstructs nothing for --reconstructions",
@@ -232,13 +226,6 @@ run_infer (InferArgs *a, char **args, int n_args)
                  "train-decoder'", a->model);
       uad_detector_free (det);
       return CLI_EXIT_FAILURE;
-    }
-  if (a->reconstructions)
-    {
-      UadBackbone *bb = uad_detector_get_backbone (det);
-      rc.ws = uad_decoder_workspace_new (model->decoder, 2 * UAD_DETECTOR_BATCH, FALSE);
-      rc.features = g_new (float, (size_t) 2 * UAD_DETECTOR_BATCH
-                                  * uad_backbone_get_feature_channels (bb) * 14 * 14);
     }
   int n = (int) paths->len;
   g_autofree int *classes = g_new (int, MAX (n, 1));
@@ -285,14 +272,12 @@ run_infer (InferArgs *a, char **args, int n_args)
             }
         }
       if (a->reconstructions)
-        failures += write_reconstructions (det, &rc, a->reconstructions,
+        failures += write_reconstructions (det, a->reconstructions,
                                            (const char *const *) names->pdata + first, results,
                                            count);
       for (int i = 0; i < count; i++)
         uad_detection_clear (&results[i]);
     }
-  uad_decoder_workspace_free (rc.ws);
-  g_free (rc.features);
   uad_detector_free (det);
   fprintf (stderr, "%d images: %d pass, %d review, %d fail, %d could not be inspected\n", n,
            counts[UAD_VERDICT_PASS], counts[UAD_VERDICT_REVIEW], counts[UAD_VERDICT_FAIL],

@@ -380,7 +380,7 @@ load_backbone (TrainArgs *a, const UadModel *continued, char **sha, GError **err
       return NULL;
     }
   g_autofree char *weights = a->bo.weights ? g_strdup (a->bo.weights)
-                                           : uad_weights_default_path (uad_backbone_get_kind (bb));
+                                           : app_weights_default_path (uad_backbone_get_kind (bb));
   if ((*sha = uad_weights_sha256 (weights, error)) == NULL)
     g_clear_pointer (&bb, uad_backbone_free);
   return bb;

@@ -2,6 +2,8 @@
 /* workbench-history.c: the inspection history on SQLite (see workbench-history.h). */
 #include "workbench-history.h"
 
+#include "app-folders.h"
+
 #include <errno.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <gio/gio.h>
@@ -278,12 +280,6 @@ strv_from_json (UadHistory *h, const char *text, const char *what, GError **erro
 
 /* ---- Opening ---- */
 
-char *
-uad_history_default_path (void)
-{
-  return g_build_filename (g_get_user_data_dir (), "uniad-workbench", "history.sqlite3", NULL);
-}
-
 const char *
 uad_history_get_path (UadHistory *history)
 {
@@ -376,7 +372,7 @@ UadHistory *
 uad_history_open (const char *path, int busy_timeout_ms, GError **error)
 {
   g_autoptr (UadHistory) h = g_new0 (UadHistory, 1);
-  h->path = path ? g_strdup (path) : uad_history_default_path ();
+  h->path = path ? g_strdup (path) : app_history_default_path ();
   h->busy_timeout_ms = busy_timeout_ms > 0 ? busy_timeout_ms : UAD_HISTORY_BUSY_TIMEOUT_MS;
 
   g_autofree char *dir = g_path_get_dirname (h->path);

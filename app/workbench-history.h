@@ -33,12 +33,9 @@
 
 typedef struct UadHistory UadHistory;
 
-/* $XDG_DATA_HOME/uniad-workbench/history.sqlite3 (newly allocated). */
-char *uad_history_default_path (void);
-
-/* Opens (creating it and its folder if missing) the database at path (NULL: the default path)
- * and brings its schema up to date: migrations run in one transaction, so a failure leaves
- * the file as it was. busy_timeout_ms <= 0 means UAD_HISTORY_BUSY_TIMEOUT_MS. */
+/* Opens (creating it and its folder if missing) the database at path (NULL:
+ * app_history_default_path ()) and brings its schema up to date: migrations run in one
+ * transaction, so a failure leaves the file as it was. busy_timeout_ms <= 0 means UAD_HISTORY_BUSY_TIMEOUT_MS. */
 UadHistory *uad_history_open (const char *path, int busy_timeout_ms, GError **error);
 void uad_history_close (UadHistory *history);
 const char *uad_history_get_path (UadHistory *history);

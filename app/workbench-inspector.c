@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* gettid */
 #include "workbench-inspector.h"
 
+#include "app-folders.h"
 #include "uad-detector.h"
 #include "uad-error.h"
 #include "uad-image.h"
@@ -67,7 +68,6 @@ struct _WorkbenchInspector
   UadHistory *history;
   GError *history_error;     /* why the history could not be opened */
   UadDetector *det;
-  UadDecoderWorkspace *decoder_ws; /* for the model's image decoder, made when first used */
   char *model_sha256;
   gint64 model_id;
   int n_classes;
@@ -197,32 +197,6 @@ thresholds_of (WorkbenchInspector *self, int k)
   return uad_verdict_thresholds_for (self->thresholds, self->n_classes, k);
 }
 
-static UadDetector *
-open_detector (const char *model_path, const char *weights_path, char **found_weights,
-               GError **error)
-{
-  g_autoptr (UadModel) model = uad_model_load (model_path, error);
-  if (model == NULL)
-    return NULL;
-  g_autofree char *weights = g_strdup (weights_path);
-  if (weights == NULL)
-    {
-      g_autofree char *dir = uad_weights_dir ();
-      weights = uad_weights_find (dir, model->backbone_sha256, error);
-      if (weights == NULL)
-        return NULL;
-    }
-  g_autofree char *sha = uad_weights_sha256 (weights, error);
-  /* Check before loading, so that wrong weights are refused at once. */
-  if (sha == NULL || !uad_model_check_backbone (model, model->backbone, sha, error))
-    return NULL;
-  UadBackbone *bb = uad_backbone_load (model->backbone, weights, error);
-  if (bb == NULL)
-    return NULL;
-  *found_weights = g_steal_pointer (&weights);
-  return uad_detector_new (g_steal_pointer (&model), bb, sha, error);
-}
-
 static WorkbenchModelInfo *
 load_model (WorkbenchInspector *self, Job *job, GError **error)
 {
@@ -232,7 +206,8 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
   if (model_sha == NULL)
     return NULL;
   g_autofree char *weights = NULL;
-  UadDetector *det = open_detector (job->path, job->weights, &weights, error);
+  g_autofree char *weights_dir = app_weights_dir ();
+  UadDetector *det = uad_detector_open (job->path, job->weights, weights_dir, &weights, error);
   if (det == NULL)
     return NULL;
   const UadModel *model = uad_detector_get_model (det);
@@ -287,7 +262,6 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
     }
 
   /* The new model replaces the old one only now that everything about it is known. */
-  g_clear_pointer (&self->decoder_ws, uad_decoder_workspace_free);
   g_clear_pointer (&self->det, uad_detector_free);
   self->det = det;
   g_free (self->model_sha256);
@@ -429,22 +403,15 @@ run_step (WorkbenchInspector *self, Run *run, GError **error)
 static UadImage *
 render (WorkbenchInspector *self, const char *path, int class_index, GError **error)
 {
-  UadModel *model = uad_detector_get_model (self->det);
-  UadBackbone *bb = uad_detector_get_backbone (self->det);
-  int s = uad_backbone_get_input_size (bb);
-  int c = uad_backbone_get_feature_channels (bb);
-  g_autoptr (UadTensor) input = uad_tensor_new_4d (1, 3, s, s);
-  if (!uad_image_load_input (path, s, uad_backbone_get_normalization (bb), input->data, error))
-    return NULL;
-  int grid = uad_decoder_get_config (model->decoder)->grid;
-  g_autofree float *recs = g_new (float, (gsize) c * grid * grid);
-  double score;
-  uad_detector_run (self->det, input, &class_index, &score, NULL, NULL, recs);
-  if (self->decoder_ws == NULL)
-    self->decoder_ws = uad_decoder_workspace_new (model->decoder, 1, FALSE);
-  const float *pixels = uad_decoder_forward (model->decoder, self->decoder_ws, recs, 1);
-  return uad_decoder_to_image (pixels, uad_decoder_get_output_size (model->decoder),
-                               uad_decoder_get_config (model->decoder)->normalization);
+  UadDetection d = { 0 };
+  uad_detector_run_files (self->det, &path, 1, &class_index, FALSE, TRUE, &d);
+  UadImage *picture = NULL;
+  if (d.error)
+    g_propagate_error (error, g_steal_pointer (&d.error));
+  else
+    uad_detector_render (self->det, d.features, d.rec, 1, NULL, &picture, error);
+  uad_detection_clear (&d);
+  return picture;
 }
 
 /* Runs one job; returns TRUE when the job went back to the queue (a run not finished). */
@@ -589,7 +556,6 @@ worker (gpointer data)
                                  _("The workbench is closing"));
       job_free (job);
     }
-  g_clear_pointer (&self->decoder_ws, uad_decoder_workspace_free);
   g_clear_pointer (&self->det, uad_detector_free);
   g_clear_pointer (&self->history, uad_history_close);
   return NULL;
@@ -685,7 +651,7 @@ WorkbenchInspector *
 workbench_inspector_new (const char *history_path)
 {
   WorkbenchInspector *self = g_object_new (WORKBENCH_TYPE_INSPECTOR, NULL);
-  self->history_path = history_path ? g_strdup (history_path) : uad_history_default_path ();
+  self->history_path = history_path ? g_strdup (history_path) : app_history_default_path ();
   self->thread = g_thread_new ("workbench-inspector", worker, self);
   return self;
 }

@@ -3,7 +3,7 @@
 
 #include "uad-anomaly-map.h"
 #include "uad-image.h"
-#include "uad-weights.h"
+#include "app-folders.h"
 #include "workbench-details.h"
 #include "workbench-gallery-cell.h"
 #include "workbench-gallery.h"
@@ -506,7 +506,7 @@ on_weights_response (AdwMessageDialog *dialog, const char *response, WorkbenchWi
 static void
 on_weights_needed (WorkbenchWindow *self, const char *model)
 {
-  g_autofree char *dir = uad_weights_dir ();
+  g_autofree char *dir = app_weights_dir ();
   g_autofree char *name = g_path_get_basename (model);
   g_autofree char *body = g_strdup_printf (_("The backbone weights %s was trained with are not "
                                              "in %s. Choose the weights file; the model checks "

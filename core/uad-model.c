@@ -11,7 +11,7 @@
 #define METADATA_KEY "uniad"
 #define DECODER_PREFIX "decoder."
 #define STANDARDIZATION_PREFIX "standardization."
-#define GRID 14
+#define GRID UAD_FEATURE_GRID
 
 static const char *const method_names[] = {
   [UAD_METHOD_UNIAD] = "uniad",

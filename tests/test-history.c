@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "test-workbench-util.h"
+#include "app-folders.h"
 #include "uad-anomaly-map.h"
 #include "uad-error.h"
 
@@ -101,7 +102,7 @@ test_schema (void)
   uad_history_close (open_ok (path));
   assert_schema (path);
 
-  g_autofree char *def = uad_history_default_path ();
+  g_autofree char *def = app_history_default_path ();
   g_assert_true (g_str_has_suffix (def, "/uniad-workbench/history.sqlite3"));
   g_assert_true (g_str_has_prefix (def, g_get_user_data_dir ()));
   wb_test_remove_tree (dir);
