@@ -27,6 +27,7 @@ typedef enum {
   JOB_RENDER,
   JOB_EXPORT,
   JOB_OPEN_RUN,
+  JOB_LIST_RUNS,
   JOB_FLUSH,
   JOB_QUIT,
 } JobKind;
@@ -51,6 +52,7 @@ typedef struct {
   UadVerdict verdict;        /* VERDICT */
   char *note;
   WorkbenchReportFormat format;
+  UadRunFilter filter;       /* LIST_RUNS; its class_name is owned */
   Run run;
 } Job;
 
@@ -129,6 +131,7 @@ job_free (Job *job)
   g_free (job->weights);
   g_free (job->who);
   g_free (job->note);
+  g_free ((char *) job->filter.class_name);
   g_strfreev (job->run.paths);
   g_free (job->run.class_index);
   g_strfreev (job->run.folders);
@@ -514,6 +517,14 @@ job_run (WorkbenchInspector *self, Job *job)
                                  (GDestroyNotify) workbench_run_record_free);
         break;
       }
+    case JOB_LIST_RUNS:
+      {
+        GPtrArray *runs = need_history (self, &error)
+                          ? uad_history_list_runs (self->history, &job->filter, &error) : NULL;
+        if (runs)
+          g_task_return_pointer (job->task, runs, (GDestroyNotify) g_ptr_array_unref);
+        break;
+      }
     case JOB_FLUSH:
       g_task_return_boolean (job->task, TRUE);
       break;
@@ -656,12 +667,6 @@ workbench_inspector_new (const char *history_path)
   return self;
 }
 
-const char *
-workbench_inspector_get_history_path (WorkbenchInspector *self)
-{
-  return self->history_path;
-}
-
 void
 workbench_inspector_load_model_async (WorkbenchInspector *self, const char *model_path,
                                       const char *weights_path, GCancellable *cancellable,
@@ -801,6 +806,25 @@ workbench_inspector_open_run_async (WorkbenchInspector *self, gint64 run_id,
 WorkbenchRunRecord *
 workbench_inspector_open_run_finish (WorkbenchInspector *self, GAsyncResult *result,
                                      GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+workbench_inspector_list_runs_async (WorkbenchInspector *self, const UadRunFilter *filter,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data)
+{
+  Job *job = job_new (self, JOB_LIST_RUNS, cancellable, callback, user_data,
+                      workbench_inspector_list_runs_async);
+  job->filter = *filter;
+  job->filter.class_name = g_strdup (filter->class_name);
+  submit (self, job);
+}
+
+GPtrArray *
+workbench_inspector_list_runs_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                      GError **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);
 }

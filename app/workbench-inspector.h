@@ -5,7 +5,7 @@
  * One thread owns the detector (model + backbone) and a connection to the history database,
  * and takes jobs in order from a queue: load a model, run it over images, store thresholds and
  * operator verdicts, read an anomaly map, render a reconstruction, export a report, reopen a
- * past run. A run is done a batch at a time and then goes to the back of the queue, so the
+ * past run, list the runs. Only the session (workbench-session.h) gives it jobs. A run is done a batch at a time and then goes to the back of the queue, so the
  * small jobs queued meanwhile (a verdict, a map for the viewer) wait for one batch at most, and
  * jobs queued after a write see it. Each image's result is committed to the history before it is handed back; results
  * stream to the main thread through the "results" signal. An image whose content the same
@@ -81,7 +81,6 @@ WorkbenchInspector *workbench_inspector_new (const char *history_path);
  * after its current batch (its task fails as cancelled). Called by dispose; safe to call
  * twice; jobs submitted afterwards fail as cancelled. */
 void workbench_inspector_shutdown (WorkbenchInspector *self);
-const char *workbench_inspector_get_history_path (WorkbenchInspector *self);
 
 /* Loads a model and its backbone: weights_path, or else the file in the user's weights folder
  * whose SHA-256 the model records (UAD_ERROR_MISMATCH when there is none: ask the user). The
@@ -130,6 +129,14 @@ void workbench_inspector_render_async (WorkbenchInspector *self, const char *ima
                                        GAsyncReadyCallback callback, gpointer user_data);
 UadImage *workbench_inspector_render_finish (WorkbenchInspector *self, GAsyncResult *result,
                                              GError **error);
+
+/* The runs of the history matching filter (see uad_history_list_runs), newest first: a
+ * GPtrArray of UadHistoryRun *. */
+void workbench_inspector_list_runs_async (WorkbenchInspector *self, const UadRunFilter *filter,
+                                          GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data);
+GPtrArray *workbench_inspector_list_runs_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                                 GError **error);
 
 /* Writes a report of a run (atomically; see workbench-report.h). */
 void workbench_inspector_export_async (WorkbenchInspector *self, gint64 run_id, const char *path,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "workbench-session.h"
 
+#include "uad-anomaly-map.h"
 #include "uad-error.h"
 #include "workbench-scan.h"
 
@@ -963,4 +964,147 @@ int
 workbench_session_get_count (WorkbenchSession *self, UadVerdict verdict)
 {
   return self->counts[verdict];
+}
+
+/* ---- What the widgets read ---- */
+
+typedef struct {
+  GdkTexture *texture;
+  guint8 *mask;
+} Picture;
+
+static void
+picture_free (Picture *p)
+{
+  g_clear_object (&p->texture);
+  g_free (p->mask);
+  g_free (p);
+}
+
+static void
+load_picture (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  WorkbenchItem *item = task_data;
+  GError *error = NULL;
+  g_autoptr (GFile) file = g_file_new_for_path (workbench_item_get_path (item));
+  Picture *p = g_new0 (Picture, 1);
+  p->texture = gdk_texture_new_from_file (file, &error);
+  const char *mask = workbench_item_get_mask_path (item);
+  if (p->texture && mask)
+    {
+      p->mask = g_malloc (UAD_ANOMALY_MAP_SIZE * UAD_ANOMALY_MAP_SIZE);
+      /* A mask that cannot be read is just not drawn. */
+      if (!uad_mask_load (mask, UAD_ANOMALY_MAP_SIZE, p->mask, NULL))
+        g_clear_pointer (&p->mask, g_free);
+    }
+  if (p->texture)
+    g_task_return_pointer (task, p, (GDestroyNotify) picture_free);
+  else
+    {
+      picture_free (p);
+      g_task_return_error (task, error);
+    }
+}
+
+void
+workbench_session_load_picture_async (WorkbenchSession *self, WorkbenchItem *item,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data)
+{
+  /* Decoding a picture needs neither the model nor the history: a thread of its own, so that
+   * it does not wait behind a batch of the run. */
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_task_data (task, g_object_ref (item), g_object_unref);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, load_picture);
+}
+
+GdkTexture *
+workbench_session_load_picture_finish (WorkbenchSession *self, GAsyncResult *result,
+                                       guint8 **mask, GError **error)
+{
+  Picture *p = g_task_propagate_pointer (G_TASK (result), error);
+  if (p == NULL)
+    return NULL;
+  GdkTexture *texture = g_steal_pointer (&p->texture);
+  *mask = g_steal_pointer (&p->mask);
+  picture_free (p);
+  return texture;
+}
+
+/* A task of the session's own for a job of the worker, whose pointer result (freed with
+ * free_func when nobody takes it) is handed on: callers see the session as the source object,
+ * so that it outlives their callback. */
+static GTask *
+forwarding_task (WorkbenchSession *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                 gpointer user_data, GDestroyNotify free_func)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_task_data (task, (gpointer) free_func, NULL);
+  return task;
+}
+
+static void
+forward_pointer (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+  gpointer value = g_task_propagate_pointer (G_TASK (result), &error);
+  if (error)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, value, (GDestroyNotify) g_task_get_task_data (task));
+  g_object_unref (task);
+}
+
+void
+workbench_session_get_map_async (WorkbenchSession *self, WorkbenchItem *item,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  GTask *task = forwarding_task (self, cancellable, callback, user_data, g_free);
+  workbench_inspector_get_map_async (self->inspector, workbench_item_get_inspection_id (item),
+                                     cancellable, forward_pointer, task);
+}
+
+float *
+workbench_session_get_map_finish (WorkbenchSession *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+workbench_session_render_async (WorkbenchSession *self, WorkbenchItem *item,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  GTask *task = forwarding_task (self, cancellable, callback, user_data,
+                                 (GDestroyNotify) uad_image_free);
+  workbench_inspector_render_async (self->inspector, workbench_item_get_path (item),
+                                    workbench_item_get_class_index (item), cancellable,
+                                    forward_pointer, task);
+}
+
+UadImage *
+workbench_session_render_finish (WorkbenchSession *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+workbench_session_list_runs_async (WorkbenchSession *self, const UadRunFilter *filter,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  GTask *task = forwarding_task (self, cancellable, callback, user_data,
+                                 (GDestroyNotify) g_ptr_array_unref);
+  workbench_inspector_list_runs_async (self->inspector, filter, cancellable, forward_pointer,
+                                       task);
+}
+
+GPtrArray *
+workbench_session_list_runs_finish (WorkbenchSession *self, GAsyncResult *result,
+                                    GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "workbench-window.h"
 
-#include "uad-anomaly-map.h"
 #include "uad-image.h"
 #include "app-folders.h"
 #include "workbench-details.h"
@@ -210,7 +209,7 @@ static void
 on_map_loaded (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GError) error = NULL;
-  float *map = workbench_inspector_get_map_finish (WORKBENCH_INSPECTOR (source), result, &error);
+  float *map = workbench_session_get_map_finish (WORKBENCH_SESSION (source), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   WorkbenchWindow *self = data;
@@ -231,17 +230,16 @@ load_map (WorkbenchWindow *self)
   g_clear_pointer (&self->shown_map, g_free);
   update_viewer (self);
   if (self->shown_texture && workbench_item_get_inspection_id (self->shown) > 0)
-    workbench_inspector_get_map_async (workbench_session_get_inspector (self->session),
-                                       workbench_item_get_inspection_id (self->shown),
-                                       self->show_cancellable, on_map_loaded, self);
+    workbench_session_get_map_async (self->session, self->shown, self->show_cancellable,
+                                     on_map_loaded, self);
 }
 
 static void
 on_rendered (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (UadImage) img = workbench_inspector_render_finish (WORKBENCH_INSPECTOR (source),
-                                                                result, &error);
+  g_autoptr (UadImage) img = workbench_session_render_finish (WORKBENCH_SESSION (source), result,
+                                                              &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   WorkbenchWindow *self = data;
@@ -263,68 +261,29 @@ render_reconstruction (WorkbenchWindow *self)
 {
   const WorkbenchModelInfo *m = workbench_session_get_model (self->session);
   if (m && m->has_decoder)
-    workbench_inspector_render_async (workbench_session_get_inspector (self->session),
-                                      workbench_item_get_path (self->shown),
-                                      workbench_item_get_class_index (self->shown),
-                                      self->show_cancellable, on_rendered, self);
-}
-
-typedef struct {
-  GdkTexture *texture;
-  guint8 *mask;
-} Picture;
-
-static void
-picture_free (Picture *p)
-{
-  g_clear_object (&p->texture);
-  g_free (p->mask);
-  g_free (p);
-}
-
-static void
-load_picture (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  WorkbenchItem *item = task_data;
-  GError *error = NULL;
-  g_autoptr (GFile) file = g_file_new_for_path (workbench_item_get_path (item));
-  Picture *p = g_new0 (Picture, 1);
-  p->texture = gdk_texture_new_from_file (file, &error);
-  const char *mask = workbench_item_get_mask_path (item);
-  if (p->texture && mask)
-    {
-      p->mask = g_malloc (UAD_ANOMALY_MAP_SIZE * UAD_ANOMALY_MAP_SIZE);
-      /* A mask that cannot be read is just not drawn. */
-      if (!uad_mask_load (mask, UAD_ANOMALY_MAP_SIZE, p->mask, NULL))
-        g_clear_pointer (&p->mask, g_free);
-    }
-  if (p->texture)
-    g_task_return_pointer (task, p, (GDestroyNotify) picture_free);
-  else
-    {
-      picture_free (p);
-      g_task_return_error (task, error);
-    }
+    workbench_session_render_async (self->session, self->shown, self->show_cancellable,
+                                    on_rendered, self);
 }
 
 static void
 on_picture_loaded (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GError) error = NULL;
-  Picture *p = g_task_propagate_pointer (G_TASK (result), &error);
+  guint8 *mask = NULL;
+  g_autoptr (GdkTexture) texture = workbench_session_load_picture_finish (WORKBENCH_SESSION (source),
+                                                                          result, &mask, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   WorkbenchWindow *self = data;
-  if (p == NULL)
+  if (texture == NULL)
     {
       update_facts (self);
       toast (self, error->message);
       return;
     }
-  g_set_object (&self->shown_texture, p->texture);
+  g_set_object (&self->shown_texture, texture);
   g_free (self->shown_mask);
-  self->shown_mask = g_steal_pointer (&p->mask);
-  picture_free (p);
+  self->shown_mask = mask;
   load_map (self);
   render_reconstruction (self);
 }
@@ -356,10 +315,8 @@ show_item (WorkbenchWindow *self, WorkbenchItem *item)
   g_signal_connect_swapped (item, "notify::error", G_CALLBACK (update_facts), self);
   g_signal_connect_swapped (item, "notify::class-name", G_CALLBACK (update_viewer), self);
   self->show_cancellable = g_cancellable_new ();
-  g_autoptr (GTask) task = g_task_new (NULL, self->show_cancellable, on_picture_loaded, self);
-  g_task_set_task_data (task, g_object_ref (item), g_object_unref);
-  g_task_set_return_on_cancel (task, TRUE);
-  g_task_run_in_thread (task, load_picture);
+  workbench_session_load_picture_async (self->session, item, self->show_cancellable,
+                                        on_picture_loaded, self);
 }
 
 static void
@@ -855,8 +812,7 @@ workbench_window_init (WorkbenchWindow *self)
   g_settings_bind (self->settings, "sort-key", self->gallery, "sort-key", G_SETTINGS_BIND_DEFAULT);
   workbench_sidebar_set_session (self->sidebar, self->session);
   workbench_details_set_session (self->details, self->session);
-  workbench_history_page_set_history_path (
-    self->history_page, workbench_inspector_get_history_path (workbench_session_get_inspector (self->session)));
+  workbench_history_page_set_session (self->history_page, self->session);
 
   g_signal_connect_swapped (self->gallery, "notify::selected-item",
                             G_CALLBACK (on_selection_changed), self);
