@@ -21,7 +21,9 @@ check_cancelled (GCancellable *cancellable, const char *path, GError **error)
 {
   if (!g_cancellable_is_cancelled (cancellable))
     return TRUE;
-  g_set_error (error, UAD_ERROR, UAD_ERROR_CANCELLED, "writing %s was cancelled", path);
+  /* The code GIO gives whatever a GCancellable stops, so that the workbench knows a cancelled
+   * export from a failed one by one code. */
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "writing %s was cancelled", path);
   return FALSE;
 }
 

@@ -17,7 +17,7 @@
  * Both are made in memory, then written to a temporary file in the target's folder and renamed
  * over path only when complete, so an error (unwritable folder, path is a directory, disk full, cancelled) leaves
  * neither a partial file under path nor the temporary file. Errors are UAD_ERROR_IO naming
- * the path (UAD_ERROR_CANCELLED when cancelled); an image that cannot be read for its
+ * the path (G_IO_ERROR_CANCELLED when cancelled); an image that cannot be read for its
  * thumbnail gets a note in its place, not a failure. */
 #pragma once
 
