@@ -27,6 +27,7 @@
 #include <glib.h>
 
 #include "uad-verdict.h"
+#include "workbench-image-info.h"
 
 #define UAD_HISTORY_SCHEMA_VERSION 1
 #define UAD_HISTORY_BUSY_TIMEOUT_MS 5000
@@ -138,19 +139,6 @@ GPtrArray *uad_history_list_runs (UadHistory *history, const UadRunFilter *filte
 
 /* ---- Images ---- */
 
-typedef struct {
-  char *path;           /* absolute */
-  char *sha256;         /* of the file's bytes, lowercase hex */
-  int width, height;    /* from the image header */
-  gint64 size;          /* bytes */
-  gint64 mtime;         /* modification time, microseconds */
-} UadImageFileInfo;
-
-/* Reads path's size, mtime, header dimensions and content SHA-256 (no decoding). Errors name
- * the file (UAD_ERROR_IO, or UAD_ERROR_FORMAT when it is not an image). */
-gboolean uad_image_file_info_read (const char *path, UadImageFileInfo *out, GError **error);
-void uad_image_file_info_clear (UadImageFileInfo *info);
-
 /* The id of the image with info's (path, sha256); added if new. */
 gint64 uad_history_add_image (UadHistory *history, const UadImageFileInfo *info,
                               GError **error);
@@ -220,4 +208,3 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadHistoryModel, uad_history_model_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadHistoryRun, uad_history_run_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadInspection, uad_inspection_free)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UadThresholds, uad_thresholds_clear)
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UadImageFileInfo, uad_image_file_info_clear)
