@@ -368,29 +368,12 @@ test_record_reuse (void)
   wb_test_remove_tree (dir);
 }
 
-/* ---- Verdicts ---- */
+/* ---- Verdicts (the rule itself is tested in test-verdict.c) ---- */
 
 static void
 test_verdicts (void)
 {
-  g_assert_cmpint (uad_verdict_from_score (0.99, 1, 2), ==, UAD_VERDICT_PASS);
-  g_assert_cmpint (uad_verdict_from_score (1.0, 1, 2), ==, UAD_VERDICT_REVIEW);
-  g_assert_cmpint (uad_verdict_from_score (2.0, 1, 2), ==, UAD_VERDICT_REVIEW);
-  g_assert_cmpint (uad_verdict_from_score (2.01, 1, 2), ==, UAD_VERDICT_FAIL);
-  g_assert_cmpint (uad_verdict_from_score (1.5, 1.5, 1.5), ==, UAD_VERDICT_REVIEW);
-  g_assert_cmpint (uad_verdict_from_score (1.4, 1.5, 1.5), ==, UAD_VERDICT_PASS);
-  g_assert_cmpstr (uad_verdict_to_string (UAD_VERDICT_REVIEW), ==, "review");
-  g_assert_null (uad_verdict_to_string (UAD_VERDICT_NONE));
-  UadVerdict v;
   g_autoptr (GError) error = NULL;
-  g_assert_true (uad_verdict_from_string ("fail", &v, &error));
-  g_assert_cmpint (v, ==, UAD_VERDICT_FAIL);
-  g_assert_true (uad_verdict_from_string (NULL, &v, &error));
-  g_assert_cmpint (v, ==, UAD_VERDICT_NONE);
-  g_assert_false (uad_verdict_from_string ("maybe", &v, &error));
-  g_assert_error (error, UAD_ERROR, UAD_ERROR_INVALID);
-  g_clear_error (&error);
-
   g_autofree char *dir = wb_test_make_dir ();
   g_autofree char *path = g_build_filename (dir, "history.sqlite3", NULL);
   g_autofree char *img = wb_test_write_png (dir, "a.png", 8, 8, 3);

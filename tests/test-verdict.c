@@ -16,6 +16,7 @@ test_from_score (void)
   g_assert_cmpint (uad_verdict_from_score (2.0, 1, 2), ==, UAD_VERDICT_REVIEW);
   g_assert_cmpint (uad_verdict_from_score (2.01, 1, 2), ==, UAD_VERDICT_FAIL);
   /* Equal thresholds: only the score exactly at them is reviewed. */
+  g_assert_cmpint (uad_verdict_from_score (0.9, 1, 1), ==, UAD_VERDICT_PASS);
   g_assert_cmpint (uad_verdict_from_score (1.0, 1, 1), ==, UAD_VERDICT_REVIEW);
   g_assert_cmpint (uad_verdict_from_score (1.0 + 1e-12, 1, 1), ==, UAD_VERDICT_FAIL);
   /* A NaN score is neither clearly good nor clearly bad. */
