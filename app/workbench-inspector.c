@@ -119,7 +119,7 @@ static void
 result_free (WorkbenchResult *r)
 {
   g_free (r->note);
-  g_free (r->error);
+  g_clear_error (&r->error);
   g_free (r);
 }
 
@@ -143,7 +143,7 @@ job_free (Job *job)
 typedef struct {
   WorkbenchInspector *self;
   GPtrArray *results;
-  char *error;
+  GError *error;
 } Delivery;
 
 static gboolean
@@ -155,20 +155,20 @@ deliver (gpointer data)
   if (d->error)
     g_signal_emit (d->self, signals[SIGNAL_ERROR], 0, d->error);
   g_clear_pointer (&d->results, g_ptr_array_unref);
-  g_free (d->error);
+  g_clear_error (&d->error);
   g_object_unref (d->self);
   g_free (d);
   return G_SOURCE_REMOVE;
 }
 
-/* Hands results or an error message to the main thread. */
+/* Hands results or an error (both taken) to the main thread. */
 static void
-post (WorkbenchInspector *self, GPtrArray *results, const char *error)
+post (WorkbenchInspector *self, GPtrArray *results, GError *error)
 {
   Delivery *d = g_new0 (Delivery, 1);
   d->self = g_object_ref (self);
   d->results = results;
-  d->error = g_strdup (error);
+  d->error = error;
   g_main_context_invoke (self->context, deliver, d);
 }
 
@@ -301,7 +301,7 @@ prepare_image (WorkbenchInspector *self, Run *run, guint i, gint64 *image_id, GE
       WorkbenchResult *r = g_new0 (WorkbenchResult, 1);
       r->run_id = run->run_id;
       r->index = i;
-      r->error = g_strdup (local->message);
+      r->error = g_steal_pointer (&local);
       return r;
     }
   *image_id = uad_history_add_image (self->history, &info, error);
@@ -375,7 +375,7 @@ run_step (WorkbenchInspector *self, Run *run, GError **error)
       g_ptr_array_add (results, r);
       if (dets[j].error)
         {
-          r->error = g_strdup (dets[j].error->message);
+          r->error = g_steal_pointer (&dets[j].error);
           continue;
         }
       int k = classes[j];
@@ -534,7 +534,7 @@ job_run (WorkbenchInspector *self, Job *job)
   if (error && job->task)
     g_task_return_error (job->task, g_steal_pointer (&error));
   else if (error)
-    post (self, NULL, error->message);
+    post (self, NULL, g_steal_pointer (&error));
   return FALSE;
 }
 
@@ -646,9 +646,9 @@ workbench_inspector_class_init (WorkbenchInspectorClass *klass)
   /* results (GPtrArray of WorkbenchResult *): images done, in the order they finished. */
   signals[SIGNAL_RESULTS] = g_signal_new ("results", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
-  /* error (message): a fire-and-forget write (thresholds, verdict) failed. */
+  /* error (GError): a fire-and-forget write (thresholds, verdict) failed. */
   signals[SIGNAL_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void

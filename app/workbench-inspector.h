@@ -11,7 +11,8 @@
  * stream to the main thread through the "results" signal. An image whose content the same
  * model file has already inspected is not run again: its stored result is copied into the run.
  *
- * Completion callbacks and signals run on the main context the inspector was made on. */
+ * Completion callbacks and signals run on the main context the inspector was made on; errors
+ * reach it as GErrors (task errors, WorkbenchResult.error, the "error" signal). */
 #pragma once
 
 #include <gio/gio.h>
@@ -57,7 +58,7 @@ typedef struct {
   gboolean reused;             /* copied from a stored result */
   UadVerdict operator_verdict; /* a reused result keeps the operator's verdict and note */
   char *note;
-  char *error;                 /* the image could not be inspected (the rest is unset) */
+  GError *error;               /* the image could not be inspected (the rest is unset) */
 } WorkbenchResult;
 
 /* A reopened run: the run and its inspections (UadInspection *). */

@@ -559,9 +559,10 @@ workbench_session_open_run (WorkbenchSession *self, gint64 run_id)
 /* ---- Inspecting ---- */
 
 static void
-on_worker_error (WorkbenchInspector *inspector, const char *message, WorkbenchSession *self)
+on_worker_error (WorkbenchInspector *inspector, const GError *error, WorkbenchSession *self)
 {
-  g_signal_emit (self, signals[SIGNAL_ERROR], 0, _("Could not save to the history"), message);
+  g_signal_emit (self, signals[SIGNAL_ERROR], 0, _("Could not save to the history"),
+                 error->message);
 }
 
 static void
@@ -609,7 +610,7 @@ on_results (WorkbenchInspector *inspector, GPtrArray *results, WorkbenchSession 
       self->run_done++;
       if (r->error)
         {
-          workbench_item_set_error (item, r->error);
+          workbench_item_set_error (item, r->error->message);
           continue;
         }
       workbench_item_set_result (item, r->score, r->inspection_id);
