@@ -1,59 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "workbench-window.h"
+#include "workbench-window-private.h"
 
 #include "uad-image.h"
-#include "app-folders.h"
-#include "workbench-details.h"
 #include "workbench-gallery-cell.h"
-#include "workbench-gallery.h"
-#include "workbench-history-page.h"
-#include "workbench-sidebar.h"
-#include "workbench-viewer.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
-#include <string.h>
-
-struct _WorkbenchWindow
-{
-  AdwApplicationWindow parent_instance;
-
-  AdwToastOverlay *toast_overlay;
-  GtkButton *cancel_button;
-  GtkButton *inspect_button;
-  AdwViewSwitcherTitle *switcher_title;
-  AdwViewStack *view_stack;
-  GtkBox *inspect_page;
-  GtkRevealer *sidebar_revealer;
-  WorkbenchSidebar *sidebar;
-  GtkPaned *paned;
-  WorkbenchGallery *gallery;
-  GtkRevealer *progress_revealer;
-  GtkProgressBar *progress_bar;
-  GtkLabel *progress_label;
-  AdwBin *viewer_bin;
-  WorkbenchDetails *details;
-  WorkbenchHistoryPage *history_page;
-
-  WorkbenchViewer *viewer;
-  GSettings *settings;
-  WorkbenchSession *session;
-
-  /* The image in the viewer and what has been loaded of it so far. */
-  WorkbenchItem *shown;
-  GCancellable *show_cancellable;
-  GdkTexture *shown_texture;
-  GdkTexture *shown_reconstruction;
-  guint8 *shown_mask;
-  float *shown_map;
-  float shown_range_hi;       /* the heatmap's scale as last given to the viewer (kept by it
-                               * from image to image) */
-};
 
 G_DEFINE_FINAL_TYPE (WorkbenchWindow, workbench_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void
-toast (WorkbenchWindow *self, const char *text)
+void
+workbench_window_toast (WorkbenchWindow *self, const char *text)
 {
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
 }
@@ -64,47 +21,6 @@ show_error (WorkbenchWindow *self, const char *title, const char *message)
   GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), title, message);
   adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
   gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-enable (WorkbenchWindow *self, const char *name, gboolean enabled)
-{
-  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
-}
-
-/* ---- Action states ---- */
-
-static void
-update_actions (WorkbenchWindow *self)
-{
-  gboolean has_model, loading, inspecting, exporting;
-  guint n_items;
-  gint64 run_id;
-  g_object_get (self->session, "has-model", &has_model, "loading", &loading, "inspecting",
-                &inspecting, "exporting", &exporting, "n-items", &n_items, "run-id", &run_id,
-                NULL);
-  enable (self, "open-model", !loading && !inspecting);
-  enable (self, "open-folder", !loading && !inspecting);
-  enable (self, "inspect", has_model && n_items > 0 && !loading && !inspecting);
-  enable (self, "cancel", inspecting);
-  enable (self, "export", run_id > 0 && !inspecting && !exporting);
-  enable (self, "export-to", run_id > 0 && !inspecting && !exporting);
-  gtk_widget_set_visible (GTK_WIDGET (self->inspect_button), !inspecting);
-  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), inspecting);
-  gtk_revealer_set_reveal_child (self->progress_revealer, inspecting);
-}
-
-static void
-update_verdict_action (WorkbenchWindow *self)
-{
-  WorkbenchItem *item = workbench_gallery_get_selected_item (self->gallery);
-  gboolean inspected = item && workbench_item_get_inspection_id (item) > 0;
-  UadVerdict v = item ? workbench_item_get_operator_verdict (item) : UAD_VERDICT_NONE;
-  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "operator-verdict");
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), inspected);
-  const char *nick = uad_verdict_to_string (v);
-  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (nick ? nick : ""));
 }
 
 static void
@@ -215,7 +131,7 @@ on_map_loaded (GObject *source, GAsyncResult *result, gpointer data)
   WorkbenchWindow *self = data;
   if (map == NULL)
     {
-      toast (self, error->message);
+      workbench_window_toast (self, error->message);
       return;
     }
   g_free (self->shown_map);
@@ -245,7 +161,7 @@ on_rendered (GObject *source, GAsyncResult *result, gpointer data)
   WorkbenchWindow *self = data;
   if (img == NULL)
     {
-      toast (self, error->message);
+      workbench_window_toast (self, error->message);
       return;
     }
   g_autoptr (GBytes) bytes = g_bytes_new (img->rgb, (gsize) img->width * img->height * 3);
@@ -278,7 +194,7 @@ on_picture_loaded (GObject *source, GAsyncResult *result, gpointer data)
   if (texture == NULL)
     {
       update_facts (self);
-      toast (self, error->message);
+      workbench_window_toast (self, error->message);
       return;
     }
   g_set_object (&self->shown_texture, texture);
@@ -309,9 +225,9 @@ show_item (WorkbenchWindow *self, WorkbenchItem *item)
   g_signal_connect_swapped (item, "notify::score", G_CALLBACK (load_map), self);
   g_signal_connect_swapped (item, "notify::model-verdict", G_CALLBACK (update_facts), self);
   g_signal_connect_swapped (item, "notify::operator-verdict", G_CALLBACK (update_facts), self);
-  g_signal_connect_swapped (item, "notify::operator-verdict", G_CALLBACK (update_verdict_action),
+  g_signal_connect_swapped (item, "notify::operator-verdict", G_CALLBACK (workbench_window_update_verdict_action),
                             self);
-  g_signal_connect_swapped (item, "notify::score", G_CALLBACK (update_verdict_action), self);
+  g_signal_connect_swapped (item, "notify::score", G_CALLBACK (workbench_window_update_verdict_action), self);
   g_signal_connect_swapped (item, "notify::error", G_CALLBACK (update_facts), self);
   g_signal_connect_swapped (item, "notify::class-name", G_CALLBACK (update_viewer), self);
   self->show_cancellable = g_cancellable_new ();
@@ -323,7 +239,7 @@ static void
 on_selection_changed (WorkbenchWindow *self)
 {
   show_item (self, workbench_gallery_get_selected_item (self->gallery));
-  update_verdict_action (self);
+  workbench_window_update_verdict_action (self);
 }
 
 static void
@@ -334,151 +250,6 @@ on_item_activated (WorkbenchWindow *self, WorkbenchItem *item)
 }
 
 /* ---- Opening ---- */
-
-static void
-open_model (WorkbenchWindow *self, const char *path, const char *weights)
-{
-  workbench_session_open_model (self->session, path, weights);
-}
-
-static void
-on_model_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      open_model (self, path, NULL);
-    }
-  g_object_unref (dialog);
-}
-
-/* A chooser starting in the folder of `near` (a file or folder path; may be empty). */
-static GtkFileChooserNative *
-new_chooser (WorkbenchWindow *self, const char *title, GtkFileChooserAction action,
-             const char *accept, const char *near)
-{
-  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action,
-                                                               accept, _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  if (near && *near)
-    {
-      /* The file's or folder's parent, so that it shows among its siblings. */
-      g_autofree char *dir = g_path_get_dirname (near);
-      g_autoptr (GFile) folder = g_file_new_for_path (dir);
-      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
-    }
-  return chooser;
-}
-
-static void
-open_model_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  g_autofree char *last = g_settings_get_string (self->settings, "last-model");
-  GtkFileChooserNative *chooser = new_chooser (self, _("Open a Model"),
-                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), last);
-  GtkFileFilter *filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("UniAD models"));
-  gtk_file_filter_add_pattern (filter, "*.uniad");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_model_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-open_folders (WorkbenchWindow *self, const char *const *folders)
-{
-  workbench_session_open_folders (self->session, folders);
-  g_settings_set_strv (self->settings, "last-folders", folders);
-}
-
-static void
-on_folders_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (dialog));
-      guint n = g_list_model_get_n_items (files);
-      g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-      for (guint i = 0; i < n; i++)
-        {
-          g_autoptr (GFile) file = g_list_model_get_item (files, i);
-          g_autofree char *path = g_file_get_path (file);
-          if (path)
-            g_strv_builder_add (b, path);
-        }
-      g_auto (GStrv) folders = g_strv_builder_end (b);
-      if (folders[0])
-        open_folders (self, (const char *const *) folders);
-    }
-  g_object_unref (dialog);
-}
-
-static void
-open_folder_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  g_auto (GStrv) last = g_settings_get_strv (self->settings, "last-folders");
-  GtkFileChooserNative *chooser = new_chooser (self, _("Open Image Folders"),
-                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"),
-                                               last[0]);
-  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_folders_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-on_weights_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *weights = g_file_get_path (file);
-      const char *model = g_object_get_data (G_OBJECT (dialog), "model");
-      open_model (self, model, weights);
-    }
-  g_object_unref (dialog);
-}
-
-static void
-on_weights_response (AdwMessageDialog *dialog, const char *response, WorkbenchWindow *self)
-{
-  if (strcmp (response, "choose") != 0)
-    return;
-  GtkFileChooserNative *chooser = new_chooser (self, _("Choose the Backbone Weights"),
-                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), NULL);
-  GtkFileFilter *filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("Weights (safetensors)"));
-  gtk_file_filter_add_pattern (filter, "*.safetensors");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
-  g_object_set_data_full (G_OBJECT (chooser), "model",
-                          g_strdup (g_object_get_data (G_OBJECT (dialog), "model")), g_free);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_weights_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-on_weights_needed (WorkbenchWindow *self, const char *model)
-{
-  g_autofree char *dir = app_weights_dir ();
-  g_autofree char *name = g_path_get_basename (model);
-  g_autofree char *body = g_strdup_printf (_("The backbone weights %s was trained with are not "
-                                             "in %s. Choose the weights file; the model checks "
-                                             "that it is the right one."), name, dir);
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Backbone Weights Not Found"),
-                                              body);
-  AdwMessageDialog *d = ADW_MESSAGE_DIALOG (dialog);
-  adw_message_dialog_add_responses (d, "cancel", _("_Cancel"), "choose", _("C_hoose Weights…"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (d, "choose", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (d, "choose");
-  g_object_set_data_full (G_OBJECT (dialog), "model", g_strdup (model), g_free);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_weights_response), self);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
 
 static void
 on_model_changed (WorkbenchWindow *self)
@@ -501,7 +272,7 @@ workbench_window_open_files (WorkbenchWindow *self, GFile **files, int n_files)
       if (path == NULL)
         continue;
       if (g_str_has_suffix (path, ".uniad"))
-        open_model (self, path, NULL);
+        workbench_session_open_model (self->session, path, NULL);
       else
         {
           g_strv_builder_add (folders, path);
@@ -510,7 +281,7 @@ workbench_window_open_files (WorkbenchWindow *self, GFile **files, int n_files)
     }
   g_auto (GStrv) list = g_strv_builder_end (folders);
   if (any_folder)
-    open_folders (self, (const char *const *) list);
+    workbench_window_open_folders (self, (const char *const *) list);
 }
 
 void
@@ -518,7 +289,7 @@ workbench_window_restore (WorkbenchWindow *self)
 {
   g_autofree char *model = g_settings_get_string (self->settings, "last-model");
   if (*model && g_file_test (model, G_FILE_TEST_IS_REGULAR))
-    open_model (self, model, NULL);
+    workbench_session_open_model (self->session, model, NULL);
   g_auto (GStrv) last = g_settings_get_strv (self->settings, "last-folders");
   g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
   for (char **f = last; *f; f++)
@@ -529,21 +300,7 @@ workbench_window_restore (WorkbenchWindow *self)
     workbench_session_open_folders (self->session, (const char *const *) folders);
 }
 
-/* ---- Inspecting, triage, export ---- */
-
-static void
-inspect_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  workbench_session_inspect (self->session);
-}
-
-static void
-cancel_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  workbench_session_cancel (self->session);
-}
+/* ---- What the session reports ---- */
 
 static void
 on_run_finished (WorkbenchWindow *self, gboolean completed)
@@ -556,84 +313,8 @@ on_run_finished (WorkbenchWindow *self, gboolean completed)
     text = g_strdup_printf (_("Inspection finished: %d fail, %d to review"), fail, review);
   else
     text = g_strdup (_("Inspection stopped"));
-  toast (self, text);
+  workbench_window_toast (self, text);
   workbench_history_page_refresh (self->history_page);
-}
-
-static void
-operator_verdict_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  WorkbenchItem *item = workbench_gallery_get_selected_item (self->gallery);
-  UadVerdict verdict;
-  if (item == NULL || workbench_item_get_inspection_id (item) <= 0
-      || !uad_verdict_from_string (g_variant_get_string (param, NULL), &verdict, NULL))
-    return;
-  workbench_session_set_operator_verdict (self->session, item, verdict,
-                                          workbench_item_get_note (item));
-}
-
-static void
-next_unreviewed_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  if (!workbench_gallery_select_next_unreviewed (self->gallery))
-    toast (self, _("Every inspected image shown has your verdict"));
-}
-
-static void
-export_to_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  workbench_session_export (self->session, g_variant_get_string (param, NULL));
-}
-
-static void
-on_export_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (dialog));
-      const char *ext = g_object_get_data (G_OBJECT (filter), "extension");
-      /* The chosen format, when the name does not say it. */
-      if (!g_str_has_suffix (path, ".pdf") && !g_str_has_suffix (path, ".csv"))
-        {
-          char *named = g_strconcat (path, ext, NULL);
-          g_free (path);
-          path = named;
-        }
-      g_action_group_activate_action (G_ACTION_GROUP (self), "export-to",
-                                      g_variant_new_string (path));
-    }
-  g_object_unref (dialog);
-}
-
-static void
-export_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  GtkFileChooserNative *chooser = new_chooser (self, _("Export the Run"),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
-  static const struct { const char *name, *pattern, *extension; } formats[] = {
-    { N_("PDF report"), "*.pdf", ".pdf" },
-    { N_("CSV table"), "*.csv", ".csv" },
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
-    {
-      GtkFileFilter *filter = gtk_file_filter_new ();
-      gtk_file_filter_set_name (filter, _(formats[i].name));
-      gtk_file_filter_add_pattern (filter, formats[i].pattern);
-      g_object_set_data (G_OBJECT (filter), "extension", (gpointer) formats[i].extension);
-      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-      g_object_unref (filter);
-    }
-  g_autofree char *name = g_strdup_printf ("inspection-run-%" G_GINT64_FORMAT ".pdf",
-                                           workbench_session_get_run_id (self->session));
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 static void
@@ -641,7 +322,7 @@ on_exported (WorkbenchWindow *self, const char *path)
 {
   g_autofree char *name = g_path_get_basename (path);
   g_autofree char *text = g_strdup_printf (_("Saved %s"), name);
-  toast (self, text);
+  workbench_window_toast (self, text);
 }
 
 static void
@@ -651,13 +332,6 @@ on_session_error (WorkbenchWindow *self, const char *title, const char *message)
 }
 
 /* ---- Pages and panes ---- */
-
-static void
-page_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  adw_view_stack_set_visible_child_name (self->view_stack, g_variant_get_string (param, NULL));
-}
 
 static void
 on_page_changed (WorkbenchWindow *self)
@@ -680,41 +354,6 @@ on_items_changed (WorkbenchWindow *self, guint position, guint removed, guint ad
 {
   if (added > 0)
     workbench_gallery_focus_selected (self->gallery);
-}
-
-static const GActionEntry actions[] = {
-  { .name = "open-model", .activate = open_model_action },
-  { .name = "open-folder", .activate = open_folder_action },
-  { .name = "inspect", .activate = inspect_action },
-  { .name = "cancel", .activate = cancel_action },
-  { .name = "export", .activate = export_action },
-  { .name = "export-to", .activate = export_to_action, .parameter_type = "s" },
-  { .name = "operator-verdict", .activate = operator_verdict_action, .parameter_type = "s", .state = "''" },
-  { .name = "next-unreviewed", .activate = next_unreviewed_action },
-  { .name = "page", .activate = page_action, .parameter_type = "s" },
-};
-
-/* P, R, F, N and Escape act on the Inspect page, unless a text entry takes the key first. */
-static void
-add_triage_keys (WorkbenchWindow *self)
-{
-  static const struct { guint key; const char *action, *target; } keys[] = {
-    { GDK_KEY_p, "win.operator-verdict", "pass" },
-    { GDK_KEY_r, "win.operator-verdict", "review" },
-    { GDK_KEY_f, "win.operator-verdict", "fail" },
-    { GDK_KEY_n, "win.next-unreviewed", NULL },
-    { GDK_KEY_Escape, "win.cancel", NULL },
-  };
-  GtkEventController *controller = gtk_shortcut_controller_new ();
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    {
-      GtkShortcut *shortcut = gtk_shortcut_new (gtk_keyval_trigger_new (keys[i].key, 0),
-                                                gtk_named_action_new (keys[i].action));
-      if (keys[i].target)
-        gtk_shortcut_set_arguments (shortcut, g_variant_new_string (keys[i].target));
-      gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (controller), shortcut);
-    }
-  gtk_widget_add_controller (GTK_WIDGET (self->inspect_page), controller);
 }
 
 /* ---- Object ---- */
@@ -801,12 +440,7 @@ workbench_window_init (WorkbenchWindow *self)
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "colormap", self->viewer, "colormap", G_SETTINGS_BIND_DEFAULT);
 
-  g_action_map_add_action_entries (G_ACTION_MAP (self), actions, G_N_ELEMENTS (actions), self);
-  g_autoptr (GPropertyAction) sidebar = g_property_action_new ("show-sidebar",
-                                                               self->sidebar_revealer,
-                                                               "reveal-child");
-  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (sidebar));
-  add_triage_keys (self);
+  workbench_window_install_actions (self);
 
   workbench_gallery_set_session (self->gallery, self->session);
   g_settings_bind (self->settings, "sort-key", self->gallery, "sort-key", G_SETTINGS_BIND_DEFAULT);
@@ -824,7 +458,7 @@ workbench_window_init (WorkbenchWindow *self)
   const char *state[] = { "notify::has-model", "notify::loading", "notify::inspecting",
                           "notify::exporting", "notify::n-items", "notify::run-id" };
   for (guint i = 0; i < G_N_ELEMENTS (state); i++)
-    g_signal_connect_object (self->session, state[i], G_CALLBACK (update_actions), self,
+    g_signal_connect_object (self->session, state[i], G_CALLBACK (workbench_window_update_actions), self,
                              G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::progress-text", G_CALLBACK (update_progress),
                            self, G_CONNECT_SWAPPED);
@@ -834,7 +468,7 @@ workbench_window_init (WorkbenchWindow *self)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "error", G_CALLBACK (on_session_error), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->session, "weights-needed", G_CALLBACK (on_weights_needed), self,
+  g_signal_connect_object (self->session, "weights-needed", G_CALLBACK (workbench_window_ask_for_weights), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "exported", G_CALLBACK (on_exported), self,
                            G_CONNECT_SWAPPED);
@@ -847,8 +481,8 @@ workbench_window_init (WorkbenchWindow *self)
                                g_settings_get_int (self->settings, "window-height"));
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
-  update_actions (self);
-  update_verdict_action (self);
+  workbench_window_update_actions (self);
+  workbench_window_update_verdict_action (self);
   update_title (self);
 }
 
