@@ -3,9 +3,10 @@
  * image with the anomaly heatmap over it and the contours of the defect regions and of the
  * ground truth; right the model's reconstruction, or a placeholder, unless hidden), zoomed
  * and panned together, a toolbar (zoom, heatmap opacity, colour map), a legend, and a facts box
- * the caller fills.
+ * the caller fills. Its widgets are a template (ui/workbench-viewer.ui), styled by
+ * resources/style.css: the application must have registered the workbench resources.
  *
- * Actions (for buttons and accelerators of the window): "viewer.zoom-fit", "viewer.zoom-100",
+ * Actions (the "viewer" action group, for buttons and accelerators of the window): "viewer.zoom-fit", "viewer.zoom-100",
  * "viewer.zoom-in", "viewer.zoom-out"; enabled while an image is shown. Inside the viewer,
  * Ctrl+0, Ctrl+1, Ctrl+plus and Ctrl+minus trigger them too.
  *

@@ -13,6 +13,9 @@
 #include "workbench-texture.h"
 #include "workbench-viewer.h"
 
+/* The workbench's resources (the viewer's template, the style sheet), compiled in. */
+void workbench_register_resource (void);
+
 #define N UAD_ANOMALY_MAP_SIZE
 
 static gboolean have_display;
@@ -703,8 +706,17 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   have_display = gtk_init_check ();
+  workbench_register_resource ();
   if (have_display)
-    adw_init ();
+    {
+      adw_init ();
+      /* The application's style sheet, as AdwApplication loads it. */
+      g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+      gtk_css_provider_load_from_resource (css, "/org/uniad/Workbench/style.css");
+      gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                                  GTK_STYLE_PROVIDER (css),
+                                                  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+    }
 
   g_test_add_func ("/viewer/contours/square", test_contours_square);
   g_test_add_func ("/viewer/contours/circle", test_contours_circle);
