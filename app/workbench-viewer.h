@@ -6,8 +6,9 @@
  * the caller fills. Its widgets are a template (ui/workbench-viewer.ui), styled by
  * resources/style.css: the application must have registered the workbench resources.
  *
- * Actions (the "viewer" action group, for buttons and accelerators of the window): "viewer.zoom-fit", "viewer.zoom-100",
- * "viewer.zoom-in", "viewer.zoom-out"; enabled while an image is shown. Inside the viewer,
+ * Actions (the "viewer" action group, for buttons and accelerators of the window):
+ * "viewer.zoom-fit", "viewer.zoom-100", "viewer.zoom-in", "viewer.zoom-out"; enabled while an
+ * image is shown. Inside the viewer,
  * Ctrl+0, Ctrl+1, Ctrl+plus and Ctrl+minus trigger them too.
  *
  * Properties, with notify, so the application can bind them to GSettings:
