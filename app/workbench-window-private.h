@@ -7,6 +7,7 @@
 #include "workbench-gallery.h"
 #include "workbench-history-page.h"
 #include "workbench-sidebar.h"
+#include "workbench-viewer-feed.h"
 #include "workbench-viewer.h"
 #include "workbench-window.h"
 
@@ -35,15 +36,8 @@ struct _WorkbenchWindow
   GSettings *settings;
   WorkbenchSession *session;
 
-  /* The image in the viewer and what has been loaded of it so far. */
-  WorkbenchItem *shown;
-  GCancellable *show_cancellable;
-  GdkTexture *shown_texture;
-  GdkTexture *shown_reconstruction;
-  guint8 *shown_mask;
-  float *shown_map;
-  float shown_range_hi;       /* the heatmap's scale as last given to the viewer (kept by it
-                               * from image to image) */
+  WorkbenchItem *selected;    /* the gallery's, shown in the viewer and the details */
+  WorkbenchViewerFeed *feed;
 };
 
 void workbench_window_toast (WorkbenchWindow *self, const char *text);

@@ -44,201 +44,36 @@ update_title (WorkbenchWindow *self)
 /* ---- The viewer ---- */
 
 static void
-add_fact (GPtrArray *facts, const char *name, char *value)
+report_to_toast (const char *message, gpointer data)
 {
-  g_ptr_array_add (facts, g_strdup (name));
-  g_ptr_array_add (facts, value);
+  workbench_window_toast (data, message);
 }
 
 static void
-update_facts (WorkbenchWindow *self)
+on_relabelled (WorkbenchWindow *self)
 {
-  WorkbenchItem *item = self->shown;
-  if (item == NULL)
-    {
-      workbench_viewer_set_facts (self->viewer, NULL);
-      workbench_viewer_set_verdict (self->viewer, UAD_VERDICT_NONE);
-      return;
-    }
-  g_autoptr (GPtrArray) facts = g_ptr_array_new_with_free_func (g_free);
-  UadVerdict model = workbench_item_get_model_verdict (item);
-  UadVerdict op = workbench_item_get_operator_verdict (item);
-  if (workbench_item_get_error (item))
-    add_fact (facts, _("Error"), g_strdup (workbench_item_get_error (item)));
-  if (workbench_item_get_inspected (item))
-    {
-      add_fact (facts, _("Score"), workbench_format_score (workbench_item_get_score (item)));
-      add_fact (facts, _("Model verdict"), g_strdup (workbench_verdict_label (model)));
-    }
-  if (op != UAD_VERDICT_NONE)
-    add_fact (facts, _("Your verdict"), g_strdup (workbench_verdict_label (op)));
-  const char *class_name = workbench_item_get_class_name (item);
-  add_fact (facts, _("Class"), g_strdup (class_name ? class_name : _("Unknown")));
-  if (workbench_item_get_defect (item))
-    add_fact (facts, _("Label"), g_strdup (workbench_item_get_defect (item)));
-  add_fact (facts, _("File"), g_strdup (workbench_item_get_name (item)));
-  if (self->shown_texture)
-    add_fact (facts, _("Size"), g_strdup_printf ("%d × %d", gdk_texture_get_width (self->shown_texture),
-                                                 gdk_texture_get_height (self->shown_texture)));
-  add_fact (facts, _("Bytes"), g_format_size (workbench_item_get_size (item)));
-  if (workbench_item_get_mtime (item) > 0)
-    {
-      g_autoptr (GDateTime) t = g_date_time_new_from_unix_local (workbench_item_get_mtime (item)
-                                                                 / G_USEC_PER_SEC);
-      add_fact (facts, _("Modified"), g_date_time_format (t, "%x %H:%M"));
-    }
-  add_fact (facts, _("Folder"), g_path_get_dirname (workbench_item_get_path (item)));
-  g_ptr_array_add (facts, NULL);
-  workbench_viewer_set_facts (self->viewer, (const char *const *) facts->pdata);
-  workbench_viewer_set_verdict (self->viewer, model);
-}
-
-/* The class's thresholds as the viewer draws them: regions above the pixel threshold, and the
- * colour scale up to twice the fail threshold (as the reports and `uniad infer` draw it). */
-static void
-update_viewer_thresholds (WorkbenchWindow *self)
-{
-  UadVerdictThresholds th;
-  gboolean known = self->shown
-                   && workbench_session_get_item_thresholds (self->session, self->shown, &th);
-  workbench_viewer_set_pixel_threshold (self->viewer, known ? (float) th.pixel : INFINITY);
-  /* Recolouring the heatmap is not free: only when the scale changes (not for every batch of
-   * results that re-labels the images). */
-  float hi = known ? uad_verdict_heatmap_max (th.fail_above) : 0;
-  if (hi != self->shown_range_hi)
-    {
-      self->shown_range_hi = hi;
-      workbench_viewer_set_map_range (self->viewer, 0, hi);
-    }
-}
-
-static void
-update_viewer (WorkbenchWindow *self)
-{
-  workbench_viewer_set_image (self->viewer, self->shown_texture, self->shown_map,
-                              self->shown_mask, self->shown_reconstruction);
-  update_viewer_thresholds (self);
-  update_facts (self);
-}
-
-static void
-on_map_loaded (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  float *map = workbench_session_get_map_finish (WORKBENCH_SESSION (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  WorkbenchWindow *self = data;
-  if (map == NULL)
-    {
-      workbench_window_toast (self, error->message);
-      return;
-    }
-  g_free (self->shown_map);
-  self->shown_map = map;
-  update_viewer (self);
-}
-
-/* The shown image got (or lost) its result: fetch its map. */
-static void
-load_map (WorkbenchWindow *self)
-{
-  g_clear_pointer (&self->shown_map, g_free);
-  update_viewer (self);
-  if (self->shown_texture && workbench_item_get_inspection_id (self->shown) > 0)
-    workbench_session_get_map_async (self->session, self->shown, self->show_cancellable,
-                                     on_map_loaded, self);
-}
-
-static void
-on_rendered (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (UadImage) img = workbench_session_render_finish (WORKBENCH_SESSION (source), result,
-                                                              &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  WorkbenchWindow *self = data;
-  if (img == NULL)
-    {
-      workbench_window_toast (self, error->message);
-      return;
-    }
-  g_autoptr (GBytes) bytes = g_bytes_new (img->rgb, (gsize) img->width * img->height * 3);
-  g_clear_object (&self->shown_reconstruction);
-  self->shown_reconstruction = gdk_memory_texture_new (img->width, img->height,
-                                                       GDK_MEMORY_R8G8B8, bytes, img->width * 3);
-  update_viewer (self);
-}
-
-/* The model's picture of the shown image, when it has an image decoder. */
-static void
-render_reconstruction (WorkbenchWindow *self)
-{
-  const WorkbenchModelInfo *m = workbench_session_get_model (self->session);
-  if (m && m->has_decoder)
-    workbench_session_render_async (self->session, self->shown, self->show_cancellable,
-                                    on_rendered, self);
-}
-
-static void
-on_picture_loaded (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  guint8 *mask = NULL;
-  g_autoptr (GdkTexture) texture = workbench_session_load_picture_finish (WORKBENCH_SESSION (source),
-                                                                          result, &mask, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  WorkbenchWindow *self = data;
-  if (texture == NULL)
-    {
-      update_facts (self);
-      workbench_window_toast (self, error->message);
-      return;
-    }
-  g_set_object (&self->shown_texture, texture);
-  g_free (self->shown_mask);
-  self->shown_mask = mask;
-  load_map (self);
-  render_reconstruction (self);
-}
-
-static void
-show_item (WorkbenchWindow *self, WorkbenchItem *item)
-{
-  if (item == self->shown)
-    return;
-  g_cancellable_cancel (self->show_cancellable);
-  g_clear_object (&self->show_cancellable);
-  if (self->shown)
-    g_signal_handlers_disconnect_by_data (self->shown, self);
-  g_set_object (&self->shown, item);
-  g_clear_object (&self->shown_texture);
-  g_clear_object (&self->shown_reconstruction);
-  g_clear_pointer (&self->shown_mask, g_free);
-  g_clear_pointer (&self->shown_map, g_free);
-  workbench_details_set_item (self->details, item);
-  update_viewer (self);
-  if (item == NULL)
-    return;
-  g_signal_connect_swapped (item, "notify::score", G_CALLBACK (load_map), self);
-  g_signal_connect_swapped (item, "notify::model-verdict", G_CALLBACK (update_facts), self);
-  g_signal_connect_swapped (item, "notify::operator-verdict", G_CALLBACK (update_facts), self);
-  g_signal_connect_swapped (item, "notify::operator-verdict", G_CALLBACK (workbench_window_update_verdict_action),
-                            self);
-  g_signal_connect_swapped (item, "notify::score", G_CALLBACK (workbench_window_update_verdict_action), self);
-  g_signal_connect_swapped (item, "notify::error", G_CALLBACK (update_facts), self);
-  g_signal_connect_swapped (item, "notify::class-name", G_CALLBACK (update_viewer), self);
-  self->show_cancellable = g_cancellable_new ();
-  workbench_session_load_picture_async (self->session, item, self->show_cancellable,
-                                        on_picture_loaded, self);
+  if (self->feed)
+    workbench_viewer_feed_update_thresholds (self->feed);
 }
 
 static void
 on_selection_changed (WorkbenchWindow *self)
 {
-  show_item (self, workbench_gallery_get_selected_item (self->gallery));
+  WorkbenchItem *item = workbench_gallery_get_selected_item (self->gallery);
+  if (item == self->selected)
+    return;
+  if (self->selected)
+    g_signal_handlers_disconnect_by_data (self->selected, self);
+  g_set_object (&self->selected, item);
+  workbench_details_set_item (self->details, item);
+  workbench_viewer_feed_show (self->feed, item);
+  if (item)
+    {
+      g_signal_connect_swapped (item, "notify::operator-verdict",
+                                G_CALLBACK (workbench_window_update_verdict_action), self);
+      g_signal_connect_swapped (item, "notify::score",
+                                G_CALLBACK (workbench_window_update_verdict_action), self);
+    }
   workbench_window_update_verdict_action (self);
 }
 
@@ -377,16 +212,10 @@ static void
 workbench_window_dispose (GObject *object)
 {
   WorkbenchWindow *self = WORKBENCH_WINDOW (object);
-  if (self->show_cancellable)
-    g_cancellable_cancel (self->show_cancellable);
-  g_clear_object (&self->show_cancellable);
-  if (self->shown)
-    g_signal_handlers_disconnect_by_data (self->shown, self);
-  g_clear_object (&self->shown);
-  g_clear_object (&self->shown_texture);
-  g_clear_object (&self->shown_reconstruction);
-  g_clear_pointer (&self->shown_mask, g_free);
-  g_clear_pointer (&self->shown_map, g_free);
+  g_clear_pointer (&self->feed, workbench_viewer_feed_free);
+  if (self->selected)
+    g_signal_handlers_disconnect_by_data (self->selected, self);
+  g_clear_object (&self->selected);
   gtk_widget_dispose_template (GTK_WIDGET (self), WORKBENCH_TYPE_WINDOW);
   g_clear_object (&self->session);
   g_clear_object (&self->settings);
@@ -436,6 +265,7 @@ workbench_window_init (WorkbenchWindow *self)
 
   self->viewer = WORKBENCH_VIEWER (workbench_viewer_new ());
   adw_bin_set_child (self->viewer_bin, GTK_WIDGET (self->viewer));
+  self->feed = workbench_viewer_feed_new (self->viewer, self->session, report_to_toast, self);
   g_settings_bind (self->settings, "opacity", self->viewer, "heatmap-opacity",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "colormap", self->viewer, "colormap", G_SETTINGS_BIND_DEFAULT);
@@ -464,8 +294,8 @@ workbench_window_init (WorkbenchWindow *self)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::model-name", G_CALLBACK (on_model_changed),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->session, "relabelled", G_CALLBACK (update_viewer_thresholds),
-                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "relabelled", G_CALLBACK (on_relabelled), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "error", G_CALLBACK (on_session_error), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "weights-needed", G_CALLBACK (workbench_window_ask_for_weights), self,
