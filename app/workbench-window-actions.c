@@ -77,6 +77,19 @@ new_chooser (WorkbenchWindow *self, const char *title, GtkFileChooserAction acti
   return chooser;
 }
 
+/* Offers one kind of file (pattern, e.g. "*.uniad") under a name for the user; returns the
+ * filter, which the chooser keeps. */
+static GtkFileFilter *
+add_file_filter (GtkFileChooserNative *chooser, const char *name, const char *pattern)
+{
+  GtkFileFilter *filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, name);
+  gtk_file_filter_add_pattern (filter, pattern);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_object_unref (filter);
+  return filter;
+}
+
 static void
 open_model_action (GSimpleAction *action, GVariant *param, gpointer data)
 {
@@ -84,11 +97,7 @@ open_model_action (GSimpleAction *action, GVariant *param, gpointer data)
   g_autofree char *last = g_settings_get_string (self->settings, "last-model");
   GtkFileChooserNative *chooser = new_chooser (self, _("Open a Model"),
                                                GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), last);
-  GtkFileFilter *filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("UniAD models"));
-  gtk_file_filter_add_pattern (filter, "*.uniad");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
+  add_file_filter (chooser, _("UniAD models"), "*.uniad");
   g_signal_connect (chooser, "response", G_CALLBACK (on_model_chosen), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
@@ -155,11 +164,7 @@ on_weights_response (AdwMessageDialog *dialog, const char *response, WorkbenchWi
     return;
   GtkFileChooserNative *chooser = new_chooser (self, _("Choose the Backbone Weights"),
                                                GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), NULL);
-  GtkFileFilter *filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("Weights (safetensors)"));
-  gtk_file_filter_add_pattern (filter, "*.safetensors");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
+  add_file_filter (chooser, _("Weights (safetensors)"), "*.safetensors");
   g_object_set_data_full (G_OBJECT (chooser), "model",
                           g_strdup (g_object_get_data (G_OBJECT (dialog), "model")), g_free);
   g_signal_connect (chooser, "response", G_CALLBACK (on_weights_chosen), self);
@@ -262,12 +267,8 @@ export_action (GSimpleAction *action, GVariant *param, gpointer data)
   };
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
     {
-      GtkFileFilter *filter = gtk_file_filter_new ();
-      gtk_file_filter_set_name (filter, _(formats[i].name));
-      gtk_file_filter_add_pattern (filter, formats[i].pattern);
+      GtkFileFilter *filter = add_file_filter (chooser, _(formats[i].name), formats[i].pattern);
       g_object_set_data (G_OBJECT (filter), "extension", (gpointer) formats[i].extension);
-      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-      g_object_unref (filter);
     }
   g_autofree char *name = g_strdup_printf ("inspection-run-%" G_GINT64_FORMAT ".pdf",
                                            workbench_session_get_run_id (self->session));
