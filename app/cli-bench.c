@@ -7,6 +7,7 @@
 #include "cli-common.h"
 
 #include "uad-decoder.h"
+#include "uad-gemm.h"
 #include "uad-optim.h"
 #include "uad-parallel.h"
 
@@ -67,14 +68,25 @@ run_backbone (void *ctx)
   uad_backbone_extract (b->bb, b->input, b->features);
 }
 
+/* Which kernels run the matrix products, for the figures' label. */
+static char *
+gemm_kernels (void)
+{
+  if (!uad_gemm_uses_avx512 ())
+    return g_strdup_printf ("OpenBLAS %s kernels", openblas_get_corename ());
+  return g_strdup (uad_gemm_get_bf16 () ? "GEMM on the core's AVX-512 kernel, bf16 operands"
+                                        : "GEMM on the core's AVX-512 kernel");
+}
+
 static void
 print_figures (const char *what, int batch, const Timing *t, double macs_per_image,
                double target_ms)
 {
   double per_image = t->median_ms / batch;
-  printf ("%s: batch %d, %d threads (OpenBLAS %s kernels): %.2f ms/image (%.1f ms/batch, median "
+  g_autofree char *kernels = gemm_kernels ();
+  printf ("%s: batch %d, %d threads (%s): %.2f ms/image (%.1f ms/batch, median "
           "of %d; fastest %.2f ms/image), %.1f GFLOP/s, peak RSS %.0f MB\n",
-          what, batch, uad_parallel_get_threads (), openblas_get_corename (), per_image,
+          what, batch, uad_parallel_get_threads (), kernels, per_image,
           t->median_ms, t->batches, t->fastest_ms / batch,
           2.0 * macs_per_image / (per_image * 1e6), cli_peak_rss_mb ());
   if (target_ms > 0)
@@ -251,17 +263,80 @@ run_bench_decode (int channels, int batch, int iterations)
   return CLI_EXIT_OK;
 }
 
+typedef struct {
+  gboolean trans_a, trans_b;
+  int m, n, k;
+} GemmShape;
+
+typedef struct {
+  GemmShape s;
+  float *a, *b, *c;
+} GemmBench;
+
+static void
+run_gemm (void *ctx)
+{
+  const GemmBench *g = ctx;
+  const GemmShape *s = &g->s;
+  uad_sgemm (s->trans_a, s->trans_b, s->m, s->n, s->k, 1.0f, g->a, s->trans_a ? s->m : s->k,
+             g->b, s->trans_b ? s->k : s->n, 0.0f, g->c, s->n);
+}
+
+/* The matrix products of a training step at batch 8 (1568 tokens, hidden 256, FFN 1024): the
+ * forward product (NN), and the backward ones for the input (NT) and the weights (TN, K = 1568).
+ * GFLOP/s per thread: the figure per core when --threads 1 (the default here). */
+static int
+run_bench_gemm (int iterations)
+{
+  static const GemmShape shapes[] = {
+    { FALSE, FALSE, 1568, 1024, 256 },
+    { FALSE, TRUE, 1568, 1024, 256 },
+    { FALSE, TRUE, 1568, 256, 1024 },
+    { TRUE, FALSE, 1024, 256, 1568 },
+  };
+  g_autofree char *kernels = gemm_kernels ();
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      const GemmShape *s = &shapes[i];
+      UadTensor *a = uad_tensor_new_4d (1, 1, s->m, s->k), *b = uad_tensor_new_4d (1, 1, s->k, s->n);
+      UadTensor *c = uad_tensor_new_4d (1, 1, s->m, s->n);
+      fill_noise (a);
+      fill_noise (b);
+      GemmBench g = { *s, a->data, b->data, c->data };
+      Timing t = time_batches (run_gemm, &g, iterations);
+      double flop = 2.0 * s->m * s->n * s->k, threads = uad_parallel_get_threads ();
+      printf ("sgemm %c%c %dx%dx%d, %d threads (%s): %.3f ms (median of %d), %.1f GFLOP/s per "
+              "thread (fastest %.1f)\n",
+              s->trans_a ? 'T' : 'N', s->trans_b ? 'T' : 'N', s->m, s->n, s->k, (int) threads, kernels,
+              t.median_ms, t.batches, flop / (t.median_ms * 1e6) / threads,
+              flop / (t.fastest_ms * 1e6) / threads);
+      uad_tensor_free (a);
+      uad_tensor_free (b);
+      uad_tensor_free (c);
+    }
+  return CLI_EXIT_OK;
+}
+
 static int
 bench_command (int argc, char **argv, const char *what)
 {
   CliBackboneOptions bo = { 0 };
   int batch = 1, iterations = 20, channels = 272;
+  gboolean bf16 = FALSE;
   GOptionEntry entries[7];
   cli_backbone_entries (&bo, entries);
   entries[3] = (GOptionEntry) { "batch", 'n', 0, G_OPTION_ARG_INT, &batch, "Images per batch (default 1)", "N" };
   entries[4] = (GOptionEntry) { "iterations", 'i', 0, G_OPTION_ARG_INT, &iterations, "Timed batches (default 20)", "K" };
   entries[5] = (GOptionEntry) { NULL };
-  if (g_str_equal (what, "train") || g_str_equal (what, "decode"))
+  if (g_str_equal (what, "gemm"))
+    {
+      /* Shapes are fixed; the figure is per core. */
+      entries[0] = (GOptionEntry) { "threads", 't', 0, G_OPTION_ARG_INT, &bo.threads, "Compute threads (default 1)", "N" };
+      entries[1] = entries[4];
+      entries[2] = (GOptionEntry) { NULL };
+      bo.threads = 1;
+    }
+  else if (g_str_equal (what, "train") || g_str_equal (what, "decode"))
     {
       /* No backbone: training runs on cached features, decoding on given ones. */
       entries[0] = (GOptionEntry) { "channels", 'c', 0, G_OPTION_ARG_INT, &channels, "Feature channels (272 EfficientNet-b4, 168 MobileNetV2)", "C" };
@@ -270,12 +345,21 @@ bench_command (int argc, char **argv, const char *what)
       entries[3] = entries[4];
       entries[4] = (GOptionEntry) { NULL };
     }
+  if (g_str_equal (what, "gemm") || g_str_equal (what, "train"))
+    {
+      /* Appended after the last entry (gemm: 2, train: 4). */
+      int last = g_str_equal (what, "gemm") ? 2 : 4;
+      entries[last] = (GOptionEntry) { "bf16", 0, 0, G_OPTION_ARG_NONE, &bf16, "Matrix products with bf16 operands (as a training loop may ask for)", NULL };
+      entries[last + 1] = (GOptionEntry) { NULL };
+    }
   g_autofree char *command = g_strdup_printf ("bench %s", what);
   int status = CLI_EXIT_USAGE;
   if (!cli_parse (&argc, &argv, command, "", "speed and memory figures", entries))
     ;
   else if (batch < 1 || iterations < 1 || channels < 1)
     cli_error ("bench", "--batch, --iterations and --channels must be at least 1");
+  else if (bf16 && !uad_gemm_set_bf16 (TRUE))
+    cli_error ("bench", "--bf16 needs a CPU with AVX512_BF16 (and UNIAD_GEMM unset)");
   else if (g_str_equal (what, "backbone"))
     status = run_bench_backbone (&bo, batch, iterations);
   else if (g_str_equal (what, "infer"))
@@ -284,8 +368,9 @@ bench_command (int argc, char **argv, const char *what)
     {
       if (bo.threads > 0)
         uad_parallel_set_threads (bo.threads);
-      status = g_str_equal (what, "train") ? run_bench_train (channels, batch, iterations)
-                                           : run_bench_decode (channels, batch, iterations);
+      status = g_str_equal (what, "gemm")    ? run_bench_gemm (iterations)
+               : g_str_equal (what, "train") ? run_bench_train (channels, batch, iterations)
+                                             : run_bench_decode (channels, batch, iterations);
     }
   cli_backbone_options_clear (&bo);
   return status;
@@ -294,7 +379,7 @@ bench_command (int argc, char **argv, const char *what)
 int
 cli_bench (int argc, char **argv)
 {
-  static const char *const whats[] = { "backbone", "infer", "train", "decode" };
+  static const char *const whats[] = { "backbone", "infer", "train", "decode", "gemm" };
   for (guint i = 0; i < G_N_ELEMENTS (whats); i++)
     if (argc >= 2 && g_strcmp0 (argv[1], whats[i]) == 0)
       return bench_command (argc - 1, argv + 1, whats[i]);
@@ -304,7 +389,8 @@ cli_bench (int argc, char **argv)
            "  backbone   the CNN backbone and neck\n"
            "  infer      the whole inference path: backbone, transformer, map, score\n"
            "  train      one training step of the transformer (on cached features)\n"
-           "  decode     the image decoder: features to a 224x224 picture\n\n"
+           "  decode     the image decoder: features to a 224x224 picture\n"
+           "  gemm       the training step's matrix products, GFLOP/s per core\n\n"
            "Run 'uniad bench WHAT --help' for the options.\n");
   return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }

@@ -70,7 +70,8 @@ evaluate_class (UadDetector *det, const UadClass *cls, int class_index, ClassRes
                 {
                   memcpy (maps + (size_t) k * MAP * MAP, r->map, MAP * MAP * sizeof (float));
                   if (cls->test[k].mask_path
-                      && !uad_mask_load (cls->test[k].mask_path, MAP, masks + (size_t) k * MAP * MAP, error))
+                      && !uad_mask_load_for_image (cls->test[k].mask_path, cls->test[k].path, MAP,
+                                                   masks + (size_t) k * MAP * MAP, error))
                     ok = FALSE;
                 }
             }
@@ -173,7 +174,7 @@ run_eval (const char *model_path, const char *weights, const char *data, const c
     g_ptr_array_add (names, model->classes[k].name);
   g_ptr_array_add (names, NULL);
   g_autoptr (UadDataset) ds = uad_dataset_scan (data, (const char *const *) names->pdata, &error);
-  if (ds == NULL)
+  if (ds == NULL || !uad_dataset_check_masks (ds, &error))
     {
       cli_error ("eval", "%s", error->message);
       uad_detector_free (det);

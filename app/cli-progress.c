@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define BAR_WIDTH 24
@@ -74,15 +75,29 @@ cli_format_duration (double seconds)
 
 static volatile sig_atomic_t interrupted;
 
+/* Only write(2) is safe in a signal handler; its result does not matter here. */
+static void
+say (const char *text)
+{
+  ssize_t ignored = write (STDERR_FILENO, text, strlen (text));
+  (void) ignored;
+}
+
+/* The first stop finishes the step and writes the checkpoint; an impatient second one must
+ * not throw the run away, so only a third quits at once. */
 static void
 on_interrupt (int sig)
 {
-  if (interrupted)
+  interrupted++;
+  if (interrupted == 1)
+    say ("\nstopping: finishing this step and writing a checkpoint (--resume continues)...\n");
+  else if (interrupted == 2)
+    say ("\nstill writing the checkpoint; stop once more to quit without it\n");
+  else
     {
       signal (sig, SIG_DFL);
       raise (sig);
     }
-  interrupted = 1;
 }
 
 void

@@ -24,6 +24,7 @@ char *cli_format_epoch (int epoch, int epochs);
 /* "1h02m", "3m12s", "42s". */
 char *cli_format_duration (double seconds);
 
-/* After this, Ctrl-C sets a flag instead of killing the process; a second Ctrl-C kills it. */
+/* After this, Ctrl-C (or SIGTERM) sets a flag and says so instead of killing the process; the
+ * run stops after its step and writes its checkpoint. A third one kills it. */
 void cli_catch_interrupt (void);
 gboolean cli_interrupted (void);

@@ -84,7 +84,7 @@ load_test_set (StudyArgs *a, UadBackbone *bb, const char *sha, const UadDataset 
         ts->class_of[j] = k;
         ts->labels[j] = item->anomalous;
         if (item->mask_path
-            && !uad_mask_load (item->mask_path, MAP, ts->masks + (size_t) j * MAP * MAP, error))
+            && !uad_mask_load_for_image (item->mask_path, item->path, MAP, ts->masks + (size_t) j * MAP * MAP, error))
           {
             g_ptr_array_unref (paths);
             return FALSE;
@@ -252,7 +252,7 @@ run_study (StudyArgs *a, GError **error)
 {
   g_auto (GStrv) classes = a->classes ? g_strsplit (a->classes, ",", -1) : NULL;
   g_autoptr (UadDataset) ds = uad_dataset_scan (a->data, (const char *const *) classes, error);
-  if (ds == NULL)
+  if (ds == NULL || !uad_dataset_check_masks (ds, error))
     return FALSE;
   g_auto (GStrv) recipes = g_strsplit (a->recipes ? a->recipes : "fast,official", ",", -1);
   for (int r = 0; recipes[r]; r++)

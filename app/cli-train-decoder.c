@@ -135,7 +135,7 @@ measure_batch (UadDetector *det, const Item *items, int m, Quality *quality, GEr
               q->psnr_sum += uad_psnr (picture->rgb, resized[j]->rgb, (size_t) size * size * 3);
               q->good++;
             }
-          else if ((ok = uad_mask_load (items[j].mask, size, mask, error)))
+          else if ((ok = uad_mask_load_for_image (items[j].mask, items[j].path, size, mask, error)))
             {
               uad_mask_contrast_add (&q->contrast, dec + j * out, dec + (m + j) * out,
                                      maps + (size_t) j * size * size, mask, (size_t) size * size);
@@ -284,7 +284,8 @@ run_train_decoder (TrainDecoderArgs *a)
     g_ptr_array_add (names, model->classes[k].name);
   g_ptr_array_add (names, NULL);
   g_autoptr (UadDataset) ds = uad_dataset_scan (a->data, (const char *const *) names->pdata, &error);
-  gboolean ok = ds != NULL;
+  /* Its quality measures read the test images' masks. */
+  gboolean ok = ds != NULL && uad_dataset_check_masks (ds, &error);
   if (ok && model->method == UAD_METHOD_PADIM)
     {
       g_set_error (&error, UAD_ERROR, UAD_ERROR_INVALID,

@@ -226,6 +226,9 @@ train_transformers (TrainArgs *a, const TrainPlan *plan, UadModel *model,
       ok = TRUE;
     }
   ok = ok && uad_trainer_run (trainer, on_step, &ps, error);
+  /* The finished state is checkpointed too: it goes only once the model file is in place
+   * (save_trained), so a failed save loses no training. */
+  ok = ok && uad_trainer_save_checkpoint (trainer, error);
   uad_trainer_free (trainer);
   if (!ok)
     {
@@ -244,7 +247,24 @@ train_transformers (TrainArgs *a, const TrainPlan *plan, UadModel *model,
                                               model->training.epochs, (int) features->shape[0],
                                               model->training.final_loss, model->training.seconds);
   cli_progress_done (&ps.bar, summary);
-  g_unlink (checkpoint);
+  return TRUE;
+}
+
+/* Saves the trained model, and only then drops its training checkpoint; when the save fails
+ * the checkpoint stays, and the message says how to get the model from it. */
+static gboolean
+save_trained (const TrainArgs *a, UadModel *model, GError **error)
+{
+  g_autofree char *checkpoint = g_strconcat (a->out, ".checkpoint", NULL);
+  if (!uad_model_save (model, a->out, error))
+    {
+      if (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
+        g_prefix_error (error, "the training is kept in %s; once %s can be written, run the same "
+                        "command with --resume to save it: ", checkpoint, a->out);
+      return FALSE;
+    }
+  if (g_strcmp0 (a->method, "padim") != 0) /* PaDiM has no checkpoint, and leaves others' */
+    g_unlink (checkpoint);
   return TRUE;
 }
 
@@ -307,7 +327,7 @@ train_model (TrainArgs *a, const TrainPlan *plan, UadBackbone *bb, const char *s
   /* The decoder draws features as the model's scorer hands them out. */
   uad_model_standardize_features (model, features->data, n);
   /* The transformer is trained: keep it even if the decoder does not finish. */
-  if (!uad_model_save (model, a->out, error))
+  if (!save_trained (a, model, error))
     return NULL;
   if (!cli_add_decoder (model, uad_backbone_get_normalization (bb), features,
                         (const char *const *) paths, n, &plan->decoder, plan->deadline, error))
@@ -440,7 +460,7 @@ run_train (TrainArgs *a)
       cli_error ("train", "%s", error->message);
       return g_error_matches (error, UAD_ERROR, UAD_ERROR_CANCELLED) ? 130 : CLI_EXIT_FAILURE;
     }
-  if (!uad_model_save (model, a->out, &error))
+  if (!save_trained (a, model, &error))
     {
       cli_error ("train", "%s", error->message);
       return CLI_EXIT_FAILURE;

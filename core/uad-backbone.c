@@ -151,6 +151,14 @@ uad_backbone_load_classifier (UadBackbone *bb, UadSafetensors *st, const char *p
 {
   g_autofree char *wname = g_strconcat (prefix, ".weight", NULL);
   g_autofree char *bname = g_strconcat (prefix, ".bias", NULL);
+  /* The class count comes from the file (MobileNetV2's 1001 or 1000), so it is checked here. */
+  if (n_classes < 1 || n_classes > G_MAXINT)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_FORMAT,
+                   "%s: the classifier '%s' has %" G_GINT64_FORMAT " classes",
+                   uad_safetensors_get_path (st), wname, n_classes);
+      return FALSE;
+    }
   bb->classifier_w = uad_safetensors_load (st, wname, 2, (int64_t[]) { n_classes, in }, error);
   if (bb->classifier_w == NULL)
     return FALSE;

@@ -59,7 +59,7 @@ list_entries (const char *dir, gboolean want_dirs, GError **error)
 
 /* Adds the test images of test/<defect> to items, with their masks when gt_dir is set. */
 static gboolean
-scan_defect (const char *class_name, const char *test_dir, const char *defect, const char *gt_dir,
+scan_defect (const char *test_dir, const char *defect, const char *gt_dir,
              GArray *items, GError **error)
 {
   g_autofree char *dir = g_build_filename (test_dir, defect, NULL);
@@ -78,13 +78,6 @@ scan_defect (const char *class_name, const char *test_dir, const char *defect, c
           g_autofree char *mask_name = g_strconcat (stem, "_mask.png", NULL);
           char *mask = g_build_filename (gt_dir, defect, mask_name, NULL);
           g_array_index (items, UadTestItem, items->len - 1).mask_path = mask;
-          if (!g_file_test (mask, G_FILE_TEST_IS_REGULAR))
-            {
-              g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
-                           "class %s: the mask %s of the test image %s is missing", class_name,
-                           mask, file);
-              return FALSE;
-            }
         }
     }
   return TRUE;
@@ -142,7 +135,7 @@ scan_class (const char *root, const char *name, UadClass *cls, GError **error)
   GArray *items = g_array_new (FALSE, FALSE, sizeof (UadTestItem));
   g_array_set_clear_func (items, clear_test_item);
   for (guint i = 0; i < defects->len; i++)
-    if (!scan_defect (name, test_dir, defects->pdata[i], cls->has_masks ? gt_dir : NULL, items,
+    if (!scan_defect (test_dir, defects->pdata[i], cls->has_masks ? gt_dir : NULL, items,
                       error))
       {
         g_array_unref (items);
@@ -257,12 +250,38 @@ collect_images (const char *dir, GHashTable *visited, GPtrArray *out, GError **e
   return TRUE;
 }
 
+gboolean
+uad_dataset_check_masks (const UadDataset *ds, GError **error)
+{
+  for (int c = 0; c < ds->n_classes; c++)
+    for (int i = 0; i < ds->classes[c].n_test; i++)
+      {
+        const UadTestItem *t = &ds->classes[c].test[i];
+        if (t->mask_path != NULL && !g_file_test (t->mask_path, G_FILE_TEST_IS_REGULAR))
+          {
+            g_autofree char *image = g_path_get_basename (t->path);
+            g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
+                         "class %s: the mask %s of the test image %s is missing",
+                         ds->classes[c].name, t->mask_path, image);
+            return FALSE;
+          }
+      }
+  return TRUE;
+}
+
 char **
 uad_list_images (const char *path, GError **error)
 {
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "%s does not exist", path);
+      return NULL;
+    }
+  /* A pipe or device would block the first read forever, whatever its name. */
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO,
+                   "%s is neither a file nor a folder (a pipe, device or socket?)", path);
       return NULL;
     }
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);

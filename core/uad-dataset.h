@@ -24,8 +24,9 @@ typedef struct {
   UadTestItem *test;  /* sorted by defect folder, then file name; none when test/ is absent */
   int n_test;
   int n_anomalous;    /* test items with anomalous set */
-  /* ground_truth/ exists, and then every anomalous test image has its mask (a missing one is
-   * an error); without it the class has image labels only and no pixel metrics. */
+  /* ground_truth/ exists, and then every anomalous test image names its mask (whether it is
+   * there is checked by uad_dataset_check_masks); without it the class has image labels only
+   * and no pixel metrics. */
   gboolean has_masks;
 } UadClass;
 
@@ -37,11 +38,14 @@ typedef struct {
 
 /* Scans root. classes is a NULL-terminated list of class folder names, or NULL for every
  * subfolder of root that has a train/ folder. Fails (UAD_ERROR_IO / UAD_ERROR_INVALID, naming
- * the path) when root is missing, a requested class is missing, no class is found, a class
- * has no train/good images, or an anomalous image of a class with ground_truth/ lacks its
- * mask. */
+ * the path) when root is missing, a requested class is missing, no class is found, or a class
+ * has no train/good images. Training needs no more than that. */
 UadDataset *uad_dataset_scan (const char *root, const char *const *classes, GError **error);
 void uad_dataset_free (UadDataset *ds);
+
+/* For evaluation: fails (UAD_ERROR_INVALID, naming mask and image) when an anomalous image of a
+ * class with ground_truth/ lacks its mask. */
+gboolean uad_dataset_check_masks (const UadDataset *ds, GError **error);
 
 /* True when name has one of the image extensions above. */
 gboolean uad_is_image_filename (const char *name);
@@ -49,7 +53,8 @@ gboolean uad_is_image_filename (const char *name);
 /* The images of path: a file is returned as itself (whatever its name); a folder is searched
  * recursively (symbolic links followed, each folder visited once) for image files. Sorted,
  * NULL-terminated, possibly empty; free with g_strfreev. NULL and an error when path is
- * missing or a folder cannot be read. */
+ * missing, is neither a regular file nor a folder (a pipe would block), or a folder cannot be
+ * read. Inside folders only regular files are listed. */
 char **uad_list_images (const char *path, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadDataset, uad_dataset_free)

@@ -122,6 +122,19 @@ in_floats (const Layer *L)
   return (int64_t) L->cin * L->h * L->w;
 }
 
+double
+uad_decoder_config_params (const UadDecoderConfig *cfg)
+{
+  double n = 0;
+  for (int l = 0; l < N_LAYERS; l++)
+    {
+      double cin = l == 0 ? cfg->channels : cfg->widths[l - 1];
+      double cout = l < UAD_DECODER_STAGES ? cfg->widths[l] : OUT_CHANNELS;
+      n += cout * cin * 9 + cout;
+    }
+  return n;
+}
+
 UadDecoder *
 uad_decoder_new (const UadDecoderConfig *cfg, GError **error)
 {

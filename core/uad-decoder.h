@@ -59,6 +59,9 @@ typedef struct _UadDecoderWorkspace UadDecoderWorkspace;
 
 /* A decoder with zero parameters and unit input statistics; fails (UAD_ERROR_INVALID) on a
  * configuration out of range. */
+/* How many parameters (floats) a decoder of this configuration has, without building it. */
+double uad_decoder_config_params (const UadDecoderConfig *cfg);
+
 UadDecoder *uad_decoder_new (const UadDecoderConfig *cfg, GError **error);
 void uad_decoder_free (UadDecoder *dec);
 const UadDecoderConfig *uad_decoder_get_config (const UadDecoder *dec);

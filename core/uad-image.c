@@ -435,13 +435,22 @@ uad_image_load_input (const char *path, int size, UadNormalization norm, float *
   return TRUE;
 }
 
-gboolean
-uad_mask_load (const char *path, int size, guint8 *out, GError **error)
+static gboolean
+mask_binarize (const char *path, const char *image_path, int size, guint8 *out, GError **error)
 {
   g_return_val_if_fail (size > 0 && out != NULL, FALSE);
   g_autoptr (UadImage) img = uad_image_load (path, error);
   if (img == NULL)
     return FALSE;
+  int width, height;
+  if (image_path != NULL && gdk_pixbuf_get_file_info (image_path, &width, &height) != NULL
+      && (width != img->width || height != img->height))
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_MISMATCH,
+                   "the mask %s is %dx%d pixels, but its image %s is %dx%d", path, img->width,
+                   img->height, image_path, width, height);
+      return FALSE;
+    }
   /* Nearest neighbour picks pixels, so taking the luma after resizing is the same as before. */
   g_autoptr (UadImage) resized = uad_image_resize_nearest (img, size, size);
   for (size_t i = 0; i < (size_t) size * size; i++)
@@ -452,6 +461,19 @@ uad_mask_load (const char *path, int size, guint8 *out, GError **error)
       out[i] = luma > 127;
     }
   return TRUE;
+}
+
+gboolean
+uad_mask_load (const char *path, int size, guint8 *out, GError **error)
+{
+  return mask_binarize (path, NULL, size, out, error);
+}
+
+gboolean
+uad_mask_load_for_image (const char *path, const char *image_path, int size, guint8 *out,
+                         GError **error)
+{
+  return mask_binarize (path, image_path, size, out, error);
 }
 
 /* ---- Output ---- */

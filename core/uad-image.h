@@ -60,6 +60,12 @@ gboolean uad_image_load_input (const char *path, int size, UadNormalization norm
  * out holds size*size bytes. */
 gboolean uad_mask_load (const char *path, int size, guint8 *out, GError **error);
 
+/* The same for the mask of image_path, which must have the image's width and height: a mask of
+ * another size belongs to another picture, and stretching it would score the wrong pixels
+ * (UAD_ERROR_MISMATCH naming both files and sizes). */
+gboolean uad_mask_load_for_image (const char *path, const char *image_path, int size,
+                                  guint8 *out, GError **error);
+
 /* Write img as an RGB PNG, atomically: a temporary file in the same folder renamed over path, so
  * a failure leaves no partial file under path. Errors: UAD_ERROR_IO naming path. */
 gboolean uad_image_save_png (const UadImage *img, const char *path, GError **error);

@@ -281,6 +281,8 @@ typedef struct {
   const char *path;
   GError **error;
   gboolean ok;
+  double can_hold;  /* parameters the file's tensors can hold: data bytes / 2 (F16 or wider) */
+  double described; /* parameters the metadata has described so far */
 } Reader;
 
 static const UadJson *
@@ -320,6 +322,24 @@ integer (Reader *r, const UadJson *obj, const char *key, int lo, int hi)
   return r->ok ? (int) v : 0;
 }
 
+/* Crafted metadata could describe a model of terabytes; nothing is allocated for a part until
+ * the file is known to be big enough to hold its parameters (every tensor's shape is checked
+ * against the metadata when it loads). */
+static gboolean
+held_by_file (Reader *r, double params, const char *what)
+{
+  r->described += params;
+  if (r->ok && r->described > r->can_hold)
+    {
+      g_set_error (r->error, UAD_ERROR, UAD_ERROR_FORMAT,
+                   "%s: model metadata describes %s of %.0f parameters, more than the file's "
+                   "tensors can hold (%.0f): a damaged or crafted file", r->path, what, params,
+                   r->can_hold);
+      r->ok = FALSE;
+    }
+  return r->ok;
+}
+
 static const char *
 text (Reader *r, const UadJson *obj, const char *key)
 {
@@ -330,16 +350,18 @@ text (Reader *r, const UadJson *obj, const char *key)
 static void
 read_config (Reader *r, const UadJson *c, UadTransformerConfig *cfg)
 {
-  cfg->channels = integer (r, c, "channels", 1, 65536);
-  cfg->hidden = integer (r, c, "hidden", 1, 65536);
-  cfg->heads = integer (r, c, "heads", 1, 1024);
-  cfg->ffn = integer (r, c, "ffn", 1, 1 << 20);
+  /* Bounds far above UniAD's (C 272, D 256, 8 heads, FFN 1024, 14x14): buffers that grow with
+   * the square of the grid (the mask, attention) are not backed by tensors, so they are capped. */
+  cfg->channels = integer (r, c, "channels", 1, 8192);
+  cfg->hidden = integer (r, c, "hidden", 1, 4096);
+  cfg->heads = integer (r, c, "heads", 1, 32);
+  cfg->ffn = integer (r, c, "ffn", 1, 16384);
   cfg->encoder_layers = integer (r, c, "encoder_layers", 0, 64);
   cfg->decoder_layers = integer (r, c, "decoder_layers", 1, 64);
-  cfg->grid_h = integer (r, c, "grid_h", 1, 1024);
-  cfg->grid_w = integer (r, c, "grid_w", 1, 1024);
-  cfg->neighbour_h = integer (r, c, "neighbour_h", 0, 1024);
-  cfg->neighbour_w = integer (r, c, "neighbour_w", 0, 1024);
+  cfg->grid_h = integer (r, c, "grid_h", 1, 32);
+  cfg->grid_w = integer (r, c, "grid_w", 1, 32);
+  cfg->neighbour_h = integer (r, c, "neighbour_h", 0, 32);
+  cfg->neighbour_w = integer (r, c, "neighbour_w", 0, 32);
   cfg->dropout = (float) number (r, c, "dropout");
   cfg->jitter_scale = (float) number (r, c, "jitter_scale");
   cfg->jitter_prob = (float) number (r, c, "jitter_prob");
@@ -389,7 +411,8 @@ decoder_from_json (const UadJson *d, Reader *r, const UadModel *model)
         }
       cfg.widths[i] = (int) x;
     }
-  if (!r->ok || !uad_normalization_from_name (norm, &cfg.normalization, r->error))
+  if (!r->ok || !uad_normalization_from_name (norm, &cfg.normalization, r->error)
+      || !held_by_file (r, uad_decoder_config_params (&cfg), "an image decoder"))
     return NULL;
   if (cfg.channels != tc->channels || cfg.grid != tc->grid_h || cfg.grid != tc->grid_w)
     {
@@ -409,12 +432,19 @@ model_of_method (Reader *r, const UadJson *root, UadMethod method, UadBackboneKi
 {
   if (method == UAD_METHOD_PADIM)
     {
-      int channels = integer (r, member (r, root, "padim", UAD_JSON_OBJECT), "channels", 1, 65536);
-      return r->ok ? uad_model_new_padim (kind, sha, channels, separate, names, n) : NULL;
+      int channels = integer (r, member (r, root, "padim", UAD_JSON_OBJECT), "channels", 1, 8192);
+      double c = channels;
+      if (!held_by_file (r, (separate ? n : 1) * (double) GRID * GRID * (c + c * c),
+                         "Gaussians"))
+        return NULL;
+      return uad_model_new_padim (kind, sha, channels, separate, names, n);
     }
   UadTransformerConfig cfg;
   read_config (r, member (r, root, "config", UAD_JSON_OBJECT), &cfg);
-  return r->ok ? uad_model_new (kind, sha, &cfg, separate, names, n, r->error) : NULL;
+  if (!r->ok || !held_by_file (r, (separate ? n : 1) * uad_transformer_config_params (&cfg),
+                               "transformers"))
+    return NULL;
+  return uad_model_new (kind, sha, &cfg, separate, names, n, r->error);
 }
 
 static UadModel *
@@ -555,7 +585,7 @@ uad_model_load (const char *path, GError **error)
                    path, local ? ": " : "", local ? local->message : "");
       return NULL;
     }
-  Reader r = { path, error, TRUE };
+  Reader r = { path, error, TRUE, uad_safetensors_get_data_length (st) / 2.0, 0 };
   g_autoptr (UadModel) model = model_from_json (root, &r);
   if (model == NULL)
     return NULL;

@@ -14,6 +14,7 @@ official (UadRecipe *r)
 {
   r->summary = "the paper's: AdamW 1e-4, step decay at epoch 800 of 1000, raw features";
   uad_train_options_default (&r->train);
+  r->jitter_scale = -1;
   r->default_epochs = r->train.epochs;
 }
 
@@ -65,6 +66,8 @@ uad_recipe_transformer_config (const UadRecipe *recipe, int channels, UadTransfo
   uad_transformer_config_default (cfg, channels);
   if (recipe->layers > 0)
     cfg->encoder_layers = cfg->decoder_layers = recipe->layers;
+  if (recipe->jitter_scale >= 0)
+    cfg->jitter_scale = (float) recipe->jitter_scale;
 }
 
 const char *const *
@@ -97,12 +100,17 @@ apply_setting (UadRecipe *r, const char *setting, GError **error)
     r->train.warmup = v;
   else if (ok && strcmp (kv[0], "layers") == 0 && v >= 1 && v <= 16 && v == floor (v))
     r->layers = (int) v;
+  else if (ok && strcmp (kv[0], "jitter") == 0)
+    r->jitter_scale = v;
   else if (ok && strcmp (kv[0], "standardize") == 0 && (v == 0 || v == 1))
     r->standardize = v == 1;
+  else if (ok && strcmp (kv[0], "balanced") == 0 && (v == 0 || v == 1))
+    r->train.balanced = v == 1;
   else
     {
       g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
-                   "'%s': a recipe setting is lr=X, batch=N, warmup=F, layers=N or standardize=0|1", setting);
+                   "'%s': a recipe setting is lr=X, batch=N, warmup=F, layers=N, jitter=X, "
+                   "standardize=0|1 or balanced=0|1", setting);
       return FALSE;
     }
   return TRUE;

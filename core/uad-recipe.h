@@ -20,13 +20,14 @@ typedef struct {
   gboolean standardize;         /* per-channel feature standardisation from the training set */
   double validation_share;      /* training images held out for uad-validation.h, or 0 */
   int layers;                   /* encoder and decoder layers each, or 0 for the paper's 4 */
+  double jitter_scale;          /* feature jitter scale, or < 0 for the paper's 20 */
   double default_minutes;       /* the run's length when not given: a time budget, or ... */
   int default_epochs;           /* ... epochs when default_minutes is 0 */
 } UadRecipe;
 
 /* Fills recipe with the recipe called name, changed by the settings that may follow it, as in
- * "fast:lr=1e-3:batch=16" (lr, batch, warmup, layers, standardize=0|1: for studies of one
- * setting);
+ * "fast:lr=1e-3:batch=16" (lr, batch, warmup, layers, jitter, standardize=0|1, balanced=0|1:
+ * for studies of one setting);
  * fails with UAD_ERROR_INVALID naming the known recipes, or the bad setting. */
 gboolean uad_recipe_lookup (const char *name, UadRecipe *recipe, GError **error);
 

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -262,8 +263,11 @@ compare_ranges (gconstpointer a, gconstpointer b)
   return x->end < y->end ? -1 : x->end > y->end;
 }
 
+/* The format requires the tensors to fill the data area exactly, without holes or overlaps.
+ * Checking it catches a header whose length field is off by a few bytes: every offset is then
+ * still "inside" the data but every tensor reads shifted bytes. */
 static gboolean
-check_overlaps (UadSafetensors *st, GError **error)
+check_tiling (UadSafetensors *st, GError **error)
 {
   g_autofree Entry **sorted = g_new (Entry *, st->n_entries + 1);
   for (guint i = 0; i < st->n_entries; i++)
@@ -275,11 +279,23 @@ check_overlaps (UadSafetensors *st, GError **error)
       const Entry *e = sorted[i];
       if (e->begin == e->end)
         continue; /* empty tensors share no bytes with anything */
-      if (last != NULL && e->begin < last->end)
+      guint64 expected = last != NULL ? last->end : 0;
+      if (e->begin < expected)
         return file_error (st, error, UAD_ERROR_FORMAT,
                             "tensors '%s' and '%s' overlap in the data area", last->name, e->name);
+      if (e->begin > expected)
+        return file_error (st, error, UAD_ERROR_FORMAT,
+                            "%" G_GUINT64_FORMAT " bytes of the data area before tensor '%s' "
+                            "belong to no tensor (a wrong header length, or a damaged file)",
+                            e->begin - expected, e->name);
       last = e;
     }
+  guint64 end = last != NULL ? last->end : 0;
+  if (end != st->data_len)
+    return file_error (st, error, UAD_ERROR_FORMAT,
+                        "the tensors end at byte %" G_GUINT64_FORMAT " of a data area of %"
+                        G_GUINT64_FORMAT " bytes (a wrong header length, or a damaged file)",
+                        end, st->data_len);
   return TRUE;
 }
 
@@ -339,7 +355,7 @@ read_header (UadSafetensors *st, GError **error)
       st->meta_keys = g_new0 (const char *, 1);
       st->meta_values = g_new0 (const char *, 1);
     }
-  return check_overlaps (st, error);
+  return check_tiling (st, error);
 }
 
 UadSafetensors *
@@ -529,9 +545,9 @@ convert_to_f32 (UadDType dtype, const guint8 *src, float *dst, int64_t n)
     }
 }
 
-UadTensor *
-uad_safetensors_load (UadSafetensors *st, const char *name, int ndim,
-                      const int64_t *expected_shape, GError **error)
+static UadTensor *
+load (UadSafetensors *st, const char *name, int ndim, const int64_t *expected_shape,
+      gboolean finite_only, GError **error)
 {
   g_return_val_if_fail (ndim >= 0 && ndim <= UAD_TENSOR_MAX_DIMS, NULL);
   g_return_val_if_fail (expected_shape == NULL || ndim > 0, NULL);
@@ -575,8 +591,41 @@ uad_safetensors_load (UadSafetensors *st, const char *name, int ndim,
       return NULL;
     }
   UadTensor *t = uad_tensor_new (rank, shape);
-  convert_to_f32 (e->dtype, st->data + e->begin, t->data, uad_tensor_numel (t));
+  int64_t n = uad_tensor_numel (t);
+  convert_to_f32 (e->dtype, st->data + e->begin, t->data, n);
+  /* No weight, feature or statistic of ours is ever NaN or infinite; one that is would make
+   * every score NaN and every image "normal", so it is refused here, for every consumer. */
+  for (int64_t i = 0; finite_only && i < n; i++)
+    if (!isfinite (t->data[i]))
+      {
+        g_set_error (error, UAD_ERROR, UAD_ERROR_FORMAT,
+                     "%s: tensor '%s' holds a non-finite value (%g at index %" G_GINT64_FORMAT
+                     "): the file is damaged, or its training diverged", st->display, name,
+                     t->data[i], i);
+        uad_tensor_free (t);
+        return NULL;
+      }
   return t;
+}
+
+guint64
+uad_safetensors_get_data_length (UadSafetensors *st)
+{
+  return st->data_len;
+}
+
+UadTensor *
+uad_safetensors_load (UadSafetensors *st, const char *name, int ndim,
+                      const int64_t *expected_shape, GError **error)
+{
+  return load (st, name, ndim, expected_shape, TRUE, error);
+}
+
+UadTensor *
+uad_safetensors_load_values (UadSafetensors *st, const char *name, int ndim,
+                             const int64_t *expected_shape, GError **error)
+{
+  return load (st, name, ndim, expected_shape, FALSE, error);
 }
 
 /* Writer */

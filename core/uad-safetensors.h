@@ -58,6 +58,9 @@ gboolean uad_safetensors_has (UadSafetensors *st, const char *name);
 gboolean uad_safetensors_get_info (UadSafetensors *st, const char *name, UadDType *dtype,
                                    int *ndim, int64_t shape[UAD_SAFETENSORS_MAX_DIMS]);
 
+/* Size of the data area in bytes: what the tensors of the file hold between them. */
+guint64 uad_safetensors_get_data_length (UadSafetensors *st);
+
 /* Value of a "__metadata__" entry, or NULL. */
 const char *uad_safetensors_get_metadata (UadSafetensors *st, const char *key);
 /* The "__metadata__" keys in file order, NULL-terminated (empty when there is none). */
@@ -68,9 +71,14 @@ const char *const *uad_safetensors_get_metadata_keys (UadSafetensors *st);
  * refused (UAD_ERROR_UNSUPPORTED). If ndim > 0 the tensor must have that rank, and if
  * expected_shape is not NULL (it has ndim entries) also that shape; otherwise
  * UAD_ERROR_MISMATCH with a message naming the file, the tensor and both shapes. An absent
- * tensor is UAD_ERROR_MISMATCH; an integer or boolean one UAD_ERROR_UNSUPPORTED. */
+ * tensor is UAD_ERROR_MISMATCH; an integer or boolean one UAD_ERROR_UNSUPPORTED; one holding
+ * NaN or infinity (after conversion, so also F64 beyond float's range) UAD_ERROR_FORMAT. */
 UadTensor *uad_safetensors_load (UadSafetensors *st, const char *name, int ndim,
                                  const int64_t *expected_shape, GError **error);
+/* The same, but NaN and infinity load as they are: for reference tensors that hold them on
+ * purpose (an attention mask's -inf), never for weights. */
+UadTensor *uad_safetensors_load_values (UadSafetensors *st, const char *name, int ndim,
+                                        const int64_t *expected_shape, GError **error);
 
 /* The raw little-endian bytes of a tensor of any dtype, inside the mapping (n_bytes may be NULL;
  * not necessarily aligned for the dtype), or NULL if it is absent. */

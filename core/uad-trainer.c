@@ -92,7 +92,7 @@ uad_trainer_init_weights (UadTrainer *t)
 
 /* Indices of the images transformer m trains on. */
 static int *
-images_of (UadTrainer *t, int m, int *count)
+images_of (const UadTrainer *t, int m, int *count)
 {
   int n = (int) t->features->shape[0];
   int *idx = g_new (int, n);
@@ -104,21 +104,60 @@ images_of (UadTrainer *t, int m, int *count)
   return idx;
 }
 
-/* The epoch's order of the images in `images`: a Fisher-Yates shuffle from a generator seeded
- * by (seed, model, epoch) only, so that a resumed run draws the same order. */
 static void
-shuffle (const UadTrainer *t, const int *images, int *idx, int n, int m, int epoch)
+fisher_yates (UadRng *r, int *idx, int n)
 {
-  UadRng r;
-  memcpy (idx, images, n * sizeof (int));
-  uad_rng_init (&r, t->opts.seed ^ (0xd1b54a32d192ed03ull * (guint64) (m * 100003 + epoch + 1)));
   for (int i = n - 1; i > 0; i--)
     {
-      int j = (int) (uad_rng_next (&r) % (guint64) (i + 1));
+      int j = (int) (uad_rng_next (r) % (guint64) (i + 1));
       int tmp = idx[i];
       idx[i] = idx[j];
       idx[j] = tmp;
     }
+}
+
+/* Class-balanced: the epoch keeps its length, but each class fills an equal share of it, by
+ * cycling through its own shuffled images, so a small class is seen as often as a large one. */
+static void
+balance_classes (const UadTrainer *t, UadRng *r, const int *images, int *idx, int n)
+{
+  int k = t->model->n_classes;
+  g_autofree int *own = g_new (int, n);
+  int slot = 0;
+  for (int c = 0; c < k; c++)
+    {
+      int have = 0;
+      for (int i = 0; i < n; i++)
+        if (t->class_of[images[i]] == c)
+          own[have++] = images[i];
+      int share = n / k + (c < n % k);
+      for (int s = 0; s < share && have > 0; s++)
+        {
+          if (s % have == 0)
+            fisher_yates (r, own, have);
+          idx[slot++] = own[s % have];
+        }
+    }
+  /* A class without images leaves its share to be filled from all images. */
+  for (int s = 0; slot < n; s++)
+    idx[slot++] = images[s % n];
+}
+
+/* A Fisher-Yates shuffle (after class balancing, when asked for) from a generator seeded by
+ * (seed, model, epoch) only, so that a resumed run draws the same order. */
+int
+uad_trainer_epoch_order (const UadTrainer *t, int m, int epoch, int *idx)
+{
+  int n;
+  g_autofree int *images = images_of (t, m, &n);
+  UadRng r;
+  uad_rng_init (&r, t->opts.seed ^ (0xd1b54a32d192ed03ull * (guint64) (m * 100003 + epoch + 1)));
+  if (t->opts.balanced && !t->model->separate && t->model->n_classes > 1)
+    balance_classes (t, &r, images, idx, n);
+  else
+    memcpy (idx, images, n * sizeof (int));
+  fisher_yates (&r, idx, n);
+  return n;
 }
 
 static gboolean
@@ -140,13 +179,13 @@ fingerprint (const UadTrainer *t)
                                            o->epochs, o->batch, o->lr, o->weight_decay, o->beta1,
                                            o->beta2, o->clip, o->lr_step, o->lr_gamma, o->seed);
   g_checksum_update (sum, (const guchar *) opts, -1);
-  if (o->schedule != UAD_LR_STEP || o->seconds > 0)
+  if (o->schedule != UAD_LR_STEP || o->seconds > 0 || o->balanced)
     {
       /* budget_callbacks is left out: it changes how time is counted, not the training. */
       /* Only then, so that checkpoints of the spec's recipe from older versions still resume. */
       /* The budget's presence, not its value: a resumed run keeps the checkpoint's budget. */
-      g_autofree char *more = g_strdup_printf (" %d %d %.17g %.17g", o->schedule, o->seconds > 0,
-                                               o->warmup, o->final_lr_ratio);
+      g_autofree char *more = g_strdup_printf (" %d %d %.17g %.17g %d", o->schedule, o->seconds > 0,
+                                               o->warmup, o->final_lr_ratio, o->balanced);
       g_checksum_update (sum, (const guchar *) more, -1);
     }
   return g_strdup (g_checksum_get_string (sum));
@@ -387,7 +426,7 @@ uad_trainer_run (UadTrainer *t, UadTrainProgressFunc progress, void *user_data, 
        t->finish_model = FALSE)
     {
       int m = t->model_index, count;
-      g_autofree int *images = images_of (t, m, &count);
+      g_free (images_of (t, m, &count));
       g_autofree int *idx = g_new (int, MAX (count, 1));
       UadTransformer *tf = model->transformers[m];
       size_t n_params;
@@ -399,7 +438,7 @@ uad_trainer_run (UadTrainer *t, UadTrainProgressFunc progress, void *user_data, 
 
       while (steps > 0 && !model_finished (t, budget))
         {
-          shuffle (t, images, idx, count, m, t->epoch);
+          uad_trainer_epoch_order (t, m, t->epoch, idx);
           for (; t->step < steps && !model_finished (t, budget); t->step++)
             {
               gint64 step_start = g_get_monotonic_time ();

@@ -38,6 +38,7 @@ typedef struct {
   double lr_gamma;      /* 0.1 */
   double warmup;        /* UAD_LR_COSINE: share of the run spent warming up */
   double final_lr_ratio; /* UAD_LR_COSINE: final lr / peak lr */
+  gboolean balanced;    /* unified: every class fills an equal share of each epoch */
   guint64 seed;         /* initialisation, order, jitter and dropout */
   int checkpoint_every; /* epochs between automatic checkpoints (0 = only when stopped) */
 } UadTrainOptions;
@@ -88,6 +89,10 @@ gboolean uad_trainer_run (UadTrainer *trainer, UadTrainProgressFunc progress, vo
  * or its time were done (e.g. from the progress callback, when validation stops improving);
  * the run goes on with the next transformer, if any. */
 void uad_trainer_finish_model (UadTrainer *trainer);
+
+/* The images (indices into the features) that transformer model_index sees in epoch `epoch`,
+ * in order, into idx (room for as many as the features hold); returns how many. */
+int uad_trainer_epoch_order (const UadTrainer *trainer, int model_index, int epoch, int *idx);
 
 /* Writes the checkpoint now. */
 gboolean uad_trainer_save_checkpoint (UadTrainer *trainer, GError **error);

@@ -183,6 +183,17 @@ register_params (UadTransformer *m)
   REG (out_b, INIT_ZERO, c->channels, 0, "output_proj.bias");
 }
 
+double
+uad_transformer_config_params (const UadTransformerConfig *c)
+{
+  double D = c->hidden, C = c->channels, F = c->ffn, tokens = (double) c->grid_h * c->grid_w;
+  double mha = 4 * D * D + 4 * D, ffn = 2 * F * D + F + D, norm = 2 * D;
+  return (c->grid_h + c->grid_w) * (D / 2)
+         + c->encoder_layers * (mha + ffn + 2 * norm)
+         + c->decoder_layers * (tokens * D + 2 * mha + ffn + 3 * norm)
+         + norm + (D * C + D) + (C * D + C);
+}
+
 /* The neighbour mask of UniAD's Transformer.generate_mask, built once per model. */
 static float *
 build_mask (const UadTransformerConfig *c, GError **error)

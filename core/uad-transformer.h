@@ -39,6 +39,10 @@ void uad_transformer_config_default (UadTransformerConfig *cfg, int channels);
 typedef struct _UadTransformer UadTransformer;
 typedef struct _UadTransformerWorkspace UadTransformerWorkspace;
 
+/* How many parameters (floats) a model of this configuration has, without building it: a
+ * loader compares it with what a file can hold before allocating anything. */
+double uad_transformer_config_params (const UadTransformerConfig *cfg);
+
 /* A model with every parameter zero (load or initialise it next). Fails on an inconsistent
  * configuration, e.g. a neighbour window that masks every key of some query. */
 UadTransformer *uad_transformer_new (const UadTransformerConfig *cfg, GError **error);

@@ -4,6 +4,7 @@
 #include "uad-error.h"
 
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Creates root/relative (and its folders) holding a few bytes: scanning never decodes. */
@@ -151,7 +152,12 @@ test_scan_errors (void)
   /* An anomalous image without its mask in a class that has masks. */
   g_autofree char *mask = path_in (root, "bottle/ground_truth/broken/001_mask.png");
   g_assert_cmpint (g_unlink (mask), ==, 0);
-  assert_scan_fails (root, NULL, UAD_ERROR_INVALID, "001_mask.png");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (UadDataset) ds = uad_dataset_scan (root, NULL, &error);
+  g_assert_no_error (error); /* training reads only the good images */
+  g_assert_false (uad_dataset_check_masks (ds, &error));
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "001_mask.png"));
 
   /* Nothing that looks like a class. */
   g_autofree char *empty_root = path_in (root, "misc");
@@ -180,6 +186,21 @@ test_list_images (void)
   g_assert_no_error (error);
   g_assert_cmpint (g_strv_length (one), ==, 1);
   g_assert_cmpstr (one[0], ==, first);
+
+  /* A pipe named like an image: refused when named, skipped inside a folder. */
+  g_autofree char *fifo = path_in (root, "misc/pipe.png");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_auto (GStrv) piped = uad_list_images (fifo, &error);
+  g_assert_null (piped);
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "neither a file nor a folder"));
+  g_clear_error (&error);
+  g_autofree char *misc = path_in (root, "misc");
+  g_auto (GStrv) around = uad_list_images (misc, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; around[i] != NULL; i++)
+    g_assert_cmpstr (around[i], !=, fifo);
+  g_assert_cmpint (g_unlink (fifo), ==, 0);
 
   g_autofree char *missing = path_in (root, "nowhere.png");
   g_auto (GStrv) none = uad_list_images (missing, &error);

@@ -530,10 +530,29 @@ test_model_file (void)
   g_rmdir (dir);
 }
 
+/* The count a model loader checks against the file equals the parameters really built. */
+static void
+test_config_params (void)
+{
+  UadDecoderConfig cfg = { .channels = 168, .grid = 14, .widths = { 96, 64, 48, 32 } };
+  for (int i = 0; i < 2; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      UadDecoder *dec = uad_decoder_new (&cfg, &error);
+      g_assert_no_error (error);
+      size_t n;
+      uad_decoder_params (dec, &n);
+      g_assert_cmpfloat (uad_decoder_config_params (&cfg), ==, (double) n);
+      uad_decoder_free (dec);
+      cfg = (UadDecoderConfig) { .channels = 5, .grid = 3, .widths = { 1, 7, 2, 9 } };
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/decoder/config-params", test_config_params);
   g_test_add_func ("/decoder/forward-matches-definition", test_forward_matches_definition);
   g_test_add_func ("/decoder/gradients", test_gradients);
   g_test_add_func ("/decoder/training", test_training);

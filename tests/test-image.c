@@ -528,6 +528,14 @@ test_mask (void)
   g_assert_no_error (error);
   for (int y = 0; y < 5; y++)
     g_assert_cmpmem (cm + y * 5, 5, ((const guint8[]) { 0, 1, 0, 1, 1 }), 5);
+
+  /* Checked against its image: the 4x2 mask fits a 4x2 picture, not the 5x1 one. */
+  g_assert_true (uad_mask_load_for_image (path, path, 8, out, &error));
+  g_assert_no_error (error);
+  g_assert_false (uad_mask_load_for_image (path, cpath, 8, out, &error));
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "is 4x2 pixels, but its image"));
+  g_assert_nonnull (strstr (error->message, "is 5x1"));
 }
 
 static void

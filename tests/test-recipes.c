@@ -81,6 +81,12 @@ test_recipe_lookup (void)
   UadTransformerConfig cfg;
   uad_recipe_transformer_config (&r, 168, &cfg);
   g_assert_cmpint (cfg.encoder_layers, ==, 4);
+  g_assert_cmpfloat (cfg.jitter_scale, ==, 20.0f);
+  g_assert_false (r.train.balanced);
+  g_assert_true (uad_recipe_lookup ("fast:jitter=0:balanced=1", &r, &error));
+  uad_recipe_transformer_config (&r, 168, &cfg);
+  g_assert_cmpfloat (cfg.jitter_scale, ==, 0.0f);
+  g_assert_true (r.train.balanced);
   g_assert_true (uad_recipe_lookup ("official:layers=2", &r, &error));
   uad_recipe_transformer_config (&r, 168, &cfg);
   g_assert_cmpint (cfg.encoder_layers, ==, 2);
@@ -89,7 +95,7 @@ test_recipe_lookup (void)
   g_assert_cmpint (cfg.neighbour_h, ==, 7);
 
   const char *bad[] = { "nope", "fast:lr=-1", "fast:batch=2.5", "fast:colour=red", "fast:lr=",
-                        "fast:layers=0" };
+                        "fast:layers=0", "fast:balanced=2", "fast:jitter=-1" };
   for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_assert_false (uad_recipe_lookup (bad[i], &r, &error));

@@ -187,6 +187,38 @@ test_model_file_round_trip (void)
     }
 }
 
+/* Plain epochs are permutations; balanced ones give each class half of the epoch (class 0 has
+ * 4 of the 10 images) and still show every image; both are fixed by (seed, epoch). */
+static void
+test_epoch_order (void)
+{
+  g_autoptr (UadTensor) f = random_features (7);
+  for (int balanced = 0; balanced <= 1; balanced++)
+    {
+      g_autoptr (UadModel) m = uad_test_small_model (CHANNELS, FALSE);
+      UadTrainOptions o;
+      small_options (&o);
+      o.balanced = balanced;
+      UadTrainer *t = uad_trainer_new (m, f, class_of, &o, NULL);
+      int idx[N_IMAGES], again[N_IMAGES], next[N_IMAGES];
+      g_assert_cmpint (uad_trainer_epoch_order (t, 0, 0, idx), ==, N_IMAGES);
+      uad_trainer_epoch_order (t, 0, 0, again);
+      uad_trainer_epoch_order (t, 0, 1, next);
+      g_assert_cmpmem (idx, sizeof idx, again, sizeof again);
+      g_assert_true (memcmp (idx, next, sizeof idx) != 0);
+      int seen[N_IMAGES] = { 0 }, per_class[2] = { 0 };
+      for (int i = 0; i < N_IMAGES; i++)
+        seen[idx[i]]++, per_class[class_of[idx[i]]]++;
+      g_assert_cmpint (per_class[0], ==, balanced ? 5 : 4);
+      for (int i = 0; i < N_IMAGES; i++)
+        g_assert_cmpint (seen[i], >=, balanced && class_of[i] == 1 ? 0 : 1);
+      if (!balanced)
+        for (int i = 0; i < N_IMAGES; i++)
+          g_assert_cmpint (seen[i], ==, 1);
+      uad_trainer_free (t);
+    }
+}
+
 static void
 test_not_a_model (void)
 {
@@ -214,6 +246,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trainer/resume-bit-for-bit", test_resume_bit_for_bit);
   g_test_add_func ("/trainer/reduces-loss", test_training_reduces_loss);
+  g_test_add_func ("/trainer/epoch-order", test_epoch_order);
   g_test_add_func ("/model/file-round-trip", test_model_file_round_trip);
   g_test_add_func ("/model/not-a-model", test_not_a_model);
   return g_test_run ();
