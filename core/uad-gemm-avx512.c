@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* uad-gemm-avx512.c: a packed, cache-blocked AVX-512 fp32 GEMM (contract in uad-gemm-avx512.h).
+/* uad-gemm-avx512.c: a packed, cache-blocked AVX-512 fp32 GEMM, with a bf16-operand variant
+ * (contract in uad-gemm-avx512.h).
  *
  * Why our own: the machines run OpenBLAS with its AVX2 (Haswell) kernels, which use half of an
  * AVX-512 core's multiply-add width; the transformer's training step is mostly matrix products.
@@ -11,8 +12,14 @@
  * stays in L2/L3 and each panel is read from L1 by every row block), and an MC x KC block of
  * op(A) into MR-high panels (in L2). Packing zero-pads the M and N edges, so the kernel always
  * runs full blocks and only its stores are cut to the edge (masked columns, skipped rows).
- * Strided operands are transposed 16 x 16 in registers while packing. The token count of a
- * training batch (8 x 196 = 1568) is a multiple of MR = 14. */
+ * Strided operands are transposed 16 x 16 in registers while packing. When B has a single
+ * column panel (N <= 32, as in one attention head), A is read in place instead. The token count
+ * of a training batch (8 x 196 = 1568) is a multiple of MR = 14.
+ *
+ * bf16: the same blocks, packed as fp32 and then converted in place to pairs of bf16 steps per
+ * 32-bit word, multiplied by vdpbf16ps (two steps per instruction) into the same fp32
+ * accumulators. Its instructions are confined to functions compiled for AVX512_BF16, so the
+ * fp32 path runs on any AVX-512F/DQ CPU. */
 #include "uad-gemm-avx512.h"
 
 #include "uad-ops-private.h"

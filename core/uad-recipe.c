@@ -106,11 +106,13 @@ apply_setting (UadRecipe *r, const char *setting, GError **error)
     r->standardize = v == 1;
   else if (ok && strcmp (kv[0], "balanced") == 0 && (v == 0 || v == 1))
     r->train.balanced = v == 1;
+  else if (ok && strcmp (kv[0], "bf16") == 0 && (v == 0 || v == 1))
+    r->train.bf16 = v == 1;
   else
     {
       g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
                    "'%s': a recipe setting is lr=X, batch=N, warmup=F, layers=N, jitter=X, "
-                   "standardize=0|1 or balanced=0|1", setting);
+                   "standardize=0|1, balanced=0|1 or bf16=0|1", setting);
       return FALSE;
     }
   return TRUE;

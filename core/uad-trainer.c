@@ -3,6 +3,7 @@
 
 #include "uad-error.h"
 #include "uad-feature-scorer.h"
+#include "uad-gemm.h"
 #include "uad-json.h"
 #include "uad-optim.h"
 
@@ -179,13 +180,14 @@ fingerprint (const UadTrainer *t)
                                            o->epochs, o->batch, o->lr, o->weight_decay, o->beta1,
                                            o->beta2, o->clip, o->lr_step, o->lr_gamma, o->seed);
   g_checksum_update (sum, (const guchar *) opts, -1);
-  if (o->schedule != UAD_LR_STEP || o->seconds > 0 || o->balanced)
+  if (o->schedule != UAD_LR_STEP || o->seconds > 0 || o->balanced || o->bf16)
     {
       /* budget_callbacks is left out: it changes how time is counted, not the training. */
       /* Only then, so that checkpoints of the spec's recipe from older versions still resume. */
       /* The budget's presence, not its value: a resumed run keeps the checkpoint's budget. */
-      g_autofree char *more = g_strdup_printf (" %d %d %.17g %.17g %d", o->schedule, o->seconds > 0,
-                                               o->warmup, o->final_lr_ratio, o->balanced);
+      g_autofree char *more = g_strdup_printf (" %d %d %.17g %.17g %d %d", o->schedule,
+                                               o->seconds > 0, o->warmup, o->final_lr_ratio,
+                                               o->balanced, o->bf16);
       g_checksum_update (sum, (const guchar *) more, -1);
     }
   return g_strdup (g_checksum_get_string (sum));
@@ -449,7 +451,11 @@ uad_trainer_run (UadTrainer *t, UadTrainProgressFunc progress, void *user_data, 
                 memcpy (batch + j * per, t->features->data + (size_t) idx[first + j] * per,
                         per * sizeof (float));
               uad_model_standardize_features (model, batch, b);
+              /* bf16 products for the step only: the callbacks may validate or score. */
+              gboolean bf16 = o->bf16 && uad_gemm_set_bf16 (TRUE);
               t->loss_sum += uad_transformer_train_step (tf, ws, batch, b, &t->rng);
+              if (bf16)
+                uad_gemm_set_bf16 (FALSE);
               uad_clip_grad_norm (grads, n_params, o->clip);
               uad_adamw_step (t->optims[m], params, grads, lr);
               images_done += b;

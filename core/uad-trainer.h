@@ -39,6 +39,8 @@ typedef struct {
   double warmup;        /* UAD_LR_COSINE: share of the run spent warming up */
   double final_lr_ratio; /* UAD_LR_COSINE: final lr / peak lr */
   gboolean balanced;    /* unified: every class fills an equal share of each epoch */
+  gboolean bf16;        /* the steps' matrix products with bf16 operands (fp32 sums and
+                           weights), where the CPU has AVX512_BF16 (uad-gemm.h) */
   guint64 seed;         /* initialisation, order, jitter and dropout */
   int checkpoint_every; /* epochs between automatic checkpoints (0 = only when stopped) */
 } UadTrainOptions;

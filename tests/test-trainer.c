@@ -4,6 +4,7 @@
  * refusal to resume on other data, and that training reduces the loss. */
 #include "test-util.h"
 #include "uad-error.h"
+#include "uad-gemm.h"
 #include "uad-trainer.h"
 
 #include <glib/gstdio.h>
@@ -119,6 +120,38 @@ test_resume_bit_for_bit (void)
    * first model is done, and inside an epoch of the second. */
   run_resume_case (TRUE, 3);
   run_resume_case (TRUE, 6);
+}
+
+/* bf16 products train too, and really run: the loss differs from fp32's in rounding. */
+static void
+test_bf16_training (void)
+{
+  if (!uad_gemm_set_bf16 (TRUE))
+    {
+      g_test_skip ("this CPU has no AVX512_BF16");
+      return;
+    }
+  uad_gemm_set_bf16 (FALSE);
+  g_autoptr (UadTensor) features = random_features (3);
+  double loss[2];
+  for (int bf16 = 0; bf16 <= 1; bf16++)
+    {
+      UadTrainOptions o;
+      small_options (&o);
+      o.epochs = 10;
+      o.bf16 = bf16;
+      g_autoptr (UadModel) m = uad_test_small_model (CHANNELS, FALSE);
+      UadTrainer *t = uad_trainer_new (m, features, class_of, &o, NULL);
+      uad_trainer_init_weights (t);
+      g_autoptr (GError) error = NULL;
+      g_assert_true (uad_trainer_run (t, NULL, NULL, &error));
+      uad_trainer_free (t);
+      loss[bf16] = m->training.final_loss;
+      g_assert_false (uad_gemm_get_bf16 ()); /* scoring after training is in fp32 */
+    }
+  g_test_message ("final loss after 10 epochs: fp32 %.6f, bf16 %.6f", loss[0], loss[1]);
+  g_assert_cmpfloat (loss[0], !=, loss[1]);
+  g_assert_cmpfloat (fabs (loss[1] - loss[0]), <, 0.1 * loss[0]);
 }
 
 static void
@@ -246,6 +279,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trainer/resume-bit-for-bit", test_resume_bit_for_bit);
   g_test_add_func ("/trainer/reduces-loss", test_training_reduces_loss);
+  g_test_add_func ("/trainer/bf16", test_bf16_training);
   g_test_add_func ("/trainer/epoch-order", test_epoch_order);
   g_test_add_func ("/model/file-round-trip", test_model_file_round_trip);
   g_test_add_func ("/model/not-a-model", test_not_a_model);
