@@ -7,7 +7,9 @@
 
 #include <gio/gio.h>
 
+#include "uad-csv.h"
 #include "uad-dataset.h"
+#include "uad-error.h"
 #include "uad-heatmap.h"
 #include "uad-image.h"
 #include "uad-verdict.h"
@@ -20,7 +22,8 @@
 
 typedef struct {
   char *model, *weights, *csv, *heatmaps, *reconstructions, *class_name, *colormap;
-  double pass_below, fail_above; /* NAN: each class's default */
+  char *pass_below_text, *fail_above_text; /* NULL: each class's default */
+  double pass_below, fail_above;           /* parsed from them; NAN when not given */
   int threads;
 } InferArgs;
 
@@ -35,6 +38,16 @@ collect_images (char **args, int n, GPtrArray **names, GError **error)
   *names = g_ptr_array_new_with_free_func (g_free);
   for (int i = 0; i < n; i++)
     {
+      /* Also for a single file: a pipe named x.png is refused instead of read forever. */
+      g_auto (GStrv) found = uad_list_images (args[i], error);
+      if (found != NULL && found[0] == NULL)
+        g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "no images in the folder %s", args[i]);
+      if (found == NULL || found[0] == NULL)
+        {
+          g_ptr_array_unref (paths);
+          g_clear_pointer (names, g_ptr_array_unref);
+          return NULL;
+        }
       if (!g_file_test (args[i], G_FILE_TEST_IS_DIR))
         {
           g_ptr_array_add (paths, g_strdup (args[i]));
@@ -44,13 +57,6 @@ collect_images (char **args, int n, GPtrArray **names, GError **error)
           g_autofree char *base = g_path_get_basename (args[i]);
           g_ptr_array_add (*names, g_build_filename (folder, base, NULL));
           continue;
-        }
-      g_auto (GStrv) found = uad_list_images (args[i], error);
-      if (found == NULL)
-        {
-          g_ptr_array_unref (paths);
-          g_clear_pointer (names, g_ptr_array_unref);
-          return NULL;
         }
       g_autoptr (GFile) root = g_file_new_for_path (args[i]);
       g_autofree char *root_name = g_file_get_basename (root);
@@ -150,6 +156,84 @@ write_reconstructions (UadDetector *det, const char *dir, const char *const *nam
   return failures;
 }
 
+/* --pass-below and --fail-above: scores are distances, so a threshold is finite and >= 0. */
+static gboolean
+parse_threshold (const char *option, const char *text, double *out, GError **error)
+{
+  *out = NAN;
+  if (text == NULL)
+    return TRUE;
+  char *end = NULL;
+  double v = g_ascii_strtod (text, &end);
+  if (end == text || *end != '\0' || !isfinite (v) || v < 0)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
+                   "--%s %s: a threshold is a number >= 0, as scores are", option, text);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+/* The CSV table, written as the results arrive into FILE.part, which becomes FILE (rename)
+ * only when the run is complete: a long run can be followed, and a stopped one leaves no
+ * half-written FILE. */
+typedef struct {
+  char *path, *part;
+  FILE *file;
+  GString *rows;
+} CsvOut;
+
+static gboolean
+csv_open (CsvOut *c, const char *path, GError **error)
+{
+  c->path = g_strdup (path);
+  c->part = g_strconcat (path, ".part", NULL);
+  c->rows = g_string_new ("path,class,score,pass_below,fail_above,verdict,heatmap_max\r\n");
+  if ((c->file = g_fopen (c->part, "w")) != NULL)
+    return TRUE;
+  g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "cannot write %s: %s", c->part, g_strerror (errno));
+  return FALSE;
+}
+
+/* Writes the rows gathered so far. */
+static gboolean
+csv_flush (CsvOut *c, GError **error)
+{
+  if (c->file == NULL)
+    return TRUE;
+  gboolean ok = fwrite (c->rows->str, 1, c->rows->len, c->file) == c->rows->len
+                && fflush (c->file) == 0;
+  g_string_truncate (c->rows, 0);
+  if (!ok)
+    g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "cannot write %s: %s", c->part,
+                 g_strerror (errno));
+  return ok;
+}
+
+/* Finishes the file and puts it in place when complete; else leaves FILE.part. */
+static gboolean
+csv_close (CsvOut *c, gboolean complete, GError **error)
+{
+  gboolean ok = csv_flush (c, error);
+  if (c->file && fclose (c->file) != 0 && ok)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "cannot write %s: %s", c->part,
+                   g_strerror (errno));
+      ok = FALSE;
+    }
+  c->file = NULL;
+  if (ok && complete && g_rename (c->part, c->path) != 0)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "cannot rename %s to %s: %s", c->part,
+                   c->path, g_strerror (errno));
+      ok = FALSE;
+    }
+  g_free (c->path), g_free (c->part);
+  g_string_free (c->rows, TRUE);
+  return ok;
+}
+
 /* Every class's thresholds: the defaults from its training scores, with those given on the
  * command line in their place. */
 static UadVerdictThresholds *
@@ -198,8 +282,10 @@ run_infer (InferArgs *a, char **args, int n_args)
       uad_detector_free (det);
       return CLI_EXIT_USAGE;
     }
-  g_autofree UadVerdictThresholds *thresholds = class_thresholds (model, a, &error);
-  if (thresholds == NULL)
+  g_autofree UadVerdictThresholds *thresholds = NULL;
+  if (!parse_threshold ("pass-below", a->pass_below_text, &a->pass_below, &error)
+      || !parse_threshold ("fail-above", a->fail_above_text, &a->fail_above, &error)
+      || (thresholds = class_thresholds (model, a, &error)) == NULL)
     {
       cli_error ("infer", "%s", error->message);
       uad_detector_free (det);
@@ -232,9 +318,15 @@ run_infer (InferArgs *a, char **args, int n_args)
   for (int i = 0; i < n; i++)
     classes[i] = forced_class >= 0 ? forced_class
                                    : uad_model_class_from_path (model, g_ptr_array_index (paths, i));
-  g_autoptr (GString) csv = g_string_new ("path,class,score,pass_below,fail_above,verdict,"
-                                          "heatmap_max\n");
-  int failures = 0, counts[UAD_N_VERDICTS] = { 0 };
+  CsvOut csv = { 0 };
+  if (a->csv && !csv_open (&csv, a->csv, &error))
+    {
+      cli_error ("infer", "%s", error->message);
+      uad_detector_free (det);
+      return CLI_EXIT_FAILURE;
+    }
+  gboolean csv_ok = TRUE;
+  int failures = 0, heatmap_failures = 0, counts[UAD_N_VERDICTS] = { 0 };
   UadDetection results[UAD_DETECTOR_BATCH];
   for (int first = 0; first < n; first += UAD_DETECTOR_BATCH)
     {
@@ -259,17 +351,27 @@ run_infer (InferArgs *a, char **args, int n_args)
           const char *cls = r->class_index >= 0 ? model->classes[r->class_index].name : "-";
           g_autofree char *shout = g_ascii_strup (uad_verdict_to_string (verdict), -1);
           printf ("%-10s %10.5f  %-12s %s\n", shout, r->score, cls, batch[i]);
-          g_autofree char *quoted = g_strescape (batch[i], NULL);
-          g_string_append_printf (csv, "\"%s\",%s,%.6f,%.9g,%.9g,%s,%.9g\n", quoted, cls, r->score,
-                                  th.pass_below, th.fail_above, uad_verdict_to_string (verdict),
-                                  hi);
+          if (a->csv)
+            {
+              uad_csv_append_path (csv.rows, batch[i], FALSE);
+              uad_csv_append_field (csv.rows, cls, FALSE);
+              g_string_append_printf (csv.rows, "%.6f,%.9g,%.9g,%s,%.9g\r\n", r->score,
+                                      th.pass_below, th.fail_above,
+                                      uad_verdict_to_string (verdict), hi);
+            }
           if (a->heatmaps && !write_heatmap (a->heatmaps, batch[i], g_ptr_array_index (names, first + i),
                                                    r->map, hi, cmap, &error))
             {
               fprintf (stderr, "uniad infer: %s\n", error->message);
               g_clear_error (&error);
-              failures++;
+              heatmap_failures++; /* the image itself was inspected */
             }
+        }
+      if (csv_ok && !csv_flush (&csv, &error))
+        {
+          cli_error ("infer", "%s", error->message);
+          g_clear_error (&error);
+          csv_ok = FALSE;
         }
       if (a->reconstructions)
         failures += write_reconstructions (det, a->reconstructions,
@@ -282,19 +384,20 @@ run_infer (InferArgs *a, char **args, int n_args)
   fprintf (stderr, "%d images: %d pass, %d review, %d fail, %d could not be inspected\n", n,
            counts[UAD_VERDICT_PASS], counts[UAD_VERDICT_REVIEW], counts[UAD_VERDICT_FAIL],
            n - counts[UAD_VERDICT_PASS] - counts[UAD_VERDICT_REVIEW] - counts[UAD_VERDICT_FAIL]);
-  if (a->csv && !g_file_set_contents_full (a->csv, csv->str, csv->len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                           0644, &error))
+  if (heatmap_failures)
+    fprintf (stderr, "%d heatmaps could not be written\n", heatmap_failures);
+  if (a->csv && !csv_close (&csv, csv_ok, &error))
     {
       cli_error ("infer", "%s", error->message);
       return CLI_EXIT_FAILURE;
     }
-  return failures ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+  return failures || heatmap_failures || !csv_ok ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }
 
 int
 cli_infer (int argc, char **argv)
 {
-  InferArgs a = { .pass_below = NAN, .fail_above = NAN };
+  InferArgs a = { 0 };
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &a.model, "Model file", "MODEL.uniad" },
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &a.weights, "Backbone weights (default: found by the model's record in the user data folder)", "FILE" },
@@ -303,8 +406,8 @@ cli_infer (int argc, char **argv)
     { "reconstructions", 0, 0, G_OPTION_ARG_FILENAME, &a.reconstructions, "Write each image's decoded features | decoded reconstruction as PNG (needs a model with an image decoder)", "DIR" },
     { "colormap", 0, 0, G_OPTION_ARG_STRING, &a.colormap, "Heatmap colours: jet (default), inferno, gray", "NAME" },
     { "class", 'c', 0, G_OPTION_ARG_STRING, &a.class_name, "Class of every image (default: from the path)", "NAME" },
-    { "pass-below", 0, 0, G_OPTION_ARG_DOUBLE, &a.pass_below, "Scores below this pass (default: per class, mean + 3 std of training scores)", "T" },
-    { "fail-above", 0, 0, G_OPTION_ARG_DOUBLE, &a.fail_above, "Scores above this fail, between the two: review (default: per class, mean + 6 std of training scores)", "T" },
+    { "pass-below", 0, 0, G_OPTION_ARG_STRING, &a.pass_below_text, "Scores below this pass (default: per class, mean + 3 std of training scores)", "T" },
+    { "fail-above", 0, 0, G_OPTION_ARG_STRING, &a.fail_above_text, "Scores above this fail, between the two: review (default: per class, mean + 6 std of training scores)", "T" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &a.threads, "Compute threads (default: one per core)", "N" },
     { NULL },
   };
@@ -316,6 +419,6 @@ cli_infer (int argc, char **argv)
   else
     status = run_infer (&a, argv + 1, argc - 1);
   g_free (a.model), g_free (a.weights), g_free (a.csv), g_free (a.heatmaps), g_free (a.reconstructions);
-  g_free (a.class_name), g_free (a.colormap);
+  g_free (a.class_name), g_free (a.colormap), g_free (a.pass_below_text), g_free (a.fail_above_text);
   return status;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "uad-anomaly-map.h"
+#include "uad-csv.h"
 #include "uad-error.h"
 #include "uad-heatmap.h"
 #include "uad-image.h"
@@ -89,26 +90,6 @@ final_verdict (const UadInspection *in)
 
 /* ---- CSV ---- */
 
-/* RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. */
-static void
-csv_field (GString *out, const char *text, gboolean last)
-{
-  if (text && strpbrk (text, ",\"\r\n"))
-    {
-      g_string_append_c (out, '"');
-      for (const char *c = text; *c; c++)
-        {
-          if (*c == '"')
-            g_string_append_c (out, '"');
-          g_string_append_c (out, *c);
-        }
-      g_string_append_c (out, '"');
-    }
-  else if (text)
-    g_string_append (out, text);
-  g_string_append (out, last ? "\r\n" : ",");
-}
-
 static void
 csv_number (GString *out, double v)
 {
@@ -143,16 +124,16 @@ uad_report_write_csv (UadHistory *history, gint64 run_id, const char *path,
       const UadInspection *in = d.inspections->pdata[i];
       g_autofree char *inspected = iso_time (in->inspected_at);
       g_autofree char *reviewed = iso_time (in->reviewed_at);
-      csv_field (out, in->image_path, FALSE);
-      csv_field (out, in->class_name, FALSE);
+      uad_csv_append_path (out, in->image_path, FALSE);
+      uad_csv_append_field (out, in->class_name, FALSE);
       csv_number (out, in->score);
       csv_number (out, in->pass_below);
       csv_number (out, in->fail_above);
-      csv_field (out, uad_verdict_to_string (in->model_verdict), FALSE);
-      csv_field (out, uad_verdict_to_string (in->operator_verdict), FALSE);
-      csv_field (out, in->note, FALSE);
-      csv_field (out, inspected, FALSE);
-      csv_field (out, reviewed, FALSE);
+      uad_csv_append_field (out, uad_verdict_to_string (in->model_verdict), FALSE);
+      uad_csv_append_field (out, uad_verdict_to_string (in->operator_verdict), FALSE);
+      uad_csv_append_field (out, in->note, FALSE);
+      uad_csv_append_field (out, inspected, FALSE);
+      uad_csv_append_field (out, reviewed, FALSE);
       uad_json_append_double (out, uad_verdict_heatmap_max (in->fail_above));
       g_string_append (out, "\r\n");
     }
