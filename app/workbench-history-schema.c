@@ -169,6 +169,28 @@ migrate (UadHistory *h, GError **error)
   return history_commit (h, error, what);
 }
 
+/* Opens h->path (a file, or "" for SQLite's private temporary database) and brings its schema
+ * up to date. */
+static gboolean
+connect_and_migrate (UadHistory *h, GError **error)
+{
+  int rc = sqlite3_open_v2 (h->path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK)
+    {
+      history_set_db_error (h, rc, error, "cannot open the history database");
+      return FALSE;
+    }
+  sqlite3_extended_result_codes (h->db, 1);
+  sqlite3_busy_timeout (h->db, h->busy_timeout_ms);
+
+  const char *what = "cannot open the history database";
+  int version;
+  return check_identity (h, error)
+         && history_exec (h, "PRAGMA foreign_keys = ON", error, what)
+         && pragma_int (h, "PRAGMA user_version", &version, error, what)
+         && (version >= UAD_HISTORY_SCHEMA_VERSION || migrate (h, error));
+}
+
 UadHistory *
 uad_history_open (const char *path, int busy_timeout_ms, GError **error)
 {
@@ -184,24 +206,11 @@ uad_history_open (const char *path, int busy_timeout_ms, GError **error)
                    "history database: %s", dir, g_strerror (e));
       return NULL;
     }
-  int rc = sqlite3_open_v2 (h->path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-  if (rc != SQLITE_OK)
-    {
-      history_set_db_error (h, rc, error, "cannot open the history database");
-      return NULL;
-    }
-  sqlite3_extended_result_codes (h->db, 1);
-  sqlite3_busy_timeout (h->db, h->busy_timeout_ms);
-
-  const char *what = "cannot open the history database";
-  int version;
-  if (!check_identity (h, error)
-      || !history_exec (h, "PRAGMA foreign_keys = ON", error, what)
-      || !pragma_int (h, "PRAGMA user_version", &version, error, what)
-      || (version < UAD_HISTORY_SCHEMA_VERSION && !migrate (h, error)))
+  if (!connect_and_migrate (h, error))
     return NULL;
 
   /* WAL: readers (a second workbench, the report writer) never block the run that writes. */
+  const char *what = "cannot open the history database";
   g_autoptr (sqlite3_stmt) st = history_prepare (h, "PRAGMA journal_mode = WAL", error, what);
   if (st == NULL)
     return NULL;
@@ -220,6 +229,74 @@ uad_history_open (const char *path, int busy_timeout_ms, GError **error)
       return NULL;
     }
   return g_steal_pointer (&h);
+}
+
+UadHistory *
+uad_history_open_scratch (GError **error)
+{
+  g_autoptr (UadHistory) h = g_new0 (UadHistory, 1);
+  /* "": SQLite's private temporary database, deleted when the connection closes. Nobody else
+   * reads it, so it needs no WAL. */
+  h->path = g_strdup ("");
+  h->busy_timeout_ms = UAD_HISTORY_BUSY_TIMEOUT_MS;
+  return connect_and_migrate (h, error) ? g_steal_pointer (&h) : NULL;
+}
+
+/* Renames from to to unless something is already at to (rename () would replace it). */
+static gboolean
+rename_new (const char *from, const char *to, GError **error)
+{
+  if (g_file_test (to, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "cannot set %s aside: %s already exists",
+                   from, to);
+      return FALSE;
+    }
+  if (g_rename (from, to) != 0)
+    {
+      int e = errno;
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "cannot set %s aside as %s: %s", from, to,
+                   g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+uad_history_set_aside (const char *path, GError **error)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  /* A second one within the same second gets a number rather than replacing the first. */
+  g_autofree char *aside = g_strdup_printf ("%s.damaged-%s", path, stamp);
+  for (int n = 2; g_file_test (aside, G_FILE_TEST_EXISTS); n++)
+    {
+      g_free (aside);
+      aside = g_strdup_printf ("%s.damaged-%s-%d", path, stamp, n);
+    }
+  /* The write-ahead log holds committed pages not yet copied into the file, and belongs to it
+   * by name: it moves along, so that the file set aside still opens with everything in it.
+   * Moved all together or not at all: a log left behind would be replayed into a new history. */
+  const char *const suffixes[] = { "", "-wal", "-shm" };
+  guint moved = 0;
+  for (; moved < G_N_ELEMENTS (suffixes); moved++)
+    {
+      g_autofree char *from = g_strconcat (path, suffixes[moved], NULL);
+      g_autofree char *to = g_strconcat (aside, suffixes[moved], NULL);
+      if ((moved == 0 || g_file_test (from, G_FILE_TEST_EXISTS))
+          && !rename_new (from, to, error))
+        break;
+    }
+  if (moved == G_N_ELEMENTS (suffixes))
+    return g_steal_pointer (&aside);
+  while (moved-- > 0)
+    {
+      g_autofree char *from = g_strconcat (aside, suffixes[moved], NULL);
+      g_autofree char *to = g_strconcat (path, suffixes[moved], NULL);
+      if (g_file_test (from, G_FILE_TEST_EXISTS))
+        g_rename (from, to);
+    }
+  return NULL;
 }
 
 void

@@ -38,6 +38,15 @@ typedef struct UadHistory UadHistory;
  * app_history_default_path ()) and brings its schema up to date: migrations run in one
  * transaction, so a failure leaves the file as it was. busy_timeout_ms <= 0 means UAD_HISTORY_BUSY_TIMEOUT_MS. */
 UadHistory *uad_history_open (const char *path, int busy_timeout_ms, GError **error);
+/* A history kept only while it is open (SQLite's private temporary database, deleted on
+ * close): the workbench works with it when the history file cannot be used, so that results,
+ * maps, verdicts and reports of the session still work; nothing outlives it. Its path is "". */
+UadHistory *uad_history_open_scratch (GError **error);
+/* Moves the file at path aside to "path.damaged-YYYYMMDD-HHMMSS" (local time; "-2", "-3"...
+ * appended when that is taken), its -wal and -shm companions along with it (to the new name
+ * plus "-wal", "-shm"), so that a new history can start at path. Nothing is deleted or
+ * overwritten. Returns the new path of the file. Close every connection to it first. */
+char *uad_history_set_aside (const char *path, GError **error);
 void uad_history_close (UadHistory *history);
 const char *uad_history_get_path (UadHistory *history);
 
