@@ -29,6 +29,7 @@ typedef enum {
   JOB_OPEN_RUN,
   JOB_LIST_RUNS,
   JOB_FLUSH,
+  JOB_REOPEN_HISTORY,
   JOB_QUIT,
 } JobKind;
 
@@ -53,6 +54,7 @@ typedef struct {
   char *note;
   WorkbenchReportFormat format;
   UadRunFilter filter;       /* LIST_RUNS; its class_name is owned */
+  gboolean set_aside;        /* REOPEN_HISTORY */
   Run run;
 } Job;
 
@@ -67,8 +69,8 @@ struct _WorkbenchInspector
   char *history_path;
 
   /* Worker thread only. */
-  UadHistory *history;
-  GError *history_error;     /* why the history could not be opened */
+  UadHistory *history;       /* the file, or a scratch history while history_error is set */
+  GError *history_error;     /* why the history file cannot be used */
   UadDetector *det;
   char *model_sha256;
   gint64 model_id;
@@ -82,6 +84,7 @@ G_DEFINE_FINAL_TYPE (WorkbenchInspector, workbench_inspector, G_TYPE_OBJECT)
 enum {
   SIGNAL_RESULTS,
   SIGNAL_ERROR,
+  SIGNAL_HISTORY_STATUS,
   N_SIGNALS
 };
 
@@ -144,6 +147,8 @@ typedef struct {
   WorkbenchInspector *self;
   GPtrArray *results;
   GError *error;
+  gboolean history_status;   /* emit "history-status" with history_problem (may be NULL) */
+  GError *history_problem;
 } Delivery;
 
 static gboolean
@@ -154,8 +159,11 @@ deliver (gpointer data)
     g_signal_emit (d->self, signals[SIGNAL_RESULTS], 0, d->results);
   if (d->error)
     g_signal_emit (d->self, signals[SIGNAL_ERROR], 0, d->error);
+  if (d->history_status)
+    g_signal_emit (d->self, signals[SIGNAL_HISTORY_STATUS], 0, d->history_problem);
   g_clear_pointer (&d->results, g_ptr_array_unref);
   g_clear_error (&d->error);
+  g_clear_error (&d->history_problem);
   g_object_unref (d->self);
   g_free (d);
   return G_SOURCE_REMOVE;
@@ -170,6 +178,63 @@ post (WorkbenchInspector *self, GPtrArray *results, GError *error)
   d->results = results;
   d->error = error;
   g_main_context_invoke (self->context, deliver, d);
+}
+
+/* Tells the main thread whether the history file is in use, or why not. */
+static void
+post_history_status (WorkbenchInspector *self)
+{
+  Delivery *d = g_new0 (Delivery, 1);
+  d->self = g_object_ref (self);
+  d->history_status = TRUE;
+  d->history_problem = self->history_error ? g_error_copy (self->history_error) : NULL;
+  g_main_context_invoke (self->context, deliver, d);
+}
+
+/* Opens the history file. When it cannot be used the workbench still works, with a scratch
+ * history: results, maps, verdicts and reports of this session, nothing kept afterwards. */
+static void
+open_history (WorkbenchInspector *self)
+{
+  self->history = uad_history_open (self->history_path, 0, &self->history_error);
+  /* Should even that fail, every job reports the file's problem (need_history). */
+  if (self->history == NULL)
+    self->history = uad_history_open_scratch (NULL);
+  post_history_status (self);
+}
+
+/* Replaces the scratch history with the file, set aside first when asked (a new history then
+ * starts). The model goes with the scratch history, which its id belongs to. Returns where the
+ * file was set aside ("" when it was not); on failure the scratch history stays. */
+static char *
+reopen_history (WorkbenchInspector *self, gboolean set_aside, GError **error)
+{
+  if (self->history_error == NULL)
+    {
+      g_set_error_literal (error, UAD_ERROR, UAD_ERROR_INVALID,
+                           _("The inspection history is in use already"));
+      return NULL;
+    }
+  g_autofree char *aside = NULL;
+  if (set_aside && (aside = uad_history_set_aside (self->history_path, error)) == NULL)
+    return NULL;
+  GError *local = NULL;
+  UadHistory *history = uad_history_open (self->history_path, 0, &local);
+  if (history == NULL)
+    {
+      g_clear_error (&self->history_error);
+      self->history_error = g_error_copy (local);
+      post_history_status (self);
+      g_propagate_error (error, local);
+      return NULL;
+    }
+  g_clear_pointer (&self->history, uad_history_close);
+  self->history = history;
+  g_clear_error (&self->history_error);
+  g_clear_pointer (&self->det, uad_detector_free);
+  self->model_id = 0;
+  post_history_status (self);
+  return aside ? g_steal_pointer (&aside) : g_strdup ("");
 }
 
 static gboolean
@@ -528,6 +593,13 @@ job_run (WorkbenchInspector *self, Job *job)
     case JOB_FLUSH:
       g_task_return_boolean (job->task, TRUE);
       break;
+    case JOB_REOPEN_HISTORY:
+      {
+        char *aside = reopen_history (self, job->set_aside, &error);
+        if (aside)
+          g_task_return_pointer (job->task, aside, g_free);
+        break;
+      }
     case JOB_QUIT:
       g_assert_not_reached ();
     }
@@ -546,7 +618,7 @@ worker (gpointer data)
    * the core's compute threads started here (their first use), they all yield to the UI. */
   setpriority (PRIO_PROCESS, gettid (), WORKER_NICE);
   uad_parallel_get_threads ();
-  self->history = uad_history_open (self->history_path, 0, &self->history_error);
+  open_history (self);
   for (;;)
     {
       Job *job = g_async_queue_pop (self->queue);
@@ -649,6 +721,10 @@ workbench_inspector_class_init (WorkbenchInspectorClass *klass)
   /* error (GError): a fire-and-forget write (thresholds, verdict) failed. */
   signals[SIGNAL_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /* history-status (GError or NULL): see workbench-inspector.h. */
+  signals[SIGNAL_HISTORY_STATUS] = g_signal_new ("history-status", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -841,4 +917,32 @@ gboolean
 workbench_inspector_flush_finish (WorkbenchInspector *self, GAsyncResult *result, GError **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+workbench_inspector_reopen_history_async (WorkbenchInspector *self, gboolean set_aside,
+                                          GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  Job *job = job_new (self, JOB_REOPEN_HISTORY, cancellable, callback, user_data,
+                      workbench_inspector_reopen_history_async);
+  job->set_aside = set_aside;
+  submit (self, job);
+}
+
+gboolean
+workbench_inspector_reopen_history_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                           char **set_aside_path, GError **error)
+{
+  char *aside = g_task_propagate_pointer (G_TASK (result), error);
+  if (aside == NULL)
+    return FALSE;
+  if (*aside)
+    *set_aside_path = aside;
+  else
+    {
+      *set_aside_path = NULL;
+      g_free (aside);
+    }
+  return TRUE;
 }

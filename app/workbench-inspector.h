@@ -75,8 +75,14 @@ typedef enum {
   WORKBENCH_REPORT_CSV,
 } WorkbenchReportFormat;
 
-/* Starts the worker and opens the history at history_path (NULL: the default path). An error
- * opening it comes with the first job. */
+/* Starts the worker and opens the history at history_path (NULL: the default path).
+ *
+ * "history-status" (GError *problem, or NULL) follows at start and after each
+ * workbench_inspector_reopen_history_async: NULL when the file is in use, else why it cannot
+ * be (UAD_ERROR_FORMAT or UNSUPPORTED: the file itself is unusable, corrupt, another
+ * program's or from a newer workbench; UAD_ERROR_IO: not now, as when it is locked or
+ * read-only). Meanwhile the worker records into a scratch history that is lost when it stops
+ * (uad_history_open_scratch), so that models still open and inspect. */
 WorkbenchInspector *workbench_inspector_new (const char *history_path);
 /* Stops the worker once the jobs queued so far are done, except that a run in progress stops
  * after its current batch (its task fails as cancelled). Called by dispose; safe to call
@@ -152,6 +158,19 @@ void workbench_inspector_open_run_async (WorkbenchInspector *self, gint64 run_id
                                          gpointer user_data);
 WorkbenchRunRecord *workbench_inspector_open_run_finish (WorkbenchInspector *self,
                                                          GAsyncResult *result, GError **error);
+
+/* Tries the history file again while it cannot be used, after setting it aside
+ * (uad_history_set_aside) when set_aside, so that a new history starts. Once the file is in
+ * use the open model is closed (its id belonged to the scratch history: load it again); on
+ * failure the scratch history stays. *set_aside_path: where the file went (NULL when it was
+ * not set aside). */
+void workbench_inspector_reopen_history_async (WorkbenchInspector *self, gboolean set_aside,
+                                               GCancellable *cancellable,
+                                               GAsyncReadyCallback callback,
+                                               gpointer user_data);
+gboolean workbench_inspector_reopen_history_finish (WorkbenchInspector *self,
+                                                    GAsyncResult *result,
+                                                    char **set_aside_path, GError **error);
 
 /* Completes once every job queued before it is done (everything asked for is stored). */
 void workbench_inspector_flush_async (WorkbenchInspector *self, GAsyncReadyCallback callback,

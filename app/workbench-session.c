@@ -47,6 +47,11 @@ struct _WorkbenchSession
   /* Thresholds waiting to be stored. */
   GHashTable *dirty_classes;  /* WorkbenchClass set */
   guint store_source;
+
+  /* Why the history file cannot be used (NULL: it is in use), and whether the file itself is
+   * unusable (else it may work later: locked, read-only). */
+  char *history_problem;
+  gboolean history_damaged;
 };
 
 G_DEFINE_FINAL_TYPE (WorkbenchSession, workbench_session, G_TYPE_OBJECT)
@@ -68,6 +73,8 @@ enum {
   PROP_N_PASS,
   PROP_N_REVIEW,
   PROP_N_FAIL,
+  PROP_HISTORY_PROBLEM,
+  PROP_HISTORY_DAMAGED,
   N_PROPS
 };
 
@@ -79,6 +86,7 @@ enum {
   SIGNAL_EXPORTED,
   SIGNAL_RELABELLED,
   SIGNAL_RUN_FINISHED,
+  SIGNAL_HISTORY_REOPENED,
   N_SIGNALS
 };
 
@@ -303,6 +311,15 @@ on_threshold_changed (WorkbenchClass *c, GParamSpec *pspec, WorkbenchSession *se
   self->store_source = g_timeout_add (STORE_DELAY_MS, store_thresholds_cb, self);
 }
 
+/* Clears every image's result and the run they belong to. */
+static void
+forget_results (WorkbenchSession *self)
+{
+  for (guint i = 0; i < self->item_array->len; i++)
+    workbench_item_reset (self->item_array->pdata[i]);
+  set_run_id (self, 0);
+}
+
 static void
 set_model (WorkbenchSession *self, WorkbenchModelInfo *info)
 {
@@ -329,9 +346,7 @@ set_model (WorkbenchSession *self, WorkbenchModelInfo *info)
   g_list_store_splice (self->classes, 0, old, self->class_array->pdata, self->class_array->len);
 
   /* Results of another model mean nothing for this one. */
-  for (guint i = 0; i < self->item_array->len; i++)
-    workbench_item_reset (self->item_array->pdata[i]);
-  set_run_id (self, 0);
+  forget_results (self);
   for (guint f = 0; f < self->folder_class->len; f++)
     g_array_index (self->folder_class, int, f) = -1;
   assign_classes (self);
@@ -736,6 +751,58 @@ workbench_session_export (WorkbenchSession *self, const char *path)
                                     self->cancellable, on_exported, d);
 }
 
+/* ---- The history file ---- */
+
+static void
+on_history_status (WorkbenchInspector *inspector, const GError *problem, WorkbenchSession *self)
+{
+  g_free (self->history_problem);
+  self->history_problem = problem ? g_strdup (problem->message) : NULL;
+  self->history_damaged = g_error_matches (problem, UAD_ERROR, UAD_ERROR_FORMAT)
+                          || g_error_matches (problem, UAD_ERROR, UAD_ERROR_UNSUPPORTED);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HISTORY_DAMAGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HISTORY_PROBLEM]);
+}
+
+static void
+on_history_reopened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (WorkbenchSession) self = data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *aside = NULL;
+  gboolean ok = workbench_inspector_reopen_history_finish (WORKBENCH_INSPECTOR (source), result,
+                                                           &aside, &error);
+  set_loading (self, FALSE);
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        emit_error (self, _("Could not use the history"), error);
+      return;
+    }
+  /* The results shown were kept in the scratch history, which is gone; the model is loaded
+   * again so that it is known to the history now in use. */
+  forget_results (self);
+  relabel (self);
+  if (self->model)
+    workbench_session_open_model (self, self->model->path, self->model->weights_path);
+  g_signal_emit (self, signals[SIGNAL_HISTORY_REOPENED], 0, aside);
+}
+
+void
+workbench_session_reopen_history (WorkbenchSession *self, gboolean set_aside)
+{
+  g_return_if_fail (self->history_problem != NULL && self->run_items == NULL);
+  set_loading (self, TRUE);
+  workbench_inspector_reopen_history_async (self->inspector, set_aside, self->cancellable,
+                                            on_history_reopened, g_object_ref (self));
+}
+
+const char *
+workbench_session_get_history_problem (WorkbenchSession *self)
+{
+  return self->history_problem;
+}
+
 /* ---- Object ---- */
 
 static void
@@ -777,6 +844,12 @@ workbench_session_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_N_REUSED:
       g_value_set_uint (value, self->run_reused);
+      break;
+    case PROP_HISTORY_PROBLEM:
+      g_value_set_string (value, self->history_problem);
+      break;
+    case PROP_HISTORY_DAMAGED:
+      g_value_set_boolean (value, self->history_damaged);
       break;
     case PROP_N_NONE:
     case PROP_N_PASS:
@@ -846,6 +919,7 @@ workbench_session_finalize (GObject *object)
   g_clear_object (&self->scan_cancellable);
   g_free (self->progress_text);
   g_hash_table_unref (self->dirty_classes);
+  g_free (self->history_problem);
   G_OBJECT_CLASS (workbench_session_parent_class)->finalize (object);
 }
 
@@ -878,6 +952,13 @@ workbench_session_class_init (WorkbenchSessionClass *klass)
   properties[PROP_N_PASS] = g_param_spec_int ("n-pass", NULL, NULL, 0, G_MAXINT, 0, ro);
   properties[PROP_N_REVIEW] = g_param_spec_int ("n-review", NULL, NULL, 0, G_MAXINT, 0, ro);
   properties[PROP_N_FAIL] = g_param_spec_int ("n-fail", NULL, NULL, 0, G_MAXINT, 0, ro);
+  /* Why the history file cannot be used (NULL while it is in use): meanwhile nothing is
+   * kept after the workbench closes. */
+  properties[PROP_HISTORY_PROBLEM] = g_param_spec_string ("history-problem", NULL, NULL, NULL, ro);
+  /* The file itself is unusable (corrupt, another program's, newer): a new history can start;
+   * else (locked, read-only) trying again may work. */
+  properties[PROP_HISTORY_DAMAGED] = g_param_spec_boolean ("history-damaged", NULL, NULL, FALSE,
+                                                           ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* error (title, message): something the user asked for failed. */
@@ -896,6 +977,11 @@ workbench_session_class_init (WorkbenchSessionClass *klass)
   signals[SIGNAL_RELABELLED] = g_signal_new ("relabelled", G_TYPE_FROM_CLASS (klass),
                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* run-finished (completed): a run ended, completed or not (cancelled, failed). */
+  /* history-reopened (path or NULL): the history file is in use again; path: where the old
+   * file was set aside when a new history started. */
+  signals[SIGNAL_HISTORY_REOPENED] = g_signal_new ("history-reopened", G_TYPE_FROM_CLASS (klass),
+                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                   G_TYPE_NONE, 1, G_TYPE_STRING);
   signals[SIGNAL_RUN_FINISHED] = g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass),
                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
@@ -922,6 +1008,8 @@ workbench_session_new (const char *history_path)
   self->inspector = workbench_inspector_new (history_path);
   g_signal_connect_object (self->inspector, "results", G_CALLBACK (on_results), self, 0);
   g_signal_connect_object (self->inspector, "error", G_CALLBACK (on_worker_error), self, 0);
+  g_signal_connect_object (self->inspector, "history-status", G_CALLBACK (on_history_status),
+                           self, 0);
   return self;
 }
 

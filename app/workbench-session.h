@@ -68,6 +68,15 @@ void workbench_session_export (WorkbenchSession *self, const char *path);
 /* Reopens a past run: its model (loaded if another is open), folders and results. */
 void workbench_session_open_run (WorkbenchSession *self, gint64 run_id);
 
+/* Why the history file cannot be used ("history-problem"; NULL while it is in use). Until it
+ * is, models open and inspect as usual but nothing is kept after the workbench closes. */
+const char *workbench_session_get_history_problem (WorkbenchSession *self);
+/* Tries the history file again (not while inspecting), after setting it aside with its log
+ * when set_aside (never deleted; a new history starts). "history-reopened" follows, or "error"
+ * (and "history-problem" says why now). The open model is loaded again and the results shown
+ * are cleared: they were kept in the scratch history only. */
+void workbench_session_reopen_history (WorkbenchSession *self, gboolean set_aside);
+
 /* The verdict count over every image (UAD_VERDICT_NONE: not inspected). */
 int workbench_session_get_count (WorkbenchSession *self, UadVerdict verdict);
 

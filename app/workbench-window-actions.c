@@ -30,6 +30,10 @@ workbench_window_update_actions (WorkbenchWindow *self)
   enable (self, "cancel", inspecting);
   enable (self, "export", run_id > 0 && !inspecting && !exporting);
   enable (self, "export-to", run_id > 0 && !inspecting && !exporting);
+  gboolean no_history = workbench_session_get_history_problem (self->session) != NULL;
+  enable (self, "history-new", no_history && !loading && !inspecting);
+  enable (self, "history-retry", no_history && !loading && !inspecting);
+  enable (self, "history-dismiss", no_history);
   gtk_widget_set_visible (GTK_WIDGET (self->inspect_button), !inspecting);
   gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), inspecting);
   gtk_revealer_set_reveal_child (self->progress_revealer, inspecting);
@@ -292,6 +296,30 @@ show_sidebar_change_state (GSimpleAction *action, GVariant *value, gpointer data
   gtk_revealer_set_reveal_child (self->sidebar_revealer, g_variant_get_boolean (value));
 }
 
+static void
+history_new_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  WorkbenchWindow *self = data;
+  workbench_session_reopen_history (self->session, TRUE);
+}
+
+static void
+history_retry_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  WorkbenchWindow *self = data;
+  workbench_session_reopen_history (self->session, FALSE);
+}
+
+static void
+history_dismiss_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  WorkbenchWindow *self = data;
+  self->history_dismissed = TRUE;
+  workbench_window_update_history_banner (self);
+  workbench_window_toast (self, _("Working without a history: results are kept only until "
+                                  "the workbench closes"));
+}
+
 static const GActionEntry actions[] = {
   { .name = "open-model", .activate = open_model_action },
   { .name = "open-folder", .activate = open_folder_action },
@@ -302,6 +330,9 @@ static const GActionEntry actions[] = {
   { .name = "operator-verdict", .activate = operator_verdict_action, .parameter_type = "s", .state = "''" },
   { .name = "next-unreviewed", .activate = next_unreviewed_action },
   { .name = "page", .activate = page_action, .parameter_type = "s" },
+  { .name = "history-new", .activate = history_new_action },
+  { .name = "history-retry", .activate = history_retry_action },
+  { .name = "history-dismiss", .activate = history_dismiss_action },
   /* Stateful without an activate handler: activating toggles it. */
   { .name = "show-sidebar", .state = "true", .change_state = show_sidebar_change_state },
 };

@@ -31,6 +31,11 @@ struct _WorkbenchWindow
   AdwBin *viewer_bin;
   WorkbenchDetails *details;
   WorkbenchHistoryPage *history_page;
+  GtkRevealer *history_banner;
+  GtkLabel *history_banner_title;
+  GtkLabel *history_banner_reason;
+  GtkButton *history_new_button;
+  GtkButton *history_retry_button;
 
   WorkbenchViewer *viewer;
   GSettings *settings;
@@ -38,9 +43,12 @@ struct _WorkbenchWindow
 
   WorkbenchItem *selected;    /* the gallery's, shown in the viewer and the details */
   WorkbenchViewerFeed *feed;
+  gboolean history_dismissed; /* the operator chose to work without the history */
 };
 
 void workbench_window_toast (WorkbenchWindow *self, const char *text);
+/* Shows or hides the notice that the history file cannot be used, and the title's mention. */
+void workbench_window_update_history_banner (WorkbenchWindow *self);
 /* Opens folders in the session and remembers them for the next start. */
 void workbench_window_open_folders (WorkbenchWindow *self, const char *const *folders);
 

@@ -38,7 +38,16 @@ update_title (WorkbenchWindow *self)
 {
   g_autofree char *model = NULL;
   g_object_get (self->session, "model-name", &model, NULL);
-  adw_view_switcher_title_set_subtitle (self->switcher_title, model ? model : "");
+  g_autofree char *subtitle = NULL;
+  /* Said in the title too, so that it stays in sight once the notice is dismissed. */
+  if (workbench_session_get_history_problem (self->session) == NULL)
+    subtitle = g_strdup (model ? model : "");
+  else if (model)
+    /* Translators: the window's subtitle while the history cannot be used: "bolt.uniad · not recorded" */
+    subtitle = g_strdup_printf (_("%s · not recorded"), model);
+  else
+    subtitle = g_strdup (_("Not recorded"));
+  adw_view_switcher_title_set_subtitle (self->switcher_title, subtitle);
 }
 
 /* ---- The viewer ---- */
@@ -166,6 +175,50 @@ on_session_error (WorkbenchWindow *self, const char *title, const char *message)
   show_error (self, title, message);
 }
 
+/* ---- The history file ---- */
+
+void
+workbench_window_update_history_banner (WorkbenchWindow *self)
+{
+  const char *problem = workbench_session_get_history_problem (self->session);
+  gboolean damaged;
+  g_object_get (self->session, "history-damaged", &damaged, NULL);
+  /* A new problem (none, then one) is shown again even if an earlier one was dismissed. */
+  if (problem == NULL)
+    self->history_dismissed = FALSE;
+  gtk_revealer_set_reveal_child (self->history_banner, problem && !self->history_dismissed);
+  update_title (self);
+  workbench_window_update_actions (self);
+  if (problem == NULL)
+    return;
+  gtk_label_set_text (self->history_banner_title,
+                      damaged ? _("The inspection history cannot be used: results are not being recorded")
+                              : _("The inspection history is not available now: results are not being recorded"));
+  gtk_label_set_text (self->history_banner_reason, problem);
+  /* A damaged file is set aside for a new history; one that is only locked or read-only is
+   * not damaged, and may work once the other program is done or the permissions are fixed. */
+  gtk_widget_set_visible (GTK_WIDGET (self->history_new_button), damaged);
+  gtk_widget_set_visible (GTK_WIDGET (self->history_retry_button), !damaged);
+}
+
+static void
+on_history_reopened (WorkbenchWindow *self, const char *set_aside)
+{
+  workbench_history_page_refresh (self->history_page);
+  if (set_aside == NULL)
+    {
+      workbench_window_toast (self, _("The inspection history is in use again"));
+      return;
+    }
+  g_autofree char *body = g_strdup_printf (_("Results are recorded in a new, empty history from "
+                                             "now on. The old file was kept, not deleted, as "
+                                             "%s"), set_aside);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("A New History Was Started"),
+                                              body);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 /* ---- Pages and panes ---- */
 
 static void
@@ -253,6 +306,11 @@ workbench_window_class_init (WorkbenchWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, viewer_bin);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, details);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_page);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_banner);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_banner_title);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_banner_reason);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_new_button);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_retry_button);
 }
 
 static void
@@ -304,6 +362,11 @@ workbench_window_init (WorkbenchWindow *self)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "run-finished", G_CALLBACK (on_run_finished), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::history-problem",
+                           G_CALLBACK (workbench_window_update_history_banner), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "history-reopened", G_CALLBACK (on_history_reopened),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (workbench_session_get_items (self->session), "items-changed",
                            G_CALLBACK (on_items_changed), self, G_CONNECT_SWAPPED);
 

@@ -1026,6 +1026,177 @@ test_weights (void)
   g_assert_cmpstr (workbench_session_get_model (t.session)->weights_path, ==, weights);
 }
 
+/* ---- A history file that cannot be used ---- */
+
+static struct {
+  WorkbenchSession *session;
+  char *error;             /* the last "error" */
+  char *set_aside;         /* "history-reopened": where the file went */
+  gboolean reopened;
+} h;
+
+static void
+on_damaged_error (WorkbenchSession *session, const char *title, const char *message)
+{
+  g_free (h.error);
+  h.error = g_strdup (message);
+}
+
+static void
+on_history_reopened (WorkbenchSession *session, const char *set_aside)
+{
+  h.reopened = TRUE;
+  g_free (h.set_aside);
+  h.set_aside = g_strdup (set_aside);
+}
+
+static gboolean
+h_flag (const char *name)
+{
+  gboolean value;
+  g_object_get (h.session, name, &value, NULL);
+  return value;
+}
+
+static gboolean
+h_idle (gpointer data)
+{
+  return !h_flag ("loading") && !h_flag ("inspecting");
+}
+
+static gboolean
+h_has_problem (gpointer data)
+{
+  return workbench_session_get_history_problem (h.session) != NULL;
+}
+
+static gboolean
+h_opened (gpointer data)
+{
+  guint n;
+  g_object_get (h.session, "n-items", &n, NULL);
+  return h_idle (NULL) && h_flag ("has-model") && n == N_TEST;
+}
+
+static gboolean
+h_reopened (gpointer data)
+{
+  return h.reopened && h_opened (NULL);
+}
+
+/* A session on the history at path, with the model and the test folder open. */
+static void
+h_open (const char *path)
+{
+  h.session = workbench_session_new (path);
+  g_signal_connect (h.session, "error", G_CALLBACK (on_damaged_error), NULL);
+  g_signal_connect (h.session, "history-reopened", G_CALLBACK (on_history_reopened), NULL);
+  workbench_session_open_model (h.session, t.model, NULL);
+  workbench_session_open_folders (h.session, (const char *const[]) { t.test_folder, NULL });
+  g_assert_true (wb_wait_for (h_opened, NULL, 30000));
+}
+
+/* Inspects every image; returns the run. */
+static gint64
+h_inspect (void)
+{
+  workbench_session_inspect (h.session);
+  g_assert_true (h_flag ("inspecting"));
+  g_assert_true (wb_wait_for (h_idle, NULL, 120000));
+  g_assert_null (h.error);
+  g_assert_cmpint (workbench_session_get_count (h.session, UAD_VERDICT_NONE), ==, 0);
+  return workbench_session_get_run_id (h.session);
+}
+
+static void
+h_close (void)
+{
+  workbench_session_shutdown (h.session);
+  g_clear_object (&h.session);
+  g_clear_pointer (&h.set_aside, g_free);
+  h.reopened = FALSE;
+}
+
+static void
+on_map (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  float **map = data;
+  *map = workbench_session_get_map_finish (WORKBENCH_SESSION (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(gpointer *) data != NULL;
+}
+
+static void
+test_damaged_history (void)
+{
+  if (t.first_run == 0)
+    {
+      g_test_skip ("no inspection");
+      return;
+    }
+  g_autofree char *dir = make_dir ("damaged-history", NULL, NULL, NULL);
+  g_autofree char *path = g_build_filename (dir, "history.sqlite3", NULL);
+  guint8 garbage[8192];
+  for (guint i = 0; i < sizeof garbage; i++)
+    garbage[i] = (guint8) (i * 2654435761u >> 13);
+  g_assert_true (g_file_set_contents (path, (const char *) garbage, sizeof garbage, NULL));
+
+  /* Working without the history: the model opens and inspects, the viewer gets its maps, and
+   * the file is left as it was. */
+  h_open (path);
+  g_assert_true (wb_wait_for (h_has_problem, NULL, 10000));
+  g_test_message ("history problem: %s", workbench_session_get_history_problem (h.session));
+  g_assert_true (h_flag ("history-damaged"));
+  g_assert_nonnull (strstr (workbench_session_get_history_problem (h.session), path));
+  g_assert_cmpint (h_inspect (), >, 0);
+  WorkbenchItem *item = g_list_model_get_item (workbench_session_get_items (h.session), 0);
+  float *map = NULL;
+  workbench_session_get_map_async (h.session, item, NULL, on_map, &map);
+  g_object_unref (item);
+  g_assert_true (wb_wait_for (is_set, &map, 10000));
+  g_free (map);
+  h_close ();
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_assert_cmpmem (bytes, len, garbage, sizeof garbage);
+  g_autofree char *listing = wb_test_list_dir (dir);
+  g_assert_cmpstr (listing, ==, "history.sqlite3");
+
+  /* Starting a new history: the file is kept aside byte for byte, the model is loaded again,
+   * and runs are recorded from then on. */
+  h_open (path);
+  g_assert_true (wb_wait_for (h_has_problem, NULL, 10000));
+  g_assert_cmpint (h_inspect (), >, 0);
+  workbench_session_reopen_history (h.session, TRUE);
+  g_assert_true (wb_wait_for (h_reopened, NULL, 30000));
+  g_assert_null (h.error);
+  g_assert_null (workbench_session_get_history_problem (h.session));
+  g_assert_cmpint (workbench_session_get_run_id (h.session), ==, 0);
+  g_assert_cmpint (workbench_session_get_count (h.session, UAD_VERDICT_NONE), ==, N_TEST);
+  g_test_message ("set aside as %s", h.set_aside);
+  g_assert_true (g_str_has_prefix (h.set_aside, path));
+  g_free (bytes);
+  g_assert_true (g_file_get_contents (h.set_aside, &bytes, &len, NULL));
+  g_assert_cmpmem (bytes, len, garbage, sizeof garbage);
+  gint64 run = h_inspect ();
+  g_assert_cmpint (run, >, 0);
+  h_close ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (UadHistory) history = uad_history_open (path, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (UadHistoryRun) stored = uad_history_get_run (history, run, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stored->n_inspections, ==, N_TEST);
+  g_assert_cmpint (stored->finished, >, 0);
+}
+
 /* ---- Set-up ---- */
 
 static void
@@ -1076,6 +1247,7 @@ main (int argc, char **argv)
   g_test_add_func ("/workbench/export", test_export);
   g_test_add_func ("/workbench/history", test_history);
   g_test_add_func ("/workbench/screenshot", test_screenshot);
+  g_test_add_func ("/workbench/damaged-history", test_damaged_history);
   g_test_add_func ("/workbench/weights", test_weights);
   int status = g_test_run ();
   tear_down ();
