@@ -316,8 +316,6 @@ history_dismiss_action (GSimpleAction *action, GVariant *param, gpointer data)
   WorkbenchWindow *self = data;
   self->history_dismissed = TRUE;
   workbench_window_update_history_banner (self);
-  workbench_window_toast (self, _("Working without a history: results are kept only until "
-                                  "the workbench closes"));
 }
 
 static const GActionEntry actions[] = {

@@ -36,6 +36,7 @@ struct _WorkbenchWindow
   GtkLabel *history_banner_reason;
   GtkButton *history_new_button;
   GtkButton *history_retry_button;
+  GtkButton *history_dismiss_button;
 
   WorkbenchViewer *viewer;
   GSettings *settings;
@@ -47,7 +48,7 @@ struct _WorkbenchWindow
 };
 
 void workbench_window_toast (WorkbenchWindow *self, const char *text);
-/* Shows or hides the notice that the history file cannot be used, and the title's mention. */
+/* Shows, shrinks (dismissed) or hides the notice that the history file cannot be used. */
 void workbench_window_update_history_banner (WorkbenchWindow *self);
 /* Opens folders in the session and remembers them for the next start. */
 void workbench_window_open_folders (WorkbenchWindow *self, const char *const *folders);

@@ -38,16 +38,7 @@ update_title (WorkbenchWindow *self)
 {
   g_autofree char *model = NULL;
   g_object_get (self->session, "model-name", &model, NULL);
-  g_autofree char *subtitle = NULL;
-  /* Said in the title too, so that it stays in sight once the notice is dismissed. */
-  if (workbench_session_get_history_problem (self->session) == NULL)
-    subtitle = g_strdup (model ? model : "");
-  else if (model)
-    /* Translators: the window's subtitle while the history cannot be used: "bolt.uniad · not recorded" */
-    subtitle = g_strdup_printf (_("%s · not recorded"), model);
-  else
-    subtitle = g_strdup (_("Not recorded"));
-  adw_view_switcher_title_set_subtitle (self->switcher_title, subtitle);
+  adw_view_switcher_title_set_subtitle (self->switcher_title, model ? model : "");
 }
 
 /* ---- The viewer ---- */
@@ -183,18 +174,25 @@ workbench_window_update_history_banner (WorkbenchWindow *self)
   const char *problem = workbench_session_get_history_problem (self->session);
   gboolean damaged;
   g_object_get (self->session, "history-damaged", &damaged, NULL);
-  /* A new problem (none, then one) is shown again even if an earlier one was dismissed. */
+  /* A new problem (none, then one) is explained again even if an earlier one was dismissed. */
   if (problem == NULL)
     self->history_dismissed = FALSE;
-  gtk_revealer_set_reveal_child (self->history_banner, problem && !self->history_dismissed);
-  update_title (self);
+  /* Dismissed, the notice shrinks to one line but stays: nothing is being kept. */
+  gtk_revealer_set_reveal_child (self->history_banner, problem != NULL);
   workbench_window_update_actions (self);
   if (problem == NULL)
     return;
-  gtk_label_set_text (self->history_banner_title,
-                      damaged ? _("The inspection history cannot be used: results are not being recorded")
-                              : _("The inspection history is not available now: results are not being recorded"));
+  const char *title;
+  if (self->history_dismissed)
+    title = _("Working without a history: results are kept only until the workbench closes");
+  else if (damaged)
+    title = _("The inspection history cannot be used: results are not being recorded");
+  else
+    title = _("The inspection history is not available now: results are not being recorded");
+  gtk_label_set_text (self->history_banner_title, title);
   gtk_label_set_text (self->history_banner_reason, problem);
+  gtk_widget_set_visible (GTK_WIDGET (self->history_banner_reason), !self->history_dismissed);
+  gtk_widget_set_visible (GTK_WIDGET (self->history_dismiss_button), !self->history_dismissed);
   /* A damaged file is set aside for a new history; one that is only locked or read-only is
    * not damaged, and may work once the other program is done or the permissions are fixed. */
   gtk_widget_set_visible (GTK_WIDGET (self->history_new_button), damaged);
@@ -311,6 +309,7 @@ workbench_window_class_init (WorkbenchWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_banner_reason);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_new_button);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_retry_button);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_dismiss_button);
 }
 
 static void
