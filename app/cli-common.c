@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli-common.h"
 
+#include "uad-error.h"
 #include "uad-parallel.h"
-#include "uad-weights.h"
 
 #include <stdio.h>
 #include <sys/resource.h>
@@ -67,7 +67,7 @@ cli_load_backbone (const CliBackboneOptions *opts)
   if (opts->threads > 0)
     uad_parallel_set_threads (opts->threads);
   g_autofree char *weights = opts->weights ? g_strdup (opts->weights)
-                                           : uad_weights_default_path (kind);
+                                           : app_weights_default_path (kind);
   UadBackbone *bb = uad_backbone_load (kind, weights, &error);
   if (bb == NULL)
     {
@@ -107,36 +107,23 @@ cli_load_model_backbone (const UadModel *model, const char *weights, int threads
 {
   if (threads > 0)
     uad_parallel_set_threads (threads);
-  g_autofree char *path = g_strdup (weights);
-  if (path == NULL)
-    {
-      g_autofree char *dir = uad_weights_dir ();
-      path = uad_weights_find (dir, model->backbone_sha256, error);
-    }
-  g_autofree char *digest = path ? uad_weights_sha256 (path, error) : NULL;
-  if (digest == NULL || !uad_model_check_backbone (model, model->backbone, digest, error))
-    return NULL;
-  UadBackbone *bb = uad_backbone_load (model->backbone, path, error);
-  if (bb != NULL)
-    *sha = g_steal_pointer (&digest);
-  return bb;
+  g_autofree char *dir = app_weights_dir ();
+  return uad_detector_load_backbone (model, weights, dir, NULL, sha, error);
 }
 
 UadDetector *
 cli_load_detector (const char *model_path, const char *weights, int threads)
 {
   g_autoptr (GError) error = NULL;
-  UadModel *model = uad_model_load (model_path, &error);
-  g_autofree char *sha = NULL;
-  UadBackbone *bb = model ? cli_load_model_backbone (model, weights, threads, &sha, &error) : NULL;
-  UadDetector *det = bb ? uad_detector_new (model, bb, sha, &error) : NULL;
+  if (threads > 0)
+    uad_parallel_set_threads (threads);
+  g_autofree char *dir = app_weights_dir ();
+  UadDetector *det = uad_detector_open (model_path, weights, dir, NULL, &error);
   if (det == NULL)
     {
       fprintf (stderr, "uniad: %s\n", error->message);
-      if (model != NULL && bb == NULL && weights == NULL)
+      if (weights == NULL && g_error_matches (error, UAD_ERROR, UAD_ERROR_MISMATCH))
         fprintf (stderr, "uniad: give the backbone weights the model was trained with (--weights FILE)\n");
-      if (bb == NULL)
-        uad_model_free (model);
     }
   return det;
 }

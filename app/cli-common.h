@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "app-folders.h"
 #include "uad-backbone.h"
 
 #define CLI_EXIT_OK 0

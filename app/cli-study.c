@@ -274,7 +274,7 @@ run_study (StudyArgs *a, GError **error)
       return FALSE;
     }
   g_autofree char *weights = a->bo.weights ? g_strdup (a->bo.weights)
-                                           : uad_weights_default_path (uad_backbone_get_kind (bb));
+                                           : app_weights_default_path (uad_backbone_get_kind (bb));
   g_autofree char *sha = uad_weights_sha256 (weights, error);
   int n;
   g_autofree int *class_of = NULL;

@@ -9,6 +9,7 @@
 #include "uad-dataset.h"
 #include "uad-error.h"
 #include "uad-image.h"
+#include "uad-metrics.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -81,43 +82,8 @@ typedef struct {
   int good;                    /* good test images */
   double psnr_sum;             /* of decode(original features) against the input */
   int defective;               /* defective test images with masks */
-  double inside, outside;      /* sums of |decode(rec) - decode(orig)| per pixel */
-  double map_inside, map_outside; /* sums of the anomaly map, for comparison */
-  int64_t n_inside, n_outside;
+  UadMaskContrast contrast;    /* decode(rec) against decode(orig), and the map, by mask */
 } Quality;
-
-/* 10 log10(255^2 / MSE) over all channels of two 8-bit images of the same size. */
-static double
-psnr (const UadImage *a, const UadImage *b)
-{
-  size_t n = (size_t) a->width * a->height * 3;
-  double se = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      double d = (double) a->rgb[i] - b->rgb[i];
-      se += d * d;
-    }
-  return se > 0 ? 10 * log10 (255.0 * 255.0 * n / se) : INFINITY;
-}
-
-/* Adds an image's mean absolute channel difference |rec - orig| (decoder output, normalised
- * pixels) and its anomaly map at each pixel to the inside or outside sums by its mask. */
-static void
-add_difference (Quality *q, const float *orig, const float *rec, const float *map,
-                const guint8 *mask, int size)
-{
-  size_t hw = (size_t) size * size;
-  for (size_t i = 0; i < hw; i++)
-    {
-      double d = 0;
-      for (int c = 0; c < 3; c++)
-        d += fabs ((double) rec[c * hw + i] - orig[c * hw + i]);
-      if (mask[i])
-        q->inside += d / 3, q->map_inside += map[i], q->n_inside++;
-      else
-        q->outside += d / 3, q->map_outside += map[i], q->n_outside++;
-    }
-}
 
 typedef struct {
   const char *path, *mask;     /* mask NULL for good images */
@@ -127,15 +93,14 @@ typedef struct {
 /* Runs a batch of items through backbone, transformer and decoder, adding to the quality of
  * their classes. */
 static gboolean
-measure_batch (UadDetector *det, UadDecoderWorkspace *ws, const Item *items, int m,
-               Quality *quality, GError **error)
+measure_batch (UadDetector *det, const Item *items, int m, Quality *quality, GError **error)
 {
   UadModel *model = uad_detector_get_model (det);
   UadBackbone *bb = uad_detector_get_backbone (det);
   int s = uad_backbone_get_input_size (bb), c = uad_backbone_get_feature_channels (bb);
   int size = uad_decoder_get_output_size (model->decoder);
   UadNormalization norm = uad_decoder_get_config (model->decoder)->normalization;
-  size_t per = (size_t) c * 14 * 14, out = (size_t) 3 * size * size;
+  size_t per = (size_t) c * UAD_FEATURE_GRID * UAD_FEATURE_GRID, out = (size_t) 3 * size * size;
   g_return_val_if_fail (size == UAD_ANOMALY_MAP_SIZE, FALSE); /* one mask for both */
   g_autoptr (UadTensor) input = uad_tensor_new_4d (m, 3, s, s);
   g_autofree float *both = g_new (float, 2 * m * per); /* features, then reconstructions */
@@ -158,7 +123,8 @@ measure_batch (UadDetector *det, UadDecoderWorkspace *ws, const Item *items, int
   if (ok)
     {
       uad_detector_run (det, input, classes, scores, maps, both, both + m * per);
-      const float *dec = uad_decoder_forward (model->decoder, ws, both, 2 * m);
+      const float *dec = uad_detector_decode (det, both, both + m * per, m, error);
+      ok = dec != NULL;
       g_autofree guint8 *mask = g_new (guint8, (size_t) size * size);
       for (int j = 0; j < m && ok; j++)
         {
@@ -166,13 +132,13 @@ measure_batch (UadDetector *det, UadDecoderWorkspace *ws, const Item *items, int
           if (items[j].mask == NULL)
             {
               g_autoptr (UadImage) picture = uad_decoder_to_image (dec + j * out, size, norm);
-              q->psnr_sum += psnr (picture, resized[j]);
+              q->psnr_sum += uad_psnr (picture->rgb, resized[j]->rgb, (size_t) size * size * 3);
               q->good++;
             }
           else if ((ok = uad_mask_load_for_image (items[j].mask, items[j].path, size, mask, error)))
             {
-              add_difference (q, dec + j * out, dec + (m + j) * out, maps + (size_t) j * size * size,
-                              mask, size);
+              uad_mask_contrast_add (&q->contrast, dec + j * out, dec + (m + j) * out,
+                                     maps + (size_t) j * size * size, mask, (size_t) size * size);
               q->defective++;
             }
         }
@@ -209,7 +175,6 @@ report_quality (UadDetector *det, const UadDataset *ds, GError **error)
         g_array_append_val (items, it);
       }
   g_autofree Quality *quality = g_new0 (Quality, model->n_classes);
-  UadDecoderWorkspace *ws = uad_decoder_workspace_new (model->decoder, 2 * UAD_DETECTOR_BATCH, FALSE);
   CliProgress bar;
   cli_progress_init (&bar);
   gint64 t0 = g_get_monotonic_time ();
@@ -218,7 +183,7 @@ report_quality (UadDetector *det, const UadDataset *ds, GError **error)
   for (int first = 0; first < n && ok; first += UAD_DETECTOR_BATCH)
     {
       int m = MIN (UAD_DETECTOR_BATCH, n - first);
-      ok = measure_batch (det, ws, &g_array_index (items, Item, first), m, quality, error);
+      ok = measure_batch (det, &g_array_index (items, Item, first), m, quality, error);
       g_autofree char *text = g_strdup_printf ("decoder quality: %d/%d test images", first + m, n);
       cli_progress_update (&bar, (double) (first + m) / MAX (n, 1), text);
       if (ok && cli_interrupted ())
@@ -227,7 +192,6 @@ report_quality (UadDetector *det, const UadDataset *ds, GError **error)
           ok = FALSE;
         }
     }
-  uad_decoder_workspace_free (ws);
   if (!ok)
     return FALSE;
   g_autofree char *done = g_strdup_printf ("decoder quality: %d test images in %.1f s", n,
@@ -248,11 +212,12 @@ report_quality (UadDetector *det, const UadDataset *ds, GError **error)
   for (int k = 0; k < model->n_classes; k++)
     {
       const Quality *q = &quality[k];
+      const UadMaskContrast *mc = &q->contrast;
       double value = q->good ? q->psnr_sum / q->good : NAN;
-      double inside = q->n_inside ? q->inside / q->n_inside : NAN;
-      double outside = q->n_outside ? q->outside / q->n_outside : NAN;
-      double map_ratio = q->n_inside && q->n_outside
-                         ? (q->map_inside / q->n_inside) / (q->map_outside / q->n_outside) : NAN;
+      double inside = mc->n_inside ? mc->inside / mc->n_inside : NAN;
+      double outside = mc->n_outside ? mc->outside / mc->n_outside : NAN;
+      double map_ratio = mc->n_inside && mc->n_outside
+                         ? (mc->map_inside / mc->n_inside) / (mc->map_outside / mc->n_outside) : NAN;
       if (q->good == 0 && q->defective == 0)
         continue;
       print_quality_row (model->classes[k].name, q->good, value, q->defective, inside, outside,
@@ -260,7 +225,7 @@ report_quality (UadDetector *det, const UadDataset *ds, GError **error)
       good += q->good, defective += q->defective;
       if (q->good)
         psnr_mean += value, n_psnr++;
-      if (q->n_inside && q->n_outside)
+      if (mc->n_inside && mc->n_outside)
         {
           inside_mean += inside, outside_mean += outside, ratio_mean += inside / outside;
           map_mean += map_ratio, n_ratio++;

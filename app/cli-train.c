@@ -13,6 +13,7 @@
 #include "uad-recipe.h"
 #include "uad-trainer.h"
 #include "uad-validation.h"
+#include "uad-verdict.h"
 #include "uad-weights.h"
 
 #include <glib/gstdio.h>
@@ -341,13 +342,14 @@ train_model (TrainArgs *a, const TrainPlan *plan, UadBackbone *bb, const char *s
 static void
 print_classes (const UadModel *model)
 {
-  printf ("%-20s %8s %12s %12s %12s %12s\n", "class", "images", "score mean", "score std",
-          "score max", "threshold");
+  printf ("%-20s %8s %12s %12s %12s %12s %12s\n", "class", "images", "score mean", "score std",
+          "score max", "pass below", "fail above");
   for (int k = 0; k < model->n_classes; k++)
     {
       const UadModelClass *c = &model->classes[k];
-      printf ("%-20s %8d %12.5f %12.5f %12.5f %12.5f\n", c->name, c->n_train, c->score_mean,
-              c->score_std, c->score_max, uad_model_default_threshold (model, k));
+      UadVerdictThresholds th = uad_verdict_default_thresholds (c->score_mean, c->score_std);
+      printf ("%-20s %8d %12.5f %12.5f %12.5f %12.5f %12.5f\n", c->name, c->n_train,
+              c->score_mean, c->score_std, c->score_max, th.pass_below, th.fail_above);
     }
 }
 
@@ -398,7 +400,7 @@ load_backbone (TrainArgs *a, const UadModel *continued, char **sha, GError **err
       return NULL;
     }
   g_autofree char *weights = a->bo.weights ? g_strdup (a->bo.weights)
-                                           : uad_weights_default_path (uad_backbone_get_kind (bb));
+                                           : app_weights_default_path (uad_backbone_get_kind (bb));
   if ((*sha = uad_weights_sha256 (weights, error)) == NULL)
     g_clear_pointer (&bb, uad_backbone_free);
   return bb;

@@ -51,7 +51,7 @@ struct _WorkbenchHistoryPage
   AdwStatusPage *empty_page;
   GtkColumnView *column_view;
 
-  char *history_path;
+  WorkbenchSession *session;
   GListStore *runs;
   GtkSingleSelection *selection;
   GCancellable *cancellable;  /* the query under way */
@@ -162,40 +162,12 @@ add_column (WorkbenchHistoryPage *self, Column column, const char *title, gboole
 
 /* ---- Reading the runs ---- */
 
-typedef struct {
-  char *path;
-  gint64 started_from;
-  char *class_name;
-  UadVerdict verdict;
-} Query;
-
-static void
-query_free (Query *q)
-{
-  g_free (q->path);
-  g_free (q->class_name);
-  g_free (q);
-}
-
-static void
-list_runs (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  Query *q = task_data;
-  GError *error = NULL;
-  g_autoptr (UadHistory) history = uad_history_open (q->path, 0, &error);
-  UadRunFilter filter = { q->started_from, 0, q->class_name, q->verdict };
-  GPtrArray *runs = history ? uad_history_list_runs (history, &filter, &error) : NULL;
-  if (runs)
-    g_task_return_pointer (task, runs, (GDestroyNotify) g_ptr_array_unref);
-  else
-    g_task_return_error (task, error);
-}
-
 static void
 on_runs_listed (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) runs = g_task_propagate_pointer (G_TASK (result), &error);
+  g_autoptr (GPtrArray) runs = workbench_session_list_runs_finish (WORKBENCH_SESSION (source),
+                                                                   result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   WorkbenchHistoryPage *self = data;
@@ -226,7 +198,7 @@ on_runs_listed (GObject *source, GAsyncResult *result, gpointer data)
 void
 workbench_history_page_refresh (WorkbenchHistoryPage *self)
 {
-  if (self->history_path == NULL)
+  if (self->session == NULL)
     return;
   /* A newer query replaces one under way. */
   if (self->cancellable)
@@ -234,8 +206,7 @@ workbench_history_page_refresh (WorkbenchHistoryPage *self)
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
 
-  Query *q = g_new0 (Query, 1);
-  q->path = g_strdup (self->history_path);
+  UadRunFilter filter = { 0 };
   static const int days[] = { 0, 1, 7, 30 };
   guint period = gtk_drop_down_get_selected (self->period_dropdown);
   if (period > 0 && period < G_N_ELEMENTS (days))
@@ -247,27 +218,23 @@ workbench_history_page_refresh (WorkbenchHistoryPage *self)
                                                               g_date_time_get_day_of_month (now),
                                                               0, 0, 0);
       g_autoptr (GDateTime) from = g_date_time_add_days (midnight, 1 - days[period]);
-      q->started_from = g_date_time_to_unix (from) * G_USEC_PER_SEC;
+      filter.started_from = g_date_time_to_unix (from) * G_USEC_PER_SEC;
     }
   static const UadVerdict verdicts[] = {
     UAD_VERDICT_NONE, UAD_VERDICT_FAIL, UAD_VERDICT_REVIEW, UAD_VERDICT_PASS,
   };
   guint v = gtk_drop_down_get_selected (self->verdict_dropdown);
-  q->verdict = v < G_N_ELEMENTS (verdicts) ? verdicts[v] : UAD_VERDICT_NONE;
+  filter.verdict = v < G_N_ELEMENTS (verdicts) ? verdicts[v] : UAD_VERDICT_NONE;
   const char *class_name = gtk_editable_get_text (GTK_EDITABLE (self->class_entry));
-  q->class_name = *class_name ? g_strdup (class_name) : NULL;
-
-  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, on_runs_listed, self);
-  g_task_set_task_data (task, q, (GDestroyNotify) query_free);
-  g_task_set_return_on_cancel (task, TRUE);
-  g_task_run_in_thread (task, list_runs);
+  filter.class_name = *class_name ? class_name : NULL;
+  workbench_session_list_runs_async (self->session, &filter, self->cancellable, on_runs_listed,
+                                     self);
 }
 
 void
-workbench_history_page_set_history_path (WorkbenchHistoryPage *self, const char *path)
+workbench_history_page_set_session (WorkbenchHistoryPage *self, WorkbenchSession *session)
 {
-  g_free (self->history_path);
-  self->history_path = g_strdup (path);
+  g_set_object (&self->session, session);
   workbench_history_page_refresh (self);
 }
 
@@ -302,15 +269,8 @@ workbench_history_page_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), WORKBENCH_TYPE_HISTORY_PAGE);
   g_clear_object (&self->selection);
+  g_clear_object (&self->session);
   G_OBJECT_CLASS (workbench_history_page_parent_class)->dispose (object);
-}
-
-static void
-workbench_history_page_finalize (GObject *object)
-{
-  WorkbenchHistoryPage *self = WORKBENCH_HISTORY_PAGE (object);
-  g_free (self->history_path);
-  G_OBJECT_CLASS (workbench_history_page_parent_class)->finalize (object);
 }
 
 static void
@@ -319,7 +279,6 @@ workbench_history_page_class_init (WorkbenchHistoryPageClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   object_class->dispose = workbench_history_page_dispose;
-  object_class->finalize = workbench_history_page_finalize;
 
   /* open-run (run id) */
   signals[SIGNAL_OPEN_RUN] = g_signal_new ("open-run", G_TYPE_FROM_CLASS (klass),

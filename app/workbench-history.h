@@ -26,35 +26,27 @@
 
 #include <glib.h>
 
+#include "uad-verdict.h"
+#include "workbench-image-info.h"
+
 #define UAD_HISTORY_SCHEMA_VERSION 1
 #define UAD_HISTORY_BUSY_TIMEOUT_MS 5000
 
-typedef enum {
-  UAD_VERDICT_NONE,   /* no verdict (an operator who has not looked yet) */
-  UAD_VERDICT_PASS,
-  UAD_VERDICT_REVIEW,
-  UAD_VERDICT_FAIL,
-} UadVerdict;
-
-#define UAD_N_VERDICTS 4
-
-/* "pass", "review", "fail"; NULL for UAD_VERDICT_NONE. */
-const char *uad_verdict_to_string (UadVerdict verdict);
-/* Parses "pass", "review" or "fail" (NULL -> NONE); anything else is UAD_ERROR_INVALID. */
-gboolean uad_verdict_from_string (const char *text, UadVerdict *verdict, GError **error);
-/* The model's verdict: score < pass_below -> PASS, score > fail_above -> FAIL, otherwise
- * (pass_below <= score <= fail_above) REVIEW. */
-UadVerdict uad_verdict_from_score (double score, double pass_below, double fail_above);
-
 typedef struct UadHistory UadHistory;
 
-/* $XDG_DATA_HOME/uniad-workbench/history.sqlite3 (newly allocated). */
-char *uad_history_default_path (void);
-
-/* Opens (creating it and its folder if missing) the database at path (NULL: the default path)
- * and brings its schema up to date: migrations run in one transaction, so a failure leaves
- * the file as it was. busy_timeout_ms <= 0 means UAD_HISTORY_BUSY_TIMEOUT_MS. */
+/* Opens (creating it and its folder if missing) the database at path (NULL:
+ * app_history_default_path ()) and brings its schema up to date: migrations run in one
+ * transaction, so a failure leaves the file as it was. busy_timeout_ms <= 0 means UAD_HISTORY_BUSY_TIMEOUT_MS. */
 UadHistory *uad_history_open (const char *path, int busy_timeout_ms, GError **error);
+/* A history kept only while it is open (SQLite's private temporary database, deleted on
+ * close): the workbench works with it when the history file cannot be used, so that results,
+ * maps, verdicts and reports of the session still work; nothing outlives it. Its path is "". */
+UadHistory *uad_history_open_scratch (GError **error);
+/* Moves the file at path aside to "path.damaged-YYYYMMDD-HHMMSS" (local time; "-2", "-3"...
+ * appended when that is taken), its -wal and -shm companions along with it (to the new name
+ * plus "-wal", "-shm"), so that a new history can start at path. Nothing is deleted or
+ * overwritten. Returns the new path of the file. Close every connection to it first. */
+char *uad_history_set_aside (const char *path, GError **error);
 void uad_history_close (UadHistory *history);
 const char *uad_history_get_path (UadHistory *history);
 
@@ -156,19 +148,6 @@ GPtrArray *uad_history_list_runs (UadHistory *history, const UadRunFilter *filte
 
 /* ---- Images ---- */
 
-typedef struct {
-  char *path;           /* absolute */
-  char *sha256;         /* of the file's bytes, lowercase hex */
-  int width, height;    /* from the image header */
-  gint64 size;          /* bytes */
-  gint64 mtime;         /* modification time, microseconds */
-} UadImageFileInfo;
-
-/* Reads path's size, mtime, header dimensions and content SHA-256 (no decoding). Errors name
- * the file (UAD_ERROR_IO, or UAD_ERROR_FORMAT when it is not an image). */
-gboolean uad_image_file_info_read (const char *path, UadImageFileInfo *out, GError **error);
-void uad_image_file_info_clear (UadImageFileInfo *info);
-
 /* The id of the image with info's (path, sha256); added if new. */
 gint64 uad_history_add_image (UadHistory *history, const UadImageFileInfo *info,
                               GError **error);
@@ -238,4 +217,3 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadHistoryModel, uad_history_model_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadHistoryRun, uad_history_run_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadInspection, uad_inspection_free)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UadThresholds, uad_thresholds_clear)
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UadImageFileInfo, uad_image_file_info_clear)

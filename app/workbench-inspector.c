@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* gettid */
 #include "workbench-inspector.h"
 
+#include "app-folders.h"
 #include "uad-detector.h"
 #include "uad-error.h"
 #include "uad-image.h"
@@ -26,7 +27,9 @@ typedef enum {
   JOB_RENDER,
   JOB_EXPORT,
   JOB_OPEN_RUN,
+  JOB_LIST_RUNS,
   JOB_FLUSH,
+  JOB_REOPEN_HISTORY,
   JOB_QUIT,
 } JobKind;
 
@@ -50,6 +53,8 @@ typedef struct {
   UadVerdict verdict;        /* VERDICT */
   char *note;
   WorkbenchReportFormat format;
+  UadRunFilter filter;       /* LIST_RUNS; its class_name is owned */
+  gboolean set_aside;        /* REOPEN_HISTORY */
   Run run;
 } Job;
 
@@ -64,15 +69,14 @@ struct _WorkbenchInspector
   char *history_path;
 
   /* Worker thread only. */
-  UadHistory *history;
-  GError *history_error;     /* why the history could not be opened */
+  UadHistory *history;       /* the file, or a scratch history while history_error is set */
+  GError *history_error;     /* why the history file cannot be used */
   UadDetector *det;
-  UadDecoderWorkspace *decoder_ws; /* for the model's image decoder, made when first used */
   char *model_sha256;
   gint64 model_id;
   int n_classes;
   char **class_names;
-  double *pass_below, *fail_above;
+  UadVerdictThresholds *thresholds; /* n_classes: what the verdicts recorded now use */
 };
 
 G_DEFINE_FINAL_TYPE (WorkbenchInspector, workbench_inspector, G_TYPE_OBJECT)
@@ -80,6 +84,7 @@ G_DEFINE_FINAL_TYPE (WorkbenchInspector, workbench_inspector, G_TYPE_OBJECT)
 enum {
   SIGNAL_RESULTS,
   SIGNAL_ERROR,
+  SIGNAL_HISTORY_STATUS,
   N_SIGNALS
 };
 
@@ -117,7 +122,7 @@ static void
 result_free (WorkbenchResult *r)
 {
   g_free (r->note);
-  g_free (r->error);
+  g_clear_error (&r->error);
   g_free (r);
 }
 
@@ -129,6 +134,7 @@ job_free (Job *job)
   g_free (job->weights);
   g_free (job->who);
   g_free (job->note);
+  g_free ((char *) job->filter.class_name);
   g_strfreev (job->run.paths);
   g_free (job->run.class_index);
   g_strfreev (job->run.folders);
@@ -140,7 +146,9 @@ job_free (Job *job)
 typedef struct {
   WorkbenchInspector *self;
   GPtrArray *results;
-  char *error;
+  GError *error;
+  gboolean history_status;   /* emit "history-status" with history_problem (may be NULL) */
+  GError *history_problem;
 } Delivery;
 
 static gboolean
@@ -151,22 +159,82 @@ deliver (gpointer data)
     g_signal_emit (d->self, signals[SIGNAL_RESULTS], 0, d->results);
   if (d->error)
     g_signal_emit (d->self, signals[SIGNAL_ERROR], 0, d->error);
+  if (d->history_status)
+    g_signal_emit (d->self, signals[SIGNAL_HISTORY_STATUS], 0, d->history_problem);
   g_clear_pointer (&d->results, g_ptr_array_unref);
-  g_free (d->error);
+  g_clear_error (&d->error);
+  g_clear_error (&d->history_problem);
   g_object_unref (d->self);
   g_free (d);
   return G_SOURCE_REMOVE;
 }
 
-/* Hands results or an error message to the main thread. */
+/* Hands results or an error (both taken) to the main thread. */
 static void
-post (WorkbenchInspector *self, GPtrArray *results, const char *error)
+post (WorkbenchInspector *self, GPtrArray *results, GError *error)
 {
   Delivery *d = g_new0 (Delivery, 1);
   d->self = g_object_ref (self);
   d->results = results;
-  d->error = g_strdup (error);
+  d->error = error;
   g_main_context_invoke (self->context, deliver, d);
+}
+
+/* Tells the main thread whether the history file is in use, or why not. */
+static void
+post_history_status (WorkbenchInspector *self)
+{
+  Delivery *d = g_new0 (Delivery, 1);
+  d->self = g_object_ref (self);
+  d->history_status = TRUE;
+  d->history_problem = self->history_error ? g_error_copy (self->history_error) : NULL;
+  g_main_context_invoke (self->context, deliver, d);
+}
+
+/* Opens the history file. When it cannot be used the workbench still works, with a scratch
+ * history: results, maps, verdicts and reports of this session, nothing kept afterwards. */
+static void
+open_history (WorkbenchInspector *self)
+{
+  self->history = uad_history_open (self->history_path, 0, &self->history_error);
+  /* Should even that fail, every job reports the file's problem (need_history). */
+  if (self->history == NULL)
+    self->history = uad_history_open_scratch (NULL);
+  post_history_status (self);
+}
+
+/* Replaces the scratch history with the file, set aside first when asked (a new history then
+ * starts). The model goes with the scratch history, which its id belongs to. Returns where the
+ * file was set aside ("" when it was not); on failure the scratch history stays. */
+static char *
+reopen_history (WorkbenchInspector *self, gboolean set_aside, GError **error)
+{
+  if (self->history_error == NULL)
+    {
+      g_set_error_literal (error, UAD_ERROR, UAD_ERROR_INVALID,
+                           _("The inspection history is in use already"));
+      return NULL;
+    }
+  g_autofree char *aside = NULL;
+  if (set_aside && (aside = uad_history_set_aside (self->history_path, error)) == NULL)
+    return NULL;
+  GError *local = NULL;
+  UadHistory *history = uad_history_open (self->history_path, 0, &local);
+  if (history == NULL)
+    {
+      g_clear_error (&self->history_error);
+      self->history_error = g_error_copy (local);
+      post_history_status (self);
+      g_propagate_error (error, local);
+      return NULL;
+    }
+  g_clear_pointer (&self->history, uad_history_close);
+  self->history = history;
+  g_clear_error (&self->history_error);
+  g_clear_pointer (&self->det, uad_detector_free);
+  self->model_id = 0;
+  post_history_status (self);
+  return aside ? g_steal_pointer (&aside) : g_strdup ("");
 }
 
 static gboolean
@@ -190,58 +258,11 @@ need_model (WorkbenchInspector *self, GError **error)
   return FALSE;
 }
 
-/* The thresholds a verdict of class k uses; an unknown class takes the lowest of every class,
- * so that doubt leads to a closer look. */
-static void
-thresholds_of (WorkbenchInspector *self, int k, double *pass_below, double *fail_above)
+/* The thresholds the verdict of an image of class k is recorded with. */
+static UadVerdictThresholds
+thresholds_of (WorkbenchInspector *self, int k)
 {
-  if (k >= 0)
-    {
-      *pass_below = self->pass_below[k];
-      *fail_above = self->fail_above[k];
-      return;
-    }
-  *pass_below = self->pass_below[0];
-  *fail_above = self->fail_above[0];
-  for (int i = 1; i < self->n_classes; i++)
-    {
-      *pass_below = MIN (*pass_below, self->pass_below[i]);
-      *fail_above = MIN (*fail_above, self->fail_above[i]);
-    }
-}
-
-static void
-default_thresholds (const UadModel *model, int k, UadThresholds *th)
-{
-  th->pass_below = uad_model_default_threshold (model, k);
-  th->fail_above = model->classes[k].score_mean + 6 * model->classes[k].score_std;
-  th->pixel = th->pass_below;
-}
-
-static UadDetector *
-open_detector (const char *model_path, const char *weights_path, char **found_weights,
-               GError **error)
-{
-  g_autoptr (UadModel) model = uad_model_load (model_path, error);
-  if (model == NULL)
-    return NULL;
-  g_autofree char *weights = g_strdup (weights_path);
-  if (weights == NULL)
-    {
-      g_autofree char *dir = uad_weights_dir ();
-      weights = uad_weights_find (dir, model->backbone_sha256, error);
-      if (weights == NULL)
-        return NULL;
-    }
-  g_autofree char *sha = uad_weights_sha256 (weights, error);
-  /* Check before loading, so that wrong weights are refused at once. */
-  if (sha == NULL || !uad_model_check_backbone (model, model->backbone, sha, error))
-    return NULL;
-  UadBackbone *bb = uad_backbone_load (model->backbone, weights, error);
-  if (bb == NULL)
-    return NULL;
-  *found_weights = g_steal_pointer (&weights);
-  return uad_detector_new (g_steal_pointer (&model), bb, sha, error);
+  return uad_verdict_thresholds_for (self->thresholds, self->n_classes, k);
 }
 
 static WorkbenchModelInfo *
@@ -253,7 +274,8 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
   if (model_sha == NULL)
     return NULL;
   g_autofree char *weights = NULL;
-  UadDetector *det = open_detector (job->path, job->weights, &weights, error);
+  g_autofree char *weights_dir = app_weights_dir ();
+  UadDetector *det = uad_detector_open (job->path, job->weights, weights_dir, &weights, error);
   if (det == NULL)
     return NULL;
   const UadModel *model = uad_detector_get_model (det);
@@ -290,7 +312,11 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
                                        &found, error);
       if (!ok || found)
         continue;
-      default_thresholds (model, k, th);
+      UadVerdictThresholds d = uad_verdict_default_thresholds (model->classes[k].score_mean,
+                                                              model->classes[k].score_std);
+      th->pass_below = d.pass_below;
+      th->fail_above = d.fail_above;
+      th->pixel = d.pixel;
       th->changed_by = g_strdup ("default");
       th->changed_at = g_get_real_time ();
       ok = uad_history_set_thresholds (self->history, info->model_id, info->class_names[k],
@@ -304,7 +330,6 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
     }
 
   /* The new model replaces the old one only now that everything about it is known. */
-  g_clear_pointer (&self->decoder_ws, uad_decoder_workspace_free);
   g_clear_pointer (&self->det, uad_detector_free);
   self->det = det;
   g_free (self->model_sha256);
@@ -313,15 +338,12 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
   g_strfreev (self->class_names);
   self->class_names = g_strdupv (info->class_names);
   self->n_classes = info->n_classes;
-  g_free (self->pass_below);
-  g_free (self->fail_above);
-  self->pass_below = g_new (double, info->n_classes);
-  self->fail_above = g_new (double, info->n_classes);
+  g_free (self->thresholds);
+  self->thresholds = g_new (UadVerdictThresholds, info->n_classes);
   for (int k = 0; k < info->n_classes; k++)
-    {
-      self->pass_below[k] = info->thresholds[k].pass_below;
-      self->fail_above[k] = info->thresholds[k].fail_above;
-    }
+    self->thresholds[k] = (UadVerdictThresholds) { info->thresholds[k].pass_below,
+                                                   info->thresholds[k].fail_above,
+                                                   info->thresholds[k].pixel };
   return g_steal_pointer (&info);
 }
 
@@ -344,7 +366,7 @@ prepare_image (WorkbenchInspector *self, Run *run, guint i, gint64 *image_id, GE
       WorkbenchResult *r = g_new0 (WorkbenchResult, 1);
       r->run_id = run->run_id;
       r->index = i;
-      r->error = g_strdup (local->message);
+      r->error = g_steal_pointer (&local);
       return r;
     }
   *image_id = uad_history_add_image (self->history, &info, error);
@@ -354,10 +376,9 @@ prepare_image (WorkbenchInspector *self, Run *run, guint i, gint64 *image_id, GE
                                                               path, info.sha256, error);
   if (stored == NULL)
     return NULL;
-  double pass_below, fail_above;
-  thresholds_of (self, run->class_index[i], &pass_below, &fail_above);
-  gint64 id = uad_history_copy_inspection (self->history, stored->id, run->run_id, pass_below,
-                                           fail_above, error);
+  UadVerdictThresholds th = thresholds_of (self, run->class_index[i]);
+  gint64 id = uad_history_copy_inspection (self->history, stored->id, run->run_id,
+                                           th.pass_below, th.fail_above, error);
   if (id <= 0)
     return NULL;
   WorkbenchResult *r = g_new0 (WorkbenchResult, 1);
@@ -419,18 +440,18 @@ run_step (WorkbenchInspector *self, Run *run, GError **error)
       g_ptr_array_add (results, r);
       if (dets[j].error)
         {
-          r->error = g_strdup (dets[j].error->message);
+          r->error = g_steal_pointer (&dets[j].error);
           continue;
         }
       int k = classes[j];
-      double pass_below, fail_above;
-      thresholds_of (self, k, &pass_below, &fail_above);
+      UadVerdictThresholds th = thresholds_of (self, k);
       r->score = dets[j].score;
       if (*error == NULL)
         r->inspection_id = uad_history_record_inspection (self->history, run->run_id,
                                                           pending[j].image_id,
                                                           k >= 0 ? self->class_names[k] : NULL,
-                                                          r->score, pass_below, fail_above,
+                                                          r->score, th.pass_below,
+                                                          th.fail_above,
                                                           dets[j].map, UAD_ANOMALY_MAP_SIZE,
                                                           UAD_ANOMALY_MAP_SIZE, error);
     }
@@ -450,22 +471,15 @@ run_step (WorkbenchInspector *self, Run *run, GError **error)
 static UadImage *
 render (WorkbenchInspector *self, const char *path, int class_index, GError **error)
 {
-  UadModel *model = uad_detector_get_model (self->det);
-  UadBackbone *bb = uad_detector_get_backbone (self->det);
-  int s = uad_backbone_get_input_size (bb);
-  int c = uad_backbone_get_feature_channels (bb);
-  g_autoptr (UadTensor) input = uad_tensor_new_4d (1, 3, s, s);
-  if (!uad_image_load_input (path, s, uad_backbone_get_normalization (bb), input->data, error))
-    return NULL;
-  int grid = uad_decoder_get_config (model->decoder)->grid;
-  g_autofree float *recs = g_new (float, (gsize) c * grid * grid);
-  double score;
-  uad_detector_run (self->det, input, &class_index, &score, NULL, NULL, recs);
-  if (self->decoder_ws == NULL)
-    self->decoder_ws = uad_decoder_workspace_new (model->decoder, 1, FALSE);
-  const float *pixels = uad_decoder_forward (model->decoder, self->decoder_ws, recs, 1);
-  return uad_decoder_to_image (pixels, uad_decoder_get_output_size (model->decoder),
-                               uad_decoder_get_config (model->decoder)->normalization);
+  UadDetection d = { 0 };
+  uad_detector_run_files (self->det, &path, 1, &class_index, FALSE, TRUE, &d);
+  UadImage *picture = NULL;
+  if (d.error)
+    g_propagate_error (error, g_steal_pointer (&d.error));
+  else
+    uad_detector_render (self->det, d.features, d.rec, 1, NULL, &picture, error);
+  uad_detection_clear (&d);
+  return picture;
 }
 
 /* Runs one job; returns TRUE when the job went back to the queue (a run not finished). */
@@ -501,8 +515,9 @@ job_run (WorkbenchInspector *self, Job *job)
       /* Thresholds of a model that has been replaced since are dropped. */
       if (!need_model (self, &error) || job->id != self->model_id)
         break;
-      self->pass_below[job->class_index] = job->pass_below;
-      self->fail_above[job->class_index] = job->fail_above;
+      self->thresholds[job->class_index] = (UadVerdictThresholds) { job->pass_below,
+                                                                    job->fail_above,
+                                                                    job->pixel };
       uad_history_set_thresholds (self->history, self->model_id,
                                   self->class_names[job->class_index], job->pass_below,
                                   job->fail_above, job->pixel, job->who, &error);
@@ -567,16 +582,31 @@ job_run (WorkbenchInspector *self, Job *job)
                                  (GDestroyNotify) workbench_run_record_free);
         break;
       }
+    case JOB_LIST_RUNS:
+      {
+        GPtrArray *runs = need_history (self, &error)
+                          ? uad_history_list_runs (self->history, &job->filter, &error) : NULL;
+        if (runs)
+          g_task_return_pointer (job->task, runs, (GDestroyNotify) g_ptr_array_unref);
+        break;
+      }
     case JOB_FLUSH:
       g_task_return_boolean (job->task, TRUE);
       break;
+    case JOB_REOPEN_HISTORY:
+      {
+        char *aside = reopen_history (self, job->set_aside, &error);
+        if (aside)
+          g_task_return_pointer (job->task, aside, g_free);
+        break;
+      }
     case JOB_QUIT:
       g_assert_not_reached ();
     }
   if (error && job->task)
     g_task_return_error (job->task, g_steal_pointer (&error));
   else if (error)
-    post (self, NULL, error->message);
+    post (self, NULL, g_steal_pointer (&error));
   return FALSE;
 }
 
@@ -588,7 +618,7 @@ worker (gpointer data)
    * the core's compute threads started here (their first use), they all yield to the UI. */
   setpriority (PRIO_PROCESS, gettid (), WORKER_NICE);
   uad_parallel_get_threads ();
-  self->history = uad_history_open (self->history_path, 0, &self->history_error);
+  open_history (self);
   for (;;)
     {
       Job *job = g_async_queue_pop (self->queue);
@@ -609,7 +639,6 @@ worker (gpointer data)
                                  _("The workbench is closing"));
       job_free (job);
     }
-  g_clear_pointer (&self->decoder_ws, uad_decoder_workspace_free);
   g_clear_pointer (&self->det, uad_detector_free);
   g_clear_pointer (&self->history, uad_history_close);
   return NULL;
@@ -675,8 +704,7 @@ workbench_inspector_finalize (GObject *object)
   g_clear_error (&self->history_error);
   g_free (self->model_sha256);
   g_strfreev (self->class_names);
-  g_free (self->pass_below);
-  g_free (self->fail_above);
+  g_free (self->thresholds);
   G_OBJECT_CLASS (workbench_inspector_parent_class)->finalize (object);
 }
 
@@ -690,9 +718,13 @@ workbench_inspector_class_init (WorkbenchInspectorClass *klass)
   /* results (GPtrArray of WorkbenchResult *): images done, in the order they finished. */
   signals[SIGNAL_RESULTS] = g_signal_new ("results", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
-  /* error (message): a fire-and-forget write (thresholds, verdict) failed. */
+  /* error (GError): a fire-and-forget write (thresholds, verdict) failed. */
   signals[SIGNAL_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /* history-status (GError or NULL): see workbench-inspector.h. */
+  signals[SIGNAL_HISTORY_STATUS] = g_signal_new ("history-status", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -706,15 +738,9 @@ WorkbenchInspector *
 workbench_inspector_new (const char *history_path)
 {
   WorkbenchInspector *self = g_object_new (WORKBENCH_TYPE_INSPECTOR, NULL);
-  self->history_path = history_path ? g_strdup (history_path) : uad_history_default_path ();
+  self->history_path = history_path ? g_strdup (history_path) : app_history_default_path ();
   self->thread = g_thread_new ("workbench-inspector", worker, self);
   return self;
-}
-
-const char *
-workbench_inspector_get_history_path (WorkbenchInspector *self)
-{
-  return self->history_path;
 }
 
 void
@@ -861,6 +887,25 @@ workbench_inspector_open_run_finish (WorkbenchInspector *self, GAsyncResult *res
 }
 
 void
+workbench_inspector_list_runs_async (WorkbenchInspector *self, const UadRunFilter *filter,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data)
+{
+  Job *job = job_new (self, JOB_LIST_RUNS, cancellable, callback, user_data,
+                      workbench_inspector_list_runs_async);
+  job->filter = *filter;
+  job->filter.class_name = g_strdup (filter->class_name);
+  submit (self, job);
+}
+
+GPtrArray *
+workbench_inspector_list_runs_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                      GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
 workbench_inspector_flush_async (WorkbenchInspector *self, GAsyncReadyCallback callback,
                                  gpointer user_data)
 {
@@ -872,4 +917,32 @@ gboolean
 workbench_inspector_flush_finish (WorkbenchInspector *self, GAsyncResult *result, GError **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+workbench_inspector_reopen_history_async (WorkbenchInspector *self, gboolean set_aside,
+                                          GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  Job *job = job_new (self, JOB_REOPEN_HISTORY, cancellable, callback, user_data,
+                      workbench_inspector_reopen_history_async);
+  job->set_aside = set_aside;
+  submit (self, job);
+}
+
+gboolean
+workbench_inspector_reopen_history_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                           char **set_aside_path, GError **error)
+{
+  char *aside = g_task_propagate_pointer (G_TASK (result), error);
+  if (aside == NULL)
+    return FALSE;
+  if (*aside)
+    *set_aside_path = aside;
+  else
+    {
+      *set_aside_path = NULL;
+      g_free (aside);
+    }
+  return TRUE;
 }

@@ -5,13 +5,14 @@
  * One thread owns the detector (model + backbone) and a connection to the history database,
  * and takes jobs in order from a queue: load a model, run it over images, store thresholds and
  * operator verdicts, read an anomaly map, render a reconstruction, export a report, reopen a
- * past run. A run is done a batch at a time and then goes to the back of the queue, so the
+ * past run, list the runs. Only the session (workbench-session.h) gives it jobs. A run is done a batch at a time and then goes to the back of the queue, so the
  * small jobs queued meanwhile (a verdict, a map for the viewer) wait for one batch at most, and
  * jobs queued after a write see it. Each image's result is committed to the history before it is handed back; results
  * stream to the main thread through the "results" signal. An image whose content the same
  * model file has already inspected is not run again: its stored result is copied into the run.
  *
- * Completion callbacks and signals run on the main context the inspector was made on. */
+ * Completion callbacks and signals run on the main context the inspector was made on; errors
+ * reach it as GErrors (task errors, WorkbenchResult.error, the "error" signal). */
 #pragma once
 
 #include <gio/gio.h>
@@ -57,7 +58,7 @@ typedef struct {
   gboolean reused;             /* copied from a stored result */
   UadVerdict operator_verdict; /* a reused result keeps the operator's verdict and note */
   char *note;
-  char *error;                 /* the image could not be inspected (the rest is unset) */
+  GError *error;               /* the image could not be inspected (the rest is unset) */
 } WorkbenchResult;
 
 /* A reopened run: the run and its inspections (UadInspection *). */
@@ -74,14 +75,19 @@ typedef enum {
   WORKBENCH_REPORT_CSV,
 } WorkbenchReportFormat;
 
-/* Starts the worker and opens the history at history_path (NULL: the default path). An error
- * opening it comes with the first job. */
+/* Starts the worker and opens the history at history_path (NULL: the default path).
+ *
+ * "history-status" (GError *problem, or NULL) follows at start and after each
+ * workbench_inspector_reopen_history_async: NULL when the file is in use, else why it cannot
+ * be (UAD_ERROR_FORMAT or UNSUPPORTED: the file itself is unusable, corrupt, another
+ * program's or from a newer workbench; UAD_ERROR_IO: not now, as when it is locked or
+ * read-only). Meanwhile the worker records into a scratch history that is lost when it stops
+ * (uad_history_open_scratch), so that models still open and inspect. */
 WorkbenchInspector *workbench_inspector_new (const char *history_path);
 /* Stops the worker once the jobs queued so far are done, except that a run in progress stops
  * after its current batch (its task fails as cancelled). Called by dispose; safe to call
  * twice; jobs submitted afterwards fail as cancelled. */
 void workbench_inspector_shutdown (WorkbenchInspector *self);
-const char *workbench_inspector_get_history_path (WorkbenchInspector *self);
 
 /* Loads a model and its backbone: weights_path, or else the file in the user's weights folder
  * whose SHA-256 the model records (UAD_ERROR_MISMATCH when there is none: ask the user). The
@@ -131,6 +137,14 @@ void workbench_inspector_render_async (WorkbenchInspector *self, const char *ima
 UadImage *workbench_inspector_render_finish (WorkbenchInspector *self, GAsyncResult *result,
                                              GError **error);
 
+/* The runs of the history matching filter (see uad_history_list_runs), newest first: a
+ * GPtrArray of UadHistoryRun *. */
+void workbench_inspector_list_runs_async (WorkbenchInspector *self, const UadRunFilter *filter,
+                                          GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data);
+GPtrArray *workbench_inspector_list_runs_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                                 GError **error);
+
 /* Writes a report of a run (atomically; see workbench-report.h). */
 void workbench_inspector_export_async (WorkbenchInspector *self, gint64 run_id, const char *path,
                                        WorkbenchReportFormat format, GCancellable *cancellable,
@@ -144,6 +158,19 @@ void workbench_inspector_open_run_async (WorkbenchInspector *self, gint64 run_id
                                          gpointer user_data);
 WorkbenchRunRecord *workbench_inspector_open_run_finish (WorkbenchInspector *self,
                                                          GAsyncResult *result, GError **error);
+
+/* Tries the history file again while it cannot be used, after setting it aside
+ * (uad_history_set_aside) when set_aside, so that a new history starts. Once the file is in
+ * use the open model is closed (its id belonged to the scratch history: load it again); on
+ * failure the scratch history stays. *set_aside_path: where the file went (NULL when it was
+ * not set aside). */
+void workbench_inspector_reopen_history_async (WorkbenchInspector *self, gboolean set_aside,
+                                               GCancellable *cancellable,
+                                               GAsyncReadyCallback callback,
+                                               gpointer user_data);
+gboolean workbench_inspector_reopen_history_finish (WorkbenchInspector *self,
+                                                    GAsyncResult *result,
+                                                    char **set_aside_path, GError **error);
 
 /* Completes once every job queued before it is done (everything asked for is stored). */
 void workbench_inspector_flush_async (WorkbenchInspector *self, GAsyncReadyCallback callback,

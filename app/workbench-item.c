@@ -42,21 +42,6 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-GType
-workbench_uad_verdict_get_type (void)
-{
-  static gsize type = 0;
-  static const GEnumValue values[] = {
-    { UAD_VERDICT_NONE, "UAD_VERDICT_NONE", "none" },
-    { UAD_VERDICT_PASS, "UAD_VERDICT_PASS", "pass" },
-    { UAD_VERDICT_REVIEW, "UAD_VERDICT_REVIEW", "review" },
-    { UAD_VERDICT_FAIL, "UAD_VERDICT_FAIL", "fail" },
-    { 0, NULL, NULL },
-  };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("WorkbenchUadVerdict", values));
-  return type;
-}
 
 static void
 workbench_item_finalize (GObject *object)
@@ -150,13 +135,13 @@ workbench_item_class_init (WorkbenchItemClass *klass)
                                                 0, ro);
   properties[PROP_ERROR] = g_param_spec_string ("error", NULL, NULL, NULL, ro);
   properties[PROP_MODEL_VERDICT] = g_param_spec_enum ("model-verdict", NULL, NULL,
-                                                      WORKBENCH_TYPE_UAD_VERDICT, UAD_VERDICT_NONE, ro);
+                                                      WORKBENCH_TYPE_VERDICT, UAD_VERDICT_NONE, ro);
   properties[PROP_OPERATOR_VERDICT] = g_param_spec_enum ("operator-verdict", NULL, NULL,
-                                                         WORKBENCH_TYPE_UAD_VERDICT, UAD_VERDICT_NONE,
+                                                         WORKBENCH_TYPE_VERDICT, UAD_VERDICT_NONE,
                                                          ro);
   properties[PROP_NOTE] = g_param_spec_string ("note", NULL, NULL, NULL, ro);
   properties[PROP_FINAL_VERDICT] = g_param_spec_enum ("final-verdict", NULL, NULL,
-                                                      WORKBENCH_TYPE_UAD_VERDICT, UAD_VERDICT_NONE, ro);
+                                                      WORKBENCH_TYPE_VERDICT, UAD_VERDICT_NONE, ro);
   properties[PROP_THUMBNAIL] = g_param_spec_object ("thumbnail", NULL, NULL, GDK_TYPE_PAINTABLE,
                                                     G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
                                                     | G_PARAM_EXPLICIT_NOTIFY);
@@ -382,38 +367,4 @@ workbench_item_set_thumbnail (WorkbenchItem *self, GdkPaintable *thumbnail)
 {
   if (g_set_object (&self->thumbnail, thumbnail))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_THUMBNAIL]);
-}
-
-const char *
-workbench_verdict_css_class (UadVerdict verdict)
-{
-  switch (verdict)
-    {
-    case UAD_VERDICT_PASS:
-      return "verdict-pass";
-    case UAD_VERDICT_REVIEW:
-      return "verdict-review";
-    case UAD_VERDICT_FAIL:
-      return "verdict-fail";
-    case UAD_VERDICT_NONE:
-    default:
-      return "verdict-none";
-    }
-}
-
-const char *
-workbench_verdict_label (UadVerdict verdict)
-{
-  switch (verdict)
-    {
-    case UAD_VERDICT_PASS:
-      return _("Pass");
-    case UAD_VERDICT_REVIEW:
-      return _("Review");
-    case UAD_VERDICT_FAIL:
-      return _("Fail");
-    case UAD_VERDICT_NONE:
-    default:
-      return _("Not inspected");
-    }
 }

@@ -11,11 +11,9 @@
 #include <gtk/gtk.h>
 
 #include "workbench-history.h"
+#include "workbench-verdict.h"
 
 G_BEGIN_DECLS
-
-#define WORKBENCH_TYPE_UAD_VERDICT (workbench_uad_verdict_get_type ())
-GType workbench_uad_verdict_get_type (void);
 
 #define WORKBENCH_TYPE_ITEM (workbench_item_get_type ())
 G_DECLARE_FINAL_TYPE (WorkbenchItem, workbench_item, WORKBENCH, ITEM, GObject)
@@ -62,10 +60,5 @@ UadVerdict workbench_item_get_final_verdict (WorkbenchItem *self);
 
 GdkPaintable *workbench_item_get_thumbnail (WorkbenchItem *self);
 void workbench_item_set_thumbnail (WorkbenchItem *self, GdkPaintable *thumbnail);
-
-/* A CSS class for a verdict ("verdict-pass", ...; "verdict-none" when not decided), and its
- * translated name ("Pass", ...; "Not inspected" for NONE). */
-const char *workbench_verdict_css_class (UadVerdict verdict);
-const char *workbench_verdict_label (UadVerdict verdict);
 
 G_END_DECLS

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "workbench-preferences.h"
 
-#include "uad-weights.h"
+#include "app-folders.h"
 #include "workbench-history.h"
 
 struct _WorkbenchPreferences
@@ -78,8 +78,8 @@ workbench_preferences_init (WorkbenchPreferences *self)
                                 NULL);
   g_settings_bind (self->settings, "opacity", self->opacity_adjustment, "value",
                    G_SETTINGS_BIND_DEFAULT);
-  g_autofree char *history = uad_history_default_path ();
-  g_autofree char *weights = uad_weights_dir ();
+  g_autofree char *history = app_history_default_path ();
+  g_autofree char *weights = app_weights_dir ();
   adw_action_row_set_subtitle (self->history_row, history);
   adw_action_row_set_subtitle (self->weights_row, weights);
 }

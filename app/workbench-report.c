@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "uad-anomaly-map.h"
+#include "uad-csv.h"
 #include "uad-error.h"
 #include "uad-heatmap.h"
 #include "uad-image.h"
@@ -21,7 +22,9 @@ check_cancelled (GCancellable *cancellable, const char *path, GError **error)
 {
   if (!g_cancellable_is_cancelled (cancellable))
     return TRUE;
-  g_set_error (error, UAD_ERROR, UAD_ERROR_CANCELLED, "writing %s was cancelled", path);
+  /* The code GIO gives whatever a GCancellable stops, so that the workbench knows a cancelled
+   * export from a failed one by one code. */
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "writing %s was cancelled", path);
   return FALSE;
 }
 
@@ -87,26 +90,6 @@ final_verdict (const UadInspection *in)
 
 /* ---- CSV ---- */
 
-/* RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. */
-static void
-csv_field (GString *out, const char *text, gboolean last)
-{
-  if (text && strpbrk (text, ",\"\r\n"))
-    {
-      g_string_append_c (out, '"');
-      for (const char *c = text; *c; c++)
-        {
-          if (*c == '"')
-            g_string_append_c (out, '"');
-          g_string_append_c (out, *c);
-        }
-      g_string_append_c (out, '"');
-    }
-  else if (text)
-    g_string_append (out, text);
-  g_string_append (out, last ? "\r\n" : ",");
-}
-
 static void
 csv_number (GString *out, double v)
 {
@@ -132,7 +115,8 @@ uad_report_write_csv (UadHistory *history, gint64 run_id, const char *path,
   if (!run_data_load (history, run_id, &d, error))
     return FALSE;
   g_autoptr (GString) out = g_string_new ("path,class,score,pass_below,fail_above,model_verdict,"
-                                          "operator_verdict,note,inspected_at,reviewed_at\r\n");
+                                          "operator_verdict,note,inspected_at,reviewed_at,"
+                                          "heatmap_max\r\n");
   for (guint i = 0; i < d.inspections->len; i++)
     {
       if (!check_cancelled (cancellable, path, error))
@@ -140,16 +124,18 @@ uad_report_write_csv (UadHistory *history, gint64 run_id, const char *path,
       const UadInspection *in = d.inspections->pdata[i];
       g_autofree char *inspected = iso_time (in->inspected_at);
       g_autofree char *reviewed = iso_time (in->reviewed_at);
-      csv_field (out, in->image_path, FALSE);
-      csv_field (out, in->class_name, FALSE);
+      uad_csv_append_path (out, in->image_path, FALSE);
+      uad_csv_append_field (out, in->class_name, FALSE);
       csv_number (out, in->score);
       csv_number (out, in->pass_below);
       csv_number (out, in->fail_above);
-      csv_field (out, uad_verdict_to_string (in->model_verdict), FALSE);
-      csv_field (out, uad_verdict_to_string (in->operator_verdict), FALSE);
-      csv_field (out, in->note, FALSE);
-      csv_field (out, inspected, FALSE);
-      csv_field (out, reviewed, TRUE);
+      uad_csv_append_field (out, uad_verdict_to_string (in->model_verdict), FALSE);
+      uad_csv_append_field (out, uad_verdict_to_string (in->operator_verdict), FALSE);
+      uad_csv_append_field (out, in->note, FALSE);
+      uad_csv_append_field (out, inspected, FALSE);
+      uad_csv_append_field (out, reviewed, FALSE);
+      uad_json_append_double (out, uad_verdict_heatmap_max (in->fail_above));
+      g_string_append (out, "\r\n");
     }
   return write_atomically (path, out->str, out->len, "CSV table", error);
 }
@@ -523,13 +509,9 @@ thumbnail (UadHistory *history, const UadInspection *in, char **problem)
     *problem = g_strdup ("no anomaly map stored");
   else
     {
-      /* As `uniad infer --heatmaps`: a fixed scale per class, twice the fail threshold is
-       * full red. */
-      float hi = (float) (2 * in->fail_above);
-      if (!(hi > 0))
-        for (int i = 0; i < mw * mh; i++)
-          hi = MAX (hi, map[i]);
-      uad_heatmap_overlay (small, map, mw, mh, 0, hi, 0.5f, UAD_COLORMAP_JET);
+      /* The fixed scale of uad-verdict.h, as the workbench and `uniad infer --heatmaps`. */
+      uad_heatmap_overlay (small, map, mw, mh, 0, uad_verdict_heatmap_max (in->fail_above), 0.5f,
+                           UAD_COLORMAP_JET);
     }
   cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
   guint8 *data = cairo_image_surface_get_data (s);

@@ -6,17 +6,18 @@
  * of counts per class and verdict; a table of all images (name, class, score, model verdict,
  * operator verdict, note) over as many pages as it needs; then, for every image the model or
  * the operator judged review or fail, a thumbnail with its anomaly map blended over it (jet,
- * twice the fail threshold is full red, as `uniad infer --heatmaps`). Text is laid out by Pango, so any
+ * uad_verdict_heatmap_max, as the workbench and `uniad infer --heatmaps`). Text is laid out by Pango, so any
  * script (Korean included) prints when a font for it is installed.
  *
  * The CSV (RFC 4180, UTF-8, header row) has one row per inspection: path, class, score,
  * pass_below, fail_above, model_verdict, operator_verdict, note, inspected_at, reviewed_at
- * (ISO 8601 UTC, empty when unset).
+ * (ISO 8601 UTC, empty when unset), heatmap_max (the map value at the top of its heatmap's
+ * colour scale, uad_verdict_heatmap_max; 0: each map's own maximum).
  *
  * Both are made in memory, then written to a temporary file in the target's folder and renamed
  * over path only when complete, so an error (unwritable folder, path is a directory, disk full, cancelled) leaves
  * neither a partial file under path nor the temporary file. Errors are UAD_ERROR_IO naming
- * the path (UAD_ERROR_CANCELLED when cancelled); an image that cannot be read for its
+ * the path (G_IO_ERROR_CANCELLED when cancelled); an image that cannot be read for its
  * thumbnail gets a note in its place, not a failure. */
 #pragma once
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "workbench-session.h"
 
+#include "uad-anomaly-map.h"
 #include "uad-error.h"
 #include "workbench-scan.h"
 
@@ -46,6 +47,11 @@ struct _WorkbenchSession
   /* Thresholds waiting to be stored. */
   GHashTable *dirty_classes;  /* WorkbenchClass set */
   guint store_source;
+
+  /* Why the history file cannot be used (NULL: it is in use), and whether the file itself is
+   * unusable (else it may work later: locked, read-only). */
+  char *history_problem;
+  gboolean history_damaged;
 };
 
 G_DEFINE_FINAL_TYPE (WorkbenchSession, workbench_session, G_TYPE_OBJECT)
@@ -67,6 +73,8 @@ enum {
   PROP_N_PASS,
   PROP_N_REVIEW,
   PROP_N_FAIL,
+  PROP_HISTORY_PROBLEM,
+  PROP_HISTORY_DAMAGED,
   N_PROPS
 };
 
@@ -78,6 +86,7 @@ enum {
   SIGNAL_EXPORTED,
   SIGNAL_RELABELLED,
   SIGNAL_RUN_FINISHED,
+  SIGNAL_HISTORY_REOPENED,
   N_SIGNALS
 };
 
@@ -109,35 +118,45 @@ set_run_id (WorkbenchSession *self, gint64 run_id)
 
 /* ---- Verdicts and counts ---- */
 
-/* The image thresholds of class k; an unknown class (-1) takes the lowest of every class, as
- * the worker does when it records the verdict. */
-static void
-thresholds_for (WorkbenchSession *self, int k, double *pass_below, double *fail_above)
+/* Every class's thresholds as they are now (NULL without classes). */
+static UadVerdictThresholds *
+class_thresholds (WorkbenchSession *self)
 {
-  if (k >= 0)
+  guint n = self->class_array->len;
+  if (n == 0)
+    return NULL;
+  UadVerdictThresholds *th = g_new (UadVerdictThresholds, n);
+  for (guint k = 0; k < n; k++)
     {
       WorkbenchClass *c = self->class_array->pdata[k];
-      *pass_below = workbench_class_get_pass_below (c);
-      *fail_above = workbench_class_get_fail_above (c);
-      return;
+      th[k] = (UadVerdictThresholds) { workbench_class_get_pass_below (c),
+                                       workbench_class_get_fail_above (c),
+                                       workbench_class_get_pixel (c) };
     }
-  *pass_below = *fail_above = G_MAXDOUBLE;
-  for (guint i = 0; i < self->class_array->len; i++)
-    {
-      WorkbenchClass *c = self->class_array->pdata[i];
-      *pass_below = MIN (*pass_below, workbench_class_get_pass_below (c));
-      *fail_above = MIN (*fail_above, workbench_class_get_fail_above (c));
-    }
+  return th;
 }
 
+/* The model's verdict of item under per_class (class_thresholds ()). */
 static UadVerdict
-verdict_of (WorkbenchSession *self, WorkbenchItem *item)
+verdict_of (WorkbenchSession *self, WorkbenchItem *item, const UadVerdictThresholds *per_class)
 {
-  if (!workbench_item_get_inspected (item) || self->class_array->len == 0)
+  if (!workbench_item_get_inspected (item) || per_class == NULL)
     return UAD_VERDICT_NONE;
-  double pass_below, fail_above;
-  thresholds_for (self, workbench_item_get_class_index (item), &pass_below, &fail_above);
-  return uad_verdict_from_score (workbench_item_get_score (item), pass_below, fail_above);
+  UadVerdictThresholds th = uad_verdict_thresholds_for (per_class, (int) self->class_array->len,
+                                                        workbench_item_get_class_index (item));
+  return uad_verdict_from_score (workbench_item_get_score (item), th.pass_below, th.fail_above);
+}
+
+gboolean
+workbench_session_get_item_thresholds (WorkbenchSession *self, WorkbenchItem *item,
+                                       UadVerdictThresholds *out)
+{
+  g_autofree UadVerdictThresholds *per_class = class_thresholds (self);
+  if (per_class == NULL)
+    return FALSE;
+  *out = uad_verdict_thresholds_for (per_class, (int) self->class_array->len,
+                                     workbench_item_get_class_index (item));
+  return TRUE;
 }
 
 /* Counts the model verdicts per class and in total. */
@@ -169,10 +188,11 @@ recount (WorkbenchSession *self)
 static void
 relabel (WorkbenchSession *self)
 {
+  g_autofree UadVerdictThresholds *per_class = class_thresholds (self);
   for (guint i = 0; i < self->item_array->len; i++)
     {
       WorkbenchItem *item = self->item_array->pdata[i];
-      workbench_item_set_model_verdict (item, verdict_of (self, item));
+      workbench_item_set_model_verdict (item, verdict_of (self, item, per_class));
     }
   recount (self);
   g_signal_emit (self, signals[SIGNAL_RELABELLED], 0);
@@ -291,6 +311,15 @@ on_threshold_changed (WorkbenchClass *c, GParamSpec *pspec, WorkbenchSession *se
   self->store_source = g_timeout_add (STORE_DELAY_MS, store_thresholds_cb, self);
 }
 
+/* Clears every image's result and the run they belong to. */
+static void
+forget_results (WorkbenchSession *self)
+{
+  for (guint i = 0; i < self->item_array->len; i++)
+    workbench_item_reset (self->item_array->pdata[i]);
+  set_run_id (self, 0);
+}
+
 static void
 set_model (WorkbenchSession *self, WorkbenchModelInfo *info)
 {
@@ -317,9 +346,7 @@ set_model (WorkbenchSession *self, WorkbenchModelInfo *info)
   g_list_store_splice (self->classes, 0, old, self->class_array->pdata, self->class_array->len);
 
   /* Results of another model mean nothing for this one. */
-  for (guint i = 0; i < self->item_array->len; i++)
-    workbench_item_reset (self->item_array->pdata[i]);
-  set_run_id (self, 0);
+  forget_results (self);
   for (guint f = 0; f < self->folder_class->len; f++)
     g_array_index (self->folder_class, int, f) = -1;
   assign_classes (self);
@@ -547,9 +574,10 @@ workbench_session_open_run (WorkbenchSession *self, gint64 run_id)
 /* ---- Inspecting ---- */
 
 static void
-on_worker_error (WorkbenchInspector *inspector, const char *message, WorkbenchSession *self)
+on_worker_error (WorkbenchInspector *inspector, const GError *error, WorkbenchSession *self)
 {
-  g_signal_emit (self, signals[SIGNAL_ERROR], 0, _("Could not save to the history"), message);
+  g_signal_emit (self, signals[SIGNAL_ERROR], 0, _("Could not save to the history"),
+                 error->message);
 }
 
 static void
@@ -588,6 +616,7 @@ on_results (WorkbenchInspector *inspector, GPtrArray *results, WorkbenchSession 
 {
   if (self->run_items == NULL)
     return;
+  g_autofree UadVerdictThresholds *per_class = class_thresholds (self);
   for (guint j = 0; j < results->len; j++)
     {
       const WorkbenchResult *r = results->pdata[j];
@@ -596,7 +625,7 @@ on_results (WorkbenchInspector *inspector, GPtrArray *results, WorkbenchSession 
       self->run_done++;
       if (r->error)
         {
-          workbench_item_set_error (item, r->error);
+          workbench_item_set_error (item, r->error->message);
           continue;
         }
       workbench_item_set_result (item, r->score, r->inspection_id);
@@ -605,7 +634,7 @@ on_results (WorkbenchInspector *inspector, GPtrArray *results, WorkbenchSession 
       int k = workbench_item_get_class_index (item);
       if (k >= 0)
         workbench_class_cover_score (self->class_array->pdata[k], r->score);
-      workbench_item_set_model_verdict (item, verdict_of (self, item));
+      workbench_item_set_model_verdict (item, verdict_of (self, item, per_class));
     }
   recount (self);
   format_progress (self);
@@ -722,6 +751,58 @@ workbench_session_export (WorkbenchSession *self, const char *path)
                                     self->cancellable, on_exported, d);
 }
 
+/* ---- The history file ---- */
+
+static void
+on_history_status (WorkbenchInspector *inspector, const GError *problem, WorkbenchSession *self)
+{
+  g_free (self->history_problem);
+  self->history_problem = problem ? g_strdup (problem->message) : NULL;
+  self->history_damaged = g_error_matches (problem, UAD_ERROR, UAD_ERROR_FORMAT)
+                          || g_error_matches (problem, UAD_ERROR, UAD_ERROR_UNSUPPORTED);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HISTORY_DAMAGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HISTORY_PROBLEM]);
+}
+
+static void
+on_history_reopened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (WorkbenchSession) self = data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *aside = NULL;
+  gboolean ok = workbench_inspector_reopen_history_finish (WORKBENCH_INSPECTOR (source), result,
+                                                           &aside, &error);
+  set_loading (self, FALSE);
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        emit_error (self, _("Could not use the history"), error);
+      return;
+    }
+  /* The results shown were kept in the scratch history, which is gone; the model is loaded
+   * again so that it is known to the history now in use. */
+  forget_results (self);
+  relabel (self);
+  if (self->model)
+    workbench_session_open_model (self, self->model->path, self->model->weights_path);
+  g_signal_emit (self, signals[SIGNAL_HISTORY_REOPENED], 0, aside);
+}
+
+void
+workbench_session_reopen_history (WorkbenchSession *self, gboolean set_aside)
+{
+  g_return_if_fail (self->history_problem != NULL && self->run_items == NULL);
+  set_loading (self, TRUE);
+  workbench_inspector_reopen_history_async (self->inspector, set_aside, self->cancellable,
+                                            on_history_reopened, g_object_ref (self));
+}
+
+const char *
+workbench_session_get_history_problem (WorkbenchSession *self)
+{
+  return self->history_problem;
+}
+
 /* ---- Object ---- */
 
 static void
@@ -763,6 +844,12 @@ workbench_session_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_N_REUSED:
       g_value_set_uint (value, self->run_reused);
+      break;
+    case PROP_HISTORY_PROBLEM:
+      g_value_set_string (value, self->history_problem);
+      break;
+    case PROP_HISTORY_DAMAGED:
+      g_value_set_boolean (value, self->history_damaged);
       break;
     case PROP_N_NONE:
     case PROP_N_PASS:
@@ -832,6 +919,7 @@ workbench_session_finalize (GObject *object)
   g_clear_object (&self->scan_cancellable);
   g_free (self->progress_text);
   g_hash_table_unref (self->dirty_classes);
+  g_free (self->history_problem);
   G_OBJECT_CLASS (workbench_session_parent_class)->finalize (object);
 }
 
@@ -864,6 +952,13 @@ workbench_session_class_init (WorkbenchSessionClass *klass)
   properties[PROP_N_PASS] = g_param_spec_int ("n-pass", NULL, NULL, 0, G_MAXINT, 0, ro);
   properties[PROP_N_REVIEW] = g_param_spec_int ("n-review", NULL, NULL, 0, G_MAXINT, 0, ro);
   properties[PROP_N_FAIL] = g_param_spec_int ("n-fail", NULL, NULL, 0, G_MAXINT, 0, ro);
+  /* Why the history file cannot be used (NULL while it is in use): meanwhile nothing is
+   * kept after the workbench closes. */
+  properties[PROP_HISTORY_PROBLEM] = g_param_spec_string ("history-problem", NULL, NULL, NULL, ro);
+  /* The file itself is unusable (corrupt, another program's, newer): a new history can start;
+   * else (locked, read-only) trying again may work. */
+  properties[PROP_HISTORY_DAMAGED] = g_param_spec_boolean ("history-damaged", NULL, NULL, FALSE,
+                                                           ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* error (title, message): something the user asked for failed. */
@@ -882,6 +977,11 @@ workbench_session_class_init (WorkbenchSessionClass *klass)
   signals[SIGNAL_RELABELLED] = g_signal_new ("relabelled", G_TYPE_FROM_CLASS (klass),
                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* run-finished (completed): a run ended, completed or not (cancelled, failed). */
+  /* history-reopened (path or NULL): the history file is in use again; path: where the old
+   * file was set aside when a new history started. */
+  signals[SIGNAL_HISTORY_REOPENED] = g_signal_new ("history-reopened", G_TYPE_FROM_CLASS (klass),
+                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                   G_TYPE_NONE, 1, G_TYPE_STRING);
   signals[SIGNAL_RUN_FINISHED] = g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass),
                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
@@ -908,6 +1008,8 @@ workbench_session_new (const char *history_path)
   self->inspector = workbench_inspector_new (history_path);
   g_signal_connect_object (self->inspector, "results", G_CALLBACK (on_results), self, 0);
   g_signal_connect_object (self->inspector, "error", G_CALLBACK (on_worker_error), self, 0);
+  g_signal_connect_object (self->inspector, "history-status", G_CALLBACK (on_history_status),
+                           self, 0);
   return self;
 }
 
@@ -951,4 +1053,147 @@ int
 workbench_session_get_count (WorkbenchSession *self, UadVerdict verdict)
 {
   return self->counts[verdict];
+}
+
+/* ---- What the widgets read ---- */
+
+typedef struct {
+  GdkTexture *texture;
+  guint8 *mask;
+} Picture;
+
+static void
+picture_free (Picture *p)
+{
+  g_clear_object (&p->texture);
+  g_free (p->mask);
+  g_free (p);
+}
+
+static void
+load_picture (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  WorkbenchItem *item = task_data;
+  GError *error = NULL;
+  g_autoptr (GFile) file = g_file_new_for_path (workbench_item_get_path (item));
+  Picture *p = g_new0 (Picture, 1);
+  p->texture = gdk_texture_new_from_file (file, &error);
+  const char *mask = workbench_item_get_mask_path (item);
+  if (p->texture && mask)
+    {
+      p->mask = g_malloc (UAD_ANOMALY_MAP_SIZE * UAD_ANOMALY_MAP_SIZE);
+      /* A mask that cannot be read is just not drawn. */
+      if (!uad_mask_load (mask, UAD_ANOMALY_MAP_SIZE, p->mask, NULL))
+        g_clear_pointer (&p->mask, g_free);
+    }
+  if (p->texture)
+    g_task_return_pointer (task, p, (GDestroyNotify) picture_free);
+  else
+    {
+      picture_free (p);
+      g_task_return_error (task, error);
+    }
+}
+
+void
+workbench_session_load_picture_async (WorkbenchSession *self, WorkbenchItem *item,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data)
+{
+  /* Decoding a picture needs neither the model nor the history: a thread of its own, so that
+   * it does not wait behind a batch of the run. */
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_task_data (task, g_object_ref (item), g_object_unref);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, load_picture);
+}
+
+GdkTexture *
+workbench_session_load_picture_finish (WorkbenchSession *self, GAsyncResult *result,
+                                       guint8 **mask, GError **error)
+{
+  Picture *p = g_task_propagate_pointer (G_TASK (result), error);
+  if (p == NULL)
+    return NULL;
+  GdkTexture *texture = g_steal_pointer (&p->texture);
+  *mask = g_steal_pointer (&p->mask);
+  picture_free (p);
+  return texture;
+}
+
+/* A task of the session's own for a job of the worker, whose pointer result (freed with
+ * free_func when nobody takes it) is handed on: callers see the session as the source object,
+ * so that it outlives their callback. */
+static GTask *
+forwarding_task (WorkbenchSession *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                 gpointer user_data, GDestroyNotify free_func)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_task_data (task, (gpointer) free_func, NULL);
+  return task;
+}
+
+static void
+forward_pointer (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+  gpointer value = g_task_propagate_pointer (G_TASK (result), &error);
+  if (error)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, value, (GDestroyNotify) g_task_get_task_data (task));
+  g_object_unref (task);
+}
+
+void
+workbench_session_get_map_async (WorkbenchSession *self, WorkbenchItem *item,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  GTask *task = forwarding_task (self, cancellable, callback, user_data, g_free);
+  workbench_inspector_get_map_async (self->inspector, workbench_item_get_inspection_id (item),
+                                     cancellable, forward_pointer, task);
+}
+
+float *
+workbench_session_get_map_finish (WorkbenchSession *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+workbench_session_render_async (WorkbenchSession *self, WorkbenchItem *item,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  GTask *task = forwarding_task (self, cancellable, callback, user_data,
+                                 (GDestroyNotify) uad_image_free);
+  workbench_inspector_render_async (self->inspector, workbench_item_get_path (item),
+                                    workbench_item_get_class_index (item), cancellable,
+                                    forward_pointer, task);
+}
+
+UadImage *
+workbench_session_render_finish (WorkbenchSession *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+workbench_session_list_runs_async (WorkbenchSession *self, const UadRunFilter *filter,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  GTask *task = forwarding_task (self, cancellable, callback, user_data,
+                                 (GDestroyNotify) g_ptr_array_unref);
+  workbench_inspector_list_runs_async (self->inspector, filter, cancellable, forward_pointer,
+                                       task);
+}
+
+GPtrArray *
+workbench_session_list_runs_finish (WorkbenchSession *self, GAsyncResult *result,
+                                    GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -26,6 +26,7 @@ WorkbenchSession *workbench_session_new (const char *history_path);
 /* Stops the worker (dispose does it too). */
 void workbench_session_shutdown (WorkbenchSession *self);
 
+/* The worker, for tests and benchmarks: widgets go through the session's own calls. */
 WorkbenchInspector *workbench_session_get_inspector (WorkbenchSession *self);
 /* WorkbenchItem, in folder order. */
 GListModel *workbench_session_get_items (WorkbenchSession *self);
@@ -51,6 +52,11 @@ int workbench_session_get_folder_class (WorkbenchSession *self, guint folder);
 void workbench_session_inspect (WorkbenchSession *self);
 void workbench_session_cancel (WorkbenchSession *self);
 
+/* The thresholds that judge item now: its class's, or for an unknown class the fallback of
+ * uad_verdict_thresholds_for. FALSE when no model is open. */
+gboolean workbench_session_get_item_thresholds (WorkbenchSession *self, WorkbenchItem *item,
+                                                UadVerdictThresholds *out);
+
 /* Sets the operator's verdict and note of an inspected image (stored at once). */
 void workbench_session_set_operator_verdict (WorkbenchSession *self, WorkbenchItem *item,
                                              UadVerdict verdict, const char *note);
@@ -62,7 +68,45 @@ void workbench_session_export (WorkbenchSession *self, const char *path);
 /* Reopens a past run: its model (loaded if another is open), folders and results. */
 void workbench_session_open_run (WorkbenchSession *self, gint64 run_id);
 
+/* Why the history file cannot be used ("history-problem"; NULL while it is in use). Until it
+ * is, models open and inspect as usual but nothing is kept after the workbench closes. */
+const char *workbench_session_get_history_problem (WorkbenchSession *self);
+/* Tries the history file again (not while inspecting), after setting it aside with its log
+ * when set_aside (never deleted; a new history starts). "history-reopened" follows, or "error"
+ * (and "history-problem" says why now). The open model is loaded again and the results shown
+ * are cleared: they were kept in the scratch history only. */
+void workbench_session_reopen_history (WorkbenchSession *self, gboolean set_aside);
+
 /* The verdict count over every image (UAD_VERDICT_NONE: not inspected). */
 int workbench_session_get_count (WorkbenchSession *self, UadVerdict verdict);
+
+/* ---- What the widgets read, through the worker or a thread of their own ---- */
+
+/* An image file as a texture, and its ground-truth mask when it has one
+ * (UAD_ANOMALY_MAP_SIZE^2 bytes, non-zero = defect, g_free; NULL when there is none or it
+ * cannot be read: it is just not drawn). */
+void workbench_session_load_picture_async (WorkbenchSession *self, WorkbenchItem *item,
+                                           GCancellable *cancellable,
+                                           GAsyncReadyCallback callback, gpointer user_data);
+GdkTexture *workbench_session_load_picture_finish (WorkbenchSession *self, GAsyncResult *result,
+                                                  guint8 **mask, GError **error);
+/* The anomaly map of item's stored result (UAD_ANOMALY_MAP_SIZE^2 floats, g_free). */
+void workbench_session_get_map_async (WorkbenchSession *self, WorkbenchItem *item,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
+float *workbench_session_get_map_finish (WorkbenchSession *self, GAsyncResult *result,
+                                         GError **error);
+/* The open model's reconstruction of item as a picture (it needs an image decoder). */
+void workbench_session_render_async (WorkbenchSession *self, WorkbenchItem *item,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data);
+UadImage *workbench_session_render_finish (WorkbenchSession *self, GAsyncResult *result,
+                                           GError **error);
+/* The history's runs matching filter, newest first: a GPtrArray of UadHistoryRun *. */
+void workbench_session_list_runs_async (WorkbenchSession *self, const UadRunFilter *filter,
+                                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data);
+GPtrArray *workbench_session_list_runs_finish (WorkbenchSession *self, GAsyncResult *result,
+                                              GError **error);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "workbench-contours.h"
 #include "workbench-image-pane.h"
 #include "workbench-texture.h"
+#include "workbench-verdict.h"
 
 #define MAP_SIZE UAD_ANOMALY_MAP_SIZE
 #define ZOOM_STEP 1.25
@@ -17,7 +18,6 @@ enum { PANE_ORIGINAL, PANE_RECONSTRUCTION, N_PANES };
 struct _WorkbenchViewer {
   GtkWidget parent_instance;
 
-  GtkWidget *root;
   WorkbenchImagePane *panes[N_PANES];
   GtkWidget *cards[N_PANES];
   GtkStack *stacks[N_PANES];
@@ -25,6 +25,8 @@ struct _WorkbenchViewer {
   GtkWidget *placeholder_icons[N_PANES];
   GtkButton *zoom_button;
   GtkAdjustment *opacity_adjustment;
+  GtkScale *opacity_scale;
+  GSimpleActionGroup *actions; /* "viewer": the zoom actions */
   GtkDropDown *colormap_dropdown;
   GtkWidget *legend_bar;
   GtkLabel *legend_lo, *legend_hi, *legend_key;
@@ -46,18 +48,6 @@ G_DEFINE_FINAL_TYPE (WorkbenchViewer, workbench_viewer, GTK_TYPE_WIDGET)
 
 enum { PROP_0, PROP_HEATMAP_OPACITY, PROP_COLORMAP, PROP_ZOOM, N_PROPS };
 static GParamSpec *props[N_PROPS];
-
-static const char viewer_css[] =
-  "workbench-viewer .pane-title { background-color: alpha(black, 0.6); color: white;"
-  "  border-radius: 6px; padding: 2px 8px; font-size: smaller; font-weight: bold; }"
-  "workbench-viewer .image-card { background-color: mix(@card_bg_color, @card_fg_color, 0.06); }"
-  "workbench-viewer .verdict { border-radius: 999px; padding: 4px 12px; font-weight: bold; }"
-  "workbench-viewer .verdict.normal { background-color: @success_bg_color;"
-  "  color: @success_fg_color; }"
-  "workbench-viewer .verdict.anomalous { background-color: @error_bg_color;"
-  "  color: @error_fg_color; }"
-  "workbench-viewer .legend-bar { border-radius: 4px; }"
-  "workbench-viewer .info-card { padding: 12px 18px; }";
 
 GType
 workbench_colormap_get_type (void)
@@ -197,31 +187,40 @@ on_view_changed (WorkbenchImagePane *pane, WorkbenchViewer *self)
 }
 
 static void
-zoom_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+zoom_action (GSimpleAction *action, GVariant *parameter, gpointer data)
 {
-  WorkbenchViewer *self = WORKBENCH_VIEWER (widget);
+  WorkbenchViewer *self = data;
+  const char *name = g_action_get_name (G_ACTION (action));
   WorkbenchImagePane *pane = self->panes[PANE_ORIGINAL];
   double cx = gtk_widget_get_width (GTK_WIDGET (pane)) / 2.0;
   double cy = gtk_widget_get_height (GTK_WIDGET (pane)) / 2.0;
 
-  if (g_str_equal (action_name, "viewer.zoom-fit"))
+  if (g_str_equal (name, "zoom-fit"))
     workbench_image_pane_zoom_fit (pane);
-  else if (g_str_equal (action_name, "viewer.zoom-100"))
+  else if (g_str_equal (name, "zoom-100"))
     workbench_image_pane_zoom_to (pane, 1.0);
-  else if (g_str_equal (action_name, "viewer.zoom-in"))
+  else if (g_str_equal (name, "zoom-in"))
     workbench_image_pane_zoom_at (pane, ZOOM_STEP, cx, cy);
   else
     workbench_image_pane_zoom_at (pane, 1 / ZOOM_STEP, cx, cy);
 }
 
+/* The "viewer" action group, as the window's actions: GActionEntry. */
+static const GActionEntry actions[] = {
+  { .name = "zoom-fit", .activate = zoom_action },
+  { .name = "zoom-100", .activate = zoom_action },
+  { .name = "zoom-in", .activate = zoom_action },
+  { .name = "zoom-out", .activate = zoom_action },
+};
+
 static void
 update_actions (WorkbenchViewer *self)
 {
-  static const char *const actions[] = {
-    "viewer.zoom-fit", "viewer.zoom-100", "viewer.zoom-in", "viewer.zoom-out",
-  };
   for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
-    gtk_widget_action_set_enabled (GTK_WIDGET (self), actions[i], self->original != NULL);
+    {
+      GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self->actions), actions[i].name);
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->original != NULL);
+    }
 }
 
 /* ---- Public API ---- */
@@ -402,23 +401,22 @@ workbench_viewer_set_facts (WorkbenchViewer *self, const char *const *facts)
 }
 
 void
-workbench_viewer_set_verdict (WorkbenchViewer *self, WorkbenchVerdict verdict)
+workbench_viewer_set_verdict (WorkbenchViewer *self, UadVerdict verdict)
 {
   g_return_if_fail (WORKBENCH_IS_VIEWER (self));
 
   GtkWidget *badge = GTK_WIDGET (self->verdict_badge);
-  gtk_widget_set_visible (badge, verdict != WORKBENCH_VERDICT_NONE);
-  gtk_widget_remove_css_class (badge, "normal");
-  gtk_widget_remove_css_class (badge, "anomalous");
-  if (verdict != WORKBENCH_VERDICT_NONE)
+  gtk_widget_set_visible (badge, verdict != UAD_VERDICT_NONE);
+  for (int v = UAD_VERDICT_PASS; v < UAD_N_VERDICTS; v++)
+    gtk_widget_remove_css_class (badge, workbench_verdict_css_class ((UadVerdict) v));
+  if (verdict != UAD_VERDICT_NONE)
     {
-      gboolean anomalous = verdict == WORKBENCH_VERDICT_ANOMALOUS;
-      gtk_label_set_label (self->verdict_badge, anomalous ? _("Anomalous") : _("Normal"));
-      gtk_widget_add_css_class (badge, anomalous ? "anomalous" : "normal");
+      gtk_label_set_label (self->verdict_badge, workbench_verdict_label (verdict));
+      gtk_widget_add_css_class (badge, workbench_verdict_css_class (verdict));
     }
   gtk_widget_set_visible (GTK_WIDGET (self->facts_placeholder),
                           gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL
-                            && verdict == WORKBENCH_VERDICT_NONE);
+                            && verdict == UAD_VERDICT_NONE);
 }
 
 /* ---- Construction ---- */
@@ -443,230 +441,26 @@ format_percent (GtkScale *scale, double value, gpointer data)
   return g_strdup_printf ("%.0f %%", value);
 }
 
-/* A card holding one pane, its title over the top-left corner, and a placeholder. */
-static GtkWidget *
-build_pane_card (WorkbenchViewer *self, int index, const char *title, const char *icon)
-{
-  GtkWidget *pane = workbench_image_pane_new ();
-  self->panes[index] = WORKBENCH_IMAGE_PANE (pane);
-  g_signal_connect (pane, "view-changed", G_CALLBACK (on_view_changed), self);
-
-  GtkWidget *image = gtk_image_new_from_icon_name (icon);
-  gtk_image_set_pixel_size (GTK_IMAGE (image), 64);
-  gtk_widget_add_css_class (image, "dim-label");
-  GtkWidget *label = gtk_label_new (_("No image selected"));
-  gtk_widget_add_css_class (label, "title-4");
-  gtk_widget_add_css_class (label, "dim-label");
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_justify (GTK_LABEL (label), GTK_JUSTIFY_CENTER);
-  self->placeholders[index] = GTK_LABEL (label);
-  self->placeholder_icons[index] = image;
-  GtkWidget *placeholder = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  gtk_widget_set_valign (placeholder, GTK_ALIGN_CENTER);
-  gtk_widget_set_margin_start (placeholder, 12);
-  gtk_widget_set_margin_end (placeholder, 12);
-  gtk_box_append (GTK_BOX (placeholder), image);
-  gtk_box_append (GTK_BOX (placeholder), label);
-
-  GtkWidget *stack = gtk_stack_new ();
-  self->stacks[index] = GTK_STACK (stack);
-  gtk_stack_add_named (GTK_STACK (stack), placeholder, "placeholder");
-  gtk_stack_add_named (GTK_STACK (stack), pane, "image");
-
-  GtkWidget *caption = gtk_label_new (title);
-  gtk_widget_add_css_class (caption, "pane-title");
-  gtk_widget_set_halign (caption, GTK_ALIGN_START);
-  gtk_widget_set_valign (caption, GTK_ALIGN_START);
-  gtk_widget_set_margin_start (caption, 8);
-  gtk_widget_set_margin_top (caption, 8);
-  gtk_widget_set_can_target (caption, FALSE);
-
-  GtkWidget *card = gtk_overlay_new ();
-  gtk_overlay_set_child (GTK_OVERLAY (card), stack);
-  gtk_overlay_add_overlay (GTK_OVERLAY (card), caption);
-  gtk_widget_add_css_class (card, "card");
-  gtk_widget_add_css_class (card, "image-card");
-  gtk_widget_set_overflow (card, GTK_OVERFLOW_HIDDEN);
-  gtk_widget_set_hexpand (card, TRUE);
-  gtk_widget_set_vexpand (card, TRUE);
-  self->cards[index] = card;
-  return card;
-}
-
-static GtkWidget *
-icon_button (const char *icon, const char *action, const char *tooltip)
-{
-  GtkWidget *button = gtk_button_new_from_icon_name (icon);
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
-  gtk_widget_set_tooltip_text (button, tooltip);
-  return button;
-}
-
-static GtkWidget *
-build_toolbar (WorkbenchViewer *self)
-{
-  GtkWidget *zoom = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  gtk_widget_add_css_class (zoom, "linked");
-  gtk_box_append (GTK_BOX (zoom), icon_button ("zoom-out-symbolic", "viewer.zoom-out", _("Zoom Out")));
-  GtkWidget *zoom_button = gtk_button_new_with_label ("–");
-  self->zoom_button = GTK_BUTTON (zoom_button);
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (zoom_button), "viewer.zoom-100");
-  gtk_widget_set_tooltip_text (zoom_button, _("Actual Size (Ctrl+1)"));
-  gtk_widget_add_css_class (zoom_button, "numeric");
-  gtk_label_set_width_chars (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (zoom_button))), 6);
-  gtk_box_append (GTK_BOX (zoom), zoom_button);
-  gtk_box_append (GTK_BOX (zoom), icon_button ("zoom-in-symbolic", "viewer.zoom-in", _("Zoom In")));
-
-  GtkWidget *fit = icon_button ("zoom-fit-best-symbolic", "viewer.zoom-fit", _("Best Fit (Ctrl+0)"));
-
-  GtkWidget *spacer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  gtk_widget_set_hexpand (spacer, TRUE);
-
-  GtkWidget *opacity_label = gtk_label_new (_("Heatmap"));
-  gtk_widget_add_css_class (opacity_label, "dim-label");
-  self->opacity_adjustment = gtk_adjustment_new (100 * self->opacity, 0, 100, 1, 10, 0);
-  g_signal_connect (self->opacity_adjustment, "value-changed", G_CALLBACK (on_opacity_changed),
-                    self);
-  GtkWidget *scale = gtk_scale_new (GTK_ORIENTATION_HORIZONTAL, self->opacity_adjustment);
-  gtk_scale_set_draw_value (GTK_SCALE (scale), TRUE);
-  gtk_scale_set_value_pos (GTK_SCALE (scale), GTK_POS_RIGHT);
-  gtk_scale_set_format_value_func (GTK_SCALE (scale), format_percent, NULL, NULL);
-  gtk_widget_set_size_request (scale, 180, -1);
-  gtk_widget_set_tooltip_text (scale, _("Heatmap opacity"));
-
-  const char *const colormaps[] = { _("Jet"), _("Inferno"), _("Gray"), NULL };
-  GtkWidget *dropdown = gtk_drop_down_new_from_strings (colormaps);
-  self->colormap_dropdown = GTK_DROP_DOWN (dropdown);
-  gtk_drop_down_set_selected (self->colormap_dropdown, self->colormap);
-  g_signal_connect (dropdown, "notify::selected", G_CALLBACK (on_colormap_selected), self);
-  gtk_widget_set_tooltip_text (dropdown, _("Colour map"));
-  gtk_widget_set_size_request (dropdown, 120, -1);
-
-  GtkWidget *toolbar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_box_append (GTK_BOX (toolbar), zoom);
-  gtk_box_append (GTK_BOX (toolbar), fit);
-  gtk_box_append (GTK_BOX (toolbar), spacer);
-  gtk_box_append (GTK_BOX (toolbar), opacity_label);
-  gtk_box_append (GTK_BOX (toolbar), scale);
-  gtk_box_append (GTK_BOX (toolbar), dropdown);
-  return toolbar;
-}
-
-static GtkWidget *
-build_facts_card (WorkbenchViewer *self)
-{
-  GtkWidget *badge = gtk_label_new (NULL);
-  self->verdict_badge = GTK_LABEL (badge);
-  gtk_widget_add_css_class (badge, "verdict");
-  gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
-  gtk_widget_set_visible (badge, FALSE);
-
-  GtkWidget *facts = gtk_flow_box_new ();
-  self->facts_box = GTK_FLOW_BOX (facts);
-  gtk_flow_box_set_selection_mode (self->facts_box, GTK_SELECTION_NONE);
-  gtk_flow_box_set_column_spacing (self->facts_box, 24);
-  gtk_flow_box_set_row_spacing (self->facts_box, 8);
-  gtk_flow_box_set_max_children_per_line (self->facts_box, 8);
-  gtk_widget_set_hexpand (facts, TRUE);
-  gtk_widget_set_valign (facts, GTK_ALIGN_CENTER);
-
-  GtkWidget *placeholder = gtk_label_new (_("No details"));
-  self->facts_placeholder = GTK_LABEL (placeholder);
-  gtk_widget_add_css_class (placeholder, "dim-label");
-  gtk_label_set_xalign (GTK_LABEL (placeholder), 0);
-
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
-  gtk_widget_add_css_class (box, "card");
-  gtk_widget_add_css_class (box, "info-card");
-  gtk_widget_set_hexpand (box, TRUE);
-  gtk_box_append (GTK_BOX (box), badge);
-  gtk_box_append (GTK_BOX (box), placeholder);
-  gtk_box_append (GTK_BOX (box), facts);
-  return box;
-}
-
-static GtkWidget *
-build_legend_card (WorkbenchViewer *self)
-{
-  GtkWidget *bar = gtk_drawing_area_new ();
-  self->legend_bar = bar;
-  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (bar), 12);
-  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (bar), draw_legend_bar, self, NULL);
-  gtk_widget_add_css_class (bar, "legend-bar");
-  gtk_widget_set_overflow (bar, GTK_OVERFLOW_HIDDEN);
-
-  GtkWidget *lo = gtk_label_new (NULL), *hi = gtk_label_new (NULL);
-  self->legend_lo = GTK_LABEL (lo);
-  self->legend_hi = GTK_LABEL (hi);
-  GtkWidget *ends = gtk_center_box_new ();
-  gtk_center_box_set_start_widget (GTK_CENTER_BOX (ends), lo);
-  gtk_center_box_set_end_widget (GTK_CENTER_BOX (ends), hi);
-  gtk_widget_add_css_class (ends, "caption");
-  gtk_widget_add_css_class (ends, "numeric");
-  gtk_widget_add_css_class (ends, "dim-label");
-
-  GtkWidget *key = gtk_label_new (NULL);
-  self->legend_key = GTK_LABEL (key);
-  gtk_widget_add_css_class (key, "caption");
-  gtk_label_set_xalign (GTK_LABEL (key), 0);
-  /* Wraps within the card's fixed width rather than widening it as the text changes. */
-  gtk_label_set_wrap (GTK_LABEL (key), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (key), 1);
-
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
-  gtk_widget_add_css_class (box, "card");
-  gtk_widget_add_css_class (box, "info-card");
-  gtk_widget_set_size_request (box, 300, -1);
-  gtk_box_append (GTK_BOX (box), bar);
-  gtk_box_append (GTK_BOX (box), ends);
-  gtk_box_append (GTK_BOX (box), key);
-  return box;
-}
-
-static void
-ensure_css (GtkWidget *widget)
-{
-  GdkDisplay *display = gtk_widget_get_display (widget);
-  if (display == NULL || g_object_get_data (G_OBJECT (display), "workbench-viewer-css") != NULL)
-    return;
-  GtkCssProvider *provider = gtk_css_provider_new ();
-  gtk_css_provider_load_from_data (provider, viewer_css, -1);
-  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (provider),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-  g_object_set_data_full (G_OBJECT (display), "workbench-viewer-css", provider, g_object_unref);
-}
-
 static void
 workbench_viewer_init (WorkbenchViewer *self)
 {
   self->threshold = INFINITY;
   self->opacity = 0.5;
   self->colormap = UAD_COLORMAP_JET;
-  ensure_css (GTK_WIDGET (self));
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->actions = g_simple_action_group_new ();
+  g_action_map_add_action_entries (G_ACTION_MAP (self->actions), actions, G_N_ELEMENTS (actions),
+                                   self);
+  gtk_widget_insert_action_group (GTK_WIDGET (self), "viewer", G_ACTION_GROUP (self->actions));
 
-  GtkWidget *panes = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-  gtk_box_set_homogeneous (GTK_BOX (panes), TRUE);
-  gtk_box_append (GTK_BOX (panes),
-                  build_pane_card (self, PANE_ORIGINAL, _("Input · heatmap"), "image-x-generic-symbolic"));
-  gtk_box_append (GTK_BOX (panes), build_pane_card (self, PANE_RECONSTRUCTION, _("Reconstruction"),
-                                                    "image-missing-symbolic"));
+  /* The button's own label, so that the zoom's text can change without resizing it. */
+  gtk_label_set_width_chars (GTK_LABEL (gtk_button_get_child (self->zoom_button)), 6);
+  gtk_adjustment_set_value (self->opacity_adjustment, 100 * self->opacity);
+  gtk_scale_set_format_value_func (self->opacity_scale, format_percent, NULL, NULL);
+  gtk_drop_down_set_selected (self->colormap_dropdown, self->colormap);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->legend_bar), draw_legend_bar, self,
+                                  NULL);
   workbench_image_pane_set_overlay_opacity (self->panes[PANE_ORIGINAL], self->opacity);
-  gtk_label_set_label (self->placeholders[PANE_RECONSTRUCTION], "");
-  gtk_widget_set_visible (self->placeholder_icons[PANE_RECONSTRUCTION], FALSE);
-
-  GtkWidget *bottom = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-  gtk_box_append (GTK_BOX (bottom), build_facts_card (self));
-  gtk_box_append (GTK_BOX (bottom), build_legend_card (self));
-
-  self->root = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  gtk_widget_set_margin_start (self->root, 12);
-  gtk_widget_set_margin_end (self->root, 12);
-  gtk_widget_set_margin_top (self->root, 12);
-  gtk_widget_set_margin_bottom (self->root, 12);
-  gtk_box_append (GTK_BOX (self->root), build_toolbar (self));
-  gtk_box_append (GTK_BOX (self->root), panes);
-  gtk_box_append (GTK_BOX (self->root), bottom);
-  gtk_widget_set_parent (self->root, GTK_WIDGET (self));
 
   update_legend (self);
   update_actions (self);
@@ -718,7 +512,12 @@ workbench_viewer_dispose (GObject *object)
 {
   WorkbenchViewer *self = WORKBENCH_VIEWER (object);
 
-  g_clear_pointer (&self->root, gtk_widget_unparent);
+  /* A plain GtkWidget does not unparent its children itself. */
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+  gtk_widget_dispose_template (GTK_WIDGET (self), WORKBENCH_TYPE_VIEWER);
+  g_clear_object (&self->actions);
   g_clear_object (&self->original);
   g_clear_pointer (&self->map, g_free);
   g_clear_pointer (&self->mask, g_free);
@@ -745,10 +544,6 @@ workbench_viewer_class_init (WorkbenchViewerClass *klass)
                                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
-  gtk_widget_class_install_action (widget_class, "viewer.zoom-fit", NULL, zoom_action);
-  gtk_widget_class_install_action (widget_class, "viewer.zoom-100", NULL, zoom_action);
-  gtk_widget_class_install_action (widget_class, "viewer.zoom-in", NULL, zoom_action);
-  gtk_widget_class_install_action (widget_class, "viewer.zoom-out", NULL, zoom_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK,
                                        "viewer.zoom-fit", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
@@ -759,6 +554,38 @@ workbench_viewer_class_init (WorkbenchViewerClass *klass)
                                        "viewer.zoom-in", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, GDK_CONTROL_MASK,
                                        "viewer.zoom-out", NULL);
+
+  g_type_ensure (WORKBENCH_TYPE_IMAGE_PANE);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/uniad/Workbench/workbench-viewer.ui");
+#define BIND(name, field) \
+  gtk_widget_class_bind_template_child_full (widget_class, name, FALSE, \
+                                             G_STRUCT_OFFSET (WorkbenchViewer, field))
+  BIND ("pane_original", panes[PANE_ORIGINAL]);
+  BIND ("pane_reconstruction", panes[PANE_RECONSTRUCTION]);
+  BIND ("card_original", cards[PANE_ORIGINAL]);
+  BIND ("card_reconstruction", cards[PANE_RECONSTRUCTION]);
+  BIND ("stack_original", stacks[PANE_ORIGINAL]);
+  BIND ("stack_reconstruction", stacks[PANE_RECONSTRUCTION]);
+  BIND ("placeholder_original", placeholders[PANE_ORIGINAL]);
+  BIND ("placeholder_reconstruction", placeholders[PANE_RECONSTRUCTION]);
+  BIND ("placeholder_icon_original", placeholder_icons[PANE_ORIGINAL]);
+  BIND ("placeholder_icon_reconstruction", placeholder_icons[PANE_RECONSTRUCTION]);
+#undef BIND
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, zoom_button);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, opacity_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, opacity_scale);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, colormap_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, legend_bar);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, legend_lo);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, legend_hi);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, legend_key);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, verdict_badge);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, facts_box);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, facts_placeholder);
+  gtk_widget_class_bind_template_callback (widget_class, on_view_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_opacity_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_colormap_selected);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "workbench-viewer");

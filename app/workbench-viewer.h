@@ -3,10 +3,12 @@
  * image with the anomaly heatmap over it and the contours of the defect regions and of the
  * ground truth; right the model's reconstruction, or a placeholder, unless hidden), zoomed
  * and panned together, a toolbar (zoom, heatmap opacity, colour map), a legend, and a facts box
- * the caller fills.
+ * the caller fills. Its widgets are a template (ui/workbench-viewer.ui), styled by
+ * resources/style.css: the application must have registered the workbench resources.
  *
- * Actions (for buttons and accelerators of the window): "viewer.zoom-fit", "viewer.zoom-100",
- * "viewer.zoom-in", "viewer.zoom-out"; enabled while an image is shown. Inside the viewer,
+ * Actions (the "viewer" action group, for buttons and accelerators of the window):
+ * "viewer.zoom-fit", "viewer.zoom-100", "viewer.zoom-in", "viewer.zoom-out"; enabled while an
+ * image is shown. Inside the viewer,
  * Ctrl+0, Ctrl+1, Ctrl+plus and Ctrl+minus trigger them too.
  *
  * Properties, with notify, so the application can bind them to GSettings:
@@ -22,18 +24,13 @@
 #include <adwaita.h>
 
 #include "uad-heatmap.h"
+#include "uad-verdict.h"
 
 G_BEGIN_DECLS
 
 /* UadColormap as a GEnum, for the "colormap" property. */
 #define WORKBENCH_TYPE_COLORMAP (workbench_colormap_get_type ())
 GType workbench_colormap_get_type (void);
-
-typedef enum {
-  WORKBENCH_VERDICT_NONE,      /* no badge (not inspected yet) */
-  WORKBENCH_VERDICT_NORMAL,    /* green "Normal" badge */
-  WORKBENCH_VERDICT_ANOMALOUS, /* red "Anomalous" badge */
-} WorkbenchVerdict;
 
 #define WORKBENCH_TYPE_VIEWER (workbench_viewer_get_type ())
 G_DECLARE_FINAL_TYPE (WorkbenchViewer, workbench_viewer, WORKBENCH, VIEWER, GtkWidget)
@@ -73,6 +70,6 @@ double workbench_viewer_get_zoom (WorkbenchViewer *self);
  * (e.g. { "Score", "0.412", "Class", "bottle", "File", "000.png", "Size", "900 × 900", NULL }),
  * shown in that order; NULL clears. The verdict is a badge in front of them. */
 void workbench_viewer_set_facts (WorkbenchViewer *self, const char *const *facts);
-void workbench_viewer_set_verdict (WorkbenchViewer *self, WorkbenchVerdict verdict);
+void workbench_viewer_set_verdict (WorkbenchViewer *self, UadVerdict verdict);
 
 G_END_DECLS

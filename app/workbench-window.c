@@ -1,60 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "workbench-window.h"
+#include "workbench-window-private.h"
 
-#include "uad-anomaly-map.h"
 #include "uad-image.h"
-#include "uad-weights.h"
-#include "workbench-details.h"
 #include "workbench-gallery-cell.h"
-#include "workbench-gallery.h"
-#include "workbench-history-page.h"
-#include "workbench-sidebar.h"
-#include "workbench-viewer.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
-#include <string.h>
-
-struct _WorkbenchWindow
-{
-  AdwApplicationWindow parent_instance;
-
-  AdwToastOverlay *toast_overlay;
-  GtkButton *cancel_button;
-  GtkButton *inspect_button;
-  AdwViewSwitcherTitle *switcher_title;
-  AdwViewStack *view_stack;
-  GtkBox *inspect_page;
-  GtkRevealer *sidebar_revealer;
-  WorkbenchSidebar *sidebar;
-  GtkPaned *paned;
-  WorkbenchGallery *gallery;
-  GtkRevealer *progress_revealer;
-  GtkProgressBar *progress_bar;
-  GtkLabel *progress_label;
-  AdwBin *viewer_bin;
-  WorkbenchDetails *details;
-  WorkbenchHistoryPage *history_page;
-
-  WorkbenchViewer *viewer;
-  GSettings *settings;
-  WorkbenchSession *session;
-
-  /* The image in the viewer and what has been loaded of it so far. */
-  WorkbenchItem *shown;
-  GCancellable *show_cancellable;
-  GdkTexture *shown_texture;
-  GdkTexture *shown_reconstruction;
-  guint8 *shown_mask;
-  float *shown_map;
-  float shown_range_hi;       /* the heatmap's scale as last given to the viewer (kept by it
-                               * from image to image) */
-};
 
 G_DEFINE_FINAL_TYPE (WorkbenchWindow, workbench_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void
-toast (WorkbenchWindow *self, const char *text)
+void
+workbench_window_toast (WorkbenchWindow *self, const char *text)
 {
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
 }
@@ -65,47 +21,6 @@ show_error (WorkbenchWindow *self, const char *title, const char *message)
   GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), title, message);
   adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
   gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-enable (WorkbenchWindow *self, const char *name, gboolean enabled)
-{
-  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
-}
-
-/* ---- Action states ---- */
-
-static void
-update_actions (WorkbenchWindow *self)
-{
-  gboolean has_model, loading, inspecting, exporting;
-  guint n_items;
-  gint64 run_id;
-  g_object_get (self->session, "has-model", &has_model, "loading", &loading, "inspecting",
-                &inspecting, "exporting", &exporting, "n-items", &n_items, "run-id", &run_id,
-                NULL);
-  enable (self, "open-model", !loading && !inspecting);
-  enable (self, "open-folder", !loading && !inspecting);
-  enable (self, "inspect", has_model && n_items > 0 && !loading && !inspecting);
-  enable (self, "cancel", inspecting);
-  enable (self, "export", run_id > 0 && !inspecting && !exporting);
-  enable (self, "export-to", run_id > 0 && !inspecting && !exporting);
-  gtk_widget_set_visible (GTK_WIDGET (self->inspect_button), !inspecting);
-  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), inspecting);
-  gtk_revealer_set_reveal_child (self->progress_revealer, inspecting);
-}
-
-static void
-update_verdict_action (WorkbenchWindow *self)
-{
-  WorkbenchItem *item = workbench_gallery_get_selected_item (self->gallery);
-  gboolean inspected = item && workbench_item_get_inspection_id (item) > 0;
-  UadVerdict v = item ? workbench_item_get_operator_verdict (item) : UAD_VERDICT_NONE;
-  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "operator-verdict");
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), inspected);
-  const char *nick = uad_verdict_to_string (v);
-  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (nick ? nick : ""));
 }
 
 static void
@@ -128,257 +43,38 @@ update_title (WorkbenchWindow *self)
 
 /* ---- The viewer ---- */
 
-static WorkbenchClass *
-class_of (WorkbenchWindow *self, WorkbenchItem *item)
+static void
+report_to_toast (const char *message, gpointer data)
 {
-  int k = workbench_item_get_class_index (item);
-  GListModel *classes = workbench_session_get_classes (self->session);
-  if (k < 0 || (guint) k >= g_list_model_get_n_items (classes))
-    return NULL;
-  WorkbenchClass *c = g_list_model_get_item (classes, k);
-  g_object_unref (c); /* the session's list keeps it */
-  return c;
+  workbench_window_toast (data, message);
 }
 
 static void
-add_fact (GPtrArray *facts, const char *name, char *value)
+on_relabelled (WorkbenchWindow *self)
 {
-  g_ptr_array_add (facts, g_strdup (name));
-  g_ptr_array_add (facts, value);
-}
-
-static void
-update_facts (WorkbenchWindow *self)
-{
-  WorkbenchItem *item = self->shown;
-  if (item == NULL)
-    {
-      workbench_viewer_set_facts (self->viewer, NULL);
-      workbench_viewer_set_verdict (self->viewer, WORKBENCH_VERDICT_NONE);
-      return;
-    }
-  g_autoptr (GPtrArray) facts = g_ptr_array_new_with_free_func (g_free);
-  UadVerdict model = workbench_item_get_model_verdict (item);
-  UadVerdict op = workbench_item_get_operator_verdict (item);
-  if (workbench_item_get_error (item))
-    add_fact (facts, _("Error"), g_strdup (workbench_item_get_error (item)));
-  if (workbench_item_get_inspected (item))
-    {
-      add_fact (facts, _("Score"), workbench_format_score (workbench_item_get_score (item)));
-      add_fact (facts, _("Model verdict"), g_strdup (workbench_verdict_label (model)));
-    }
-  if (op != UAD_VERDICT_NONE)
-    add_fact (facts, _("Your verdict"), g_strdup (workbench_verdict_label (op)));
-  const char *class_name = workbench_item_get_class_name (item);
-  add_fact (facts, _("Class"), g_strdup (class_name ? class_name : _("Unknown")));
-  if (workbench_item_get_defect (item))
-    add_fact (facts, _("Label"), g_strdup (workbench_item_get_defect (item)));
-  add_fact (facts, _("File"), g_strdup (workbench_item_get_name (item)));
-  if (self->shown_texture)
-    add_fact (facts, _("Size"), g_strdup_printf ("%d × %d", gdk_texture_get_width (self->shown_texture),
-                                                 gdk_texture_get_height (self->shown_texture)));
-  add_fact (facts, _("Bytes"), g_format_size (workbench_item_get_size (item)));
-  if (workbench_item_get_mtime (item) > 0)
-    {
-      g_autoptr (GDateTime) t = g_date_time_new_from_unix_local (workbench_item_get_mtime (item)
-                                                                 / G_USEC_PER_SEC);
-      add_fact (facts, _("Modified"), g_date_time_format (t, "%x %H:%M"));
-    }
-  add_fact (facts, _("Folder"), g_path_get_dirname (workbench_item_get_path (item)));
-  g_ptr_array_add (facts, NULL);
-  workbench_viewer_set_facts (self->viewer, (const char *const *) facts->pdata);
-  workbench_viewer_set_verdict (self->viewer, model == UAD_VERDICT_PASS ? WORKBENCH_VERDICT_NORMAL
-                                              : model == UAD_VERDICT_FAIL ? WORKBENCH_VERDICT_ANOMALOUS
-                                              : WORKBENCH_VERDICT_NONE);
-}
-
-/* The class's thresholds as the viewer draws them: regions above the pixel threshold, and the
- * colour scale up to twice the fail threshold (as the reports and `uniad infer` draw it). */
-static void
-update_viewer_thresholds (WorkbenchWindow *self)
-{
-  WorkbenchClass *c = self->shown ? class_of (self, self->shown) : NULL;
-  workbench_viewer_set_pixel_threshold (self->viewer, c ? workbench_class_get_pixel (c) : INFINITY);
-  /* Recolouring the heatmap is not free: only when the scale changes (not for every batch of
-   * results that re-labels the images). */
-  float hi = c ? 2 * workbench_class_get_fail_above (c) : 0;
-  if (hi != self->shown_range_hi)
-    {
-      self->shown_range_hi = hi;
-      workbench_viewer_set_map_range (self->viewer, 0, hi);
-    }
-}
-
-static void
-update_viewer (WorkbenchWindow *self)
-{
-  workbench_viewer_set_image (self->viewer, self->shown_texture, self->shown_map,
-                              self->shown_mask, self->shown_reconstruction);
-  update_viewer_thresholds (self);
-  update_facts (self);
-}
-
-static void
-on_map_loaded (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  float *map = workbench_inspector_get_map_finish (WORKBENCH_INSPECTOR (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  WorkbenchWindow *self = data;
-  if (map == NULL)
-    {
-      toast (self, error->message);
-      return;
-    }
-  g_free (self->shown_map);
-  self->shown_map = map;
-  update_viewer (self);
-}
-
-/* The shown image got (or lost) its result: fetch its map. */
-static void
-load_map (WorkbenchWindow *self)
-{
-  g_clear_pointer (&self->shown_map, g_free);
-  update_viewer (self);
-  if (self->shown_texture && workbench_item_get_inspection_id (self->shown) > 0)
-    workbench_inspector_get_map_async (workbench_session_get_inspector (self->session),
-                                       workbench_item_get_inspection_id (self->shown),
-                                       self->show_cancellable, on_map_loaded, self);
-}
-
-static void
-on_rendered (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (UadImage) img = workbench_inspector_render_finish (WORKBENCH_INSPECTOR (source),
-                                                                result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  WorkbenchWindow *self = data;
-  if (img == NULL)
-    {
-      toast (self, error->message);
-      return;
-    }
-  g_autoptr (GBytes) bytes = g_bytes_new (img->rgb, (gsize) img->width * img->height * 3);
-  g_clear_object (&self->shown_reconstruction);
-  self->shown_reconstruction = gdk_memory_texture_new (img->width, img->height,
-                                                       GDK_MEMORY_R8G8B8, bytes, img->width * 3);
-  update_viewer (self);
-}
-
-/* The model's picture of the shown image, when it has an image decoder. */
-static void
-render_reconstruction (WorkbenchWindow *self)
-{
-  const WorkbenchModelInfo *m = workbench_session_get_model (self->session);
-  if (m && m->has_decoder)
-    workbench_inspector_render_async (workbench_session_get_inspector (self->session),
-                                      workbench_item_get_path (self->shown),
-                                      workbench_item_get_class_index (self->shown),
-                                      self->show_cancellable, on_rendered, self);
-}
-
-typedef struct {
-  GdkTexture *texture;
-  guint8 *mask;
-} Picture;
-
-static void
-picture_free (Picture *p)
-{
-  g_clear_object (&p->texture);
-  g_free (p->mask);
-  g_free (p);
-}
-
-static void
-load_picture (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  WorkbenchItem *item = task_data;
-  GError *error = NULL;
-  g_autoptr (GFile) file = g_file_new_for_path (workbench_item_get_path (item));
-  Picture *p = g_new0 (Picture, 1);
-  p->texture = gdk_texture_new_from_file (file, &error);
-  const char *mask = workbench_item_get_mask_path (item);
-  if (p->texture && mask)
-    {
-      p->mask = g_malloc (UAD_ANOMALY_MAP_SIZE * UAD_ANOMALY_MAP_SIZE);
-      /* A mask that cannot be read is just not drawn. */
-      if (!uad_mask_load (mask, UAD_ANOMALY_MAP_SIZE, p->mask, NULL))
-        g_clear_pointer (&p->mask, g_free);
-    }
-  if (p->texture)
-    g_task_return_pointer (task, p, (GDestroyNotify) picture_free);
-  else
-    {
-      picture_free (p);
-      g_task_return_error (task, error);
-    }
-}
-
-static void
-on_picture_loaded (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  Picture *p = g_task_propagate_pointer (G_TASK (result), &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  WorkbenchWindow *self = data;
-  if (p == NULL)
-    {
-      update_facts (self);
-      toast (self, error->message);
-      return;
-    }
-  g_set_object (&self->shown_texture, p->texture);
-  g_free (self->shown_mask);
-  self->shown_mask = g_steal_pointer (&p->mask);
-  picture_free (p);
-  load_map (self);
-  render_reconstruction (self);
-}
-
-static void
-show_item (WorkbenchWindow *self, WorkbenchItem *item)
-{
-  if (item == self->shown)
-    return;
-  g_cancellable_cancel (self->show_cancellable);
-  g_clear_object (&self->show_cancellable);
-  if (self->shown)
-    g_signal_handlers_disconnect_by_data (self->shown, self);
-  g_set_object (&self->shown, item);
-  g_clear_object (&self->shown_texture);
-  g_clear_object (&self->shown_reconstruction);
-  g_clear_pointer (&self->shown_mask, g_free);
-  g_clear_pointer (&self->shown_map, g_free);
-  workbench_details_set_item (self->details, item);
-  update_viewer (self);
-  if (item == NULL)
-    return;
-  g_signal_connect_swapped (item, "notify::score", G_CALLBACK (load_map), self);
-  g_signal_connect_swapped (item, "notify::model-verdict", G_CALLBACK (update_facts), self);
-  g_signal_connect_swapped (item, "notify::operator-verdict", G_CALLBACK (update_facts), self);
-  g_signal_connect_swapped (item, "notify::operator-verdict", G_CALLBACK (update_verdict_action),
-                            self);
-  g_signal_connect_swapped (item, "notify::score", G_CALLBACK (update_verdict_action), self);
-  g_signal_connect_swapped (item, "notify::error", G_CALLBACK (update_facts), self);
-  g_signal_connect_swapped (item, "notify::class-name", G_CALLBACK (update_viewer), self);
-  self->show_cancellable = g_cancellable_new ();
-  g_autoptr (GTask) task = g_task_new (NULL, self->show_cancellable, on_picture_loaded, self);
-  g_task_set_task_data (task, g_object_ref (item), g_object_unref);
-  g_task_set_return_on_cancel (task, TRUE);
-  g_task_run_in_thread (task, load_picture);
+  if (self->feed)
+    workbench_viewer_feed_update_thresholds (self->feed);
 }
 
 static void
 on_selection_changed (WorkbenchWindow *self)
 {
-  show_item (self, workbench_gallery_get_selected_item (self->gallery));
-  update_verdict_action (self);
+  WorkbenchItem *item = workbench_gallery_get_selected_item (self->gallery);
+  if (item == self->selected)
+    return;
+  if (self->selected)
+    g_signal_handlers_disconnect_by_data (self->selected, self);
+  g_set_object (&self->selected, item);
+  workbench_details_set_item (self->details, item);
+  workbench_viewer_feed_show (self->feed, item);
+  if (item)
+    {
+      g_signal_connect_swapped (item, "notify::operator-verdict",
+                                G_CALLBACK (workbench_window_update_verdict_action), self);
+      g_signal_connect_swapped (item, "notify::score",
+                                G_CALLBACK (workbench_window_update_verdict_action), self);
+    }
+  workbench_window_update_verdict_action (self);
 }
 
 static void
@@ -389,151 +85,6 @@ on_item_activated (WorkbenchWindow *self, WorkbenchItem *item)
 }
 
 /* ---- Opening ---- */
-
-static void
-open_model (WorkbenchWindow *self, const char *path, const char *weights)
-{
-  workbench_session_open_model (self->session, path, weights);
-}
-
-static void
-on_model_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      open_model (self, path, NULL);
-    }
-  g_object_unref (dialog);
-}
-
-/* A chooser starting in the folder of `near` (a file or folder path; may be empty). */
-static GtkFileChooserNative *
-new_chooser (WorkbenchWindow *self, const char *title, GtkFileChooserAction action,
-             const char *accept, const char *near)
-{
-  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action,
-                                                               accept, _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  if (near && *near)
-    {
-      /* The file's or folder's parent, so that it shows among its siblings. */
-      g_autofree char *dir = g_path_get_dirname (near);
-      g_autoptr (GFile) folder = g_file_new_for_path (dir);
-      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
-    }
-  return chooser;
-}
-
-static void
-open_model_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  g_autofree char *last = g_settings_get_string (self->settings, "last-model");
-  GtkFileChooserNative *chooser = new_chooser (self, _("Open a Model"),
-                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), last);
-  GtkFileFilter *filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("UniAD models"));
-  gtk_file_filter_add_pattern (filter, "*.uniad");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_model_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-open_folders (WorkbenchWindow *self, const char *const *folders)
-{
-  workbench_session_open_folders (self->session, folders);
-  g_settings_set_strv (self->settings, "last-folders", folders);
-}
-
-static void
-on_folders_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (dialog));
-      guint n = g_list_model_get_n_items (files);
-      g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-      for (guint i = 0; i < n; i++)
-        {
-          g_autoptr (GFile) file = g_list_model_get_item (files, i);
-          g_autofree char *path = g_file_get_path (file);
-          if (path)
-            g_strv_builder_add (b, path);
-        }
-      g_auto (GStrv) folders = g_strv_builder_end (b);
-      if (folders[0])
-        open_folders (self, (const char *const *) folders);
-    }
-  g_object_unref (dialog);
-}
-
-static void
-open_folder_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  g_auto (GStrv) last = g_settings_get_strv (self->settings, "last-folders");
-  GtkFileChooserNative *chooser = new_chooser (self, _("Open Image Folders"),
-                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"),
-                                               last[0]);
-  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_folders_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-on_weights_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *weights = g_file_get_path (file);
-      const char *model = g_object_get_data (G_OBJECT (dialog), "model");
-      open_model (self, model, weights);
-    }
-  g_object_unref (dialog);
-}
-
-static void
-on_weights_response (AdwMessageDialog *dialog, const char *response, WorkbenchWindow *self)
-{
-  if (strcmp (response, "choose") != 0)
-    return;
-  GtkFileChooserNative *chooser = new_chooser (self, _("Choose the Backbone Weights"),
-                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), NULL);
-  GtkFileFilter *filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("Weights (safetensors)"));
-  gtk_file_filter_add_pattern (filter, "*.safetensors");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_unref (filter);
-  g_object_set_data_full (G_OBJECT (chooser), "model",
-                          g_strdup (g_object_get_data (G_OBJECT (dialog), "model")), g_free);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_weights_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-on_weights_needed (WorkbenchWindow *self, const char *model)
-{
-  g_autofree char *dir = uad_weights_dir ();
-  g_autofree char *name = g_path_get_basename (model);
-  g_autofree char *body = g_strdup_printf (_("The backbone weights %s was trained with are not "
-                                             "in %s. Choose the weights file; the model checks "
-                                             "that it is the right one."), name, dir);
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Backbone Weights Not Found"),
-                                              body);
-  AdwMessageDialog *d = ADW_MESSAGE_DIALOG (dialog);
-  adw_message_dialog_add_responses (d, "cancel", _("_Cancel"), "choose", _("C_hoose Weights…"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (d, "choose", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (d, "choose");
-  g_object_set_data_full (G_OBJECT (dialog), "model", g_strdup (model), g_free);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_weights_response), self);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
 
 static void
 on_model_changed (WorkbenchWindow *self)
@@ -556,7 +107,7 @@ workbench_window_open_files (WorkbenchWindow *self, GFile **files, int n_files)
       if (path == NULL)
         continue;
       if (g_str_has_suffix (path, ".uniad"))
-        open_model (self, path, NULL);
+        workbench_session_open_model (self->session, path, NULL);
       else
         {
           g_strv_builder_add (folders, path);
@@ -565,7 +116,7 @@ workbench_window_open_files (WorkbenchWindow *self, GFile **files, int n_files)
     }
   g_auto (GStrv) list = g_strv_builder_end (folders);
   if (any_folder)
-    open_folders (self, (const char *const *) list);
+    workbench_window_open_folders (self, (const char *const *) list);
 }
 
 void
@@ -573,7 +124,7 @@ workbench_window_restore (WorkbenchWindow *self)
 {
   g_autofree char *model = g_settings_get_string (self->settings, "last-model");
   if (*model && g_file_test (model, G_FILE_TEST_IS_REGULAR))
-    open_model (self, model, NULL);
+    workbench_session_open_model (self->session, model, NULL);
   g_auto (GStrv) last = g_settings_get_strv (self->settings, "last-folders");
   g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
   for (char **f = last; *f; f++)
@@ -584,21 +135,7 @@ workbench_window_restore (WorkbenchWindow *self)
     workbench_session_open_folders (self->session, (const char *const *) folders);
 }
 
-/* ---- Inspecting, triage, export ---- */
-
-static void
-inspect_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  workbench_session_inspect (self->session);
-}
-
-static void
-cancel_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  workbench_session_cancel (self->session);
-}
+/* ---- What the session reports ---- */
 
 static void
 on_run_finished (WorkbenchWindow *self, gboolean completed)
@@ -611,84 +148,8 @@ on_run_finished (WorkbenchWindow *self, gboolean completed)
     text = g_strdup_printf (_("Inspection finished: %d fail, %d to review"), fail, review);
   else
     text = g_strdup (_("Inspection stopped"));
-  toast (self, text);
+  workbench_window_toast (self, text);
   workbench_history_page_refresh (self->history_page);
-}
-
-static void
-operator_verdict_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  WorkbenchItem *item = workbench_gallery_get_selected_item (self->gallery);
-  UadVerdict verdict;
-  if (item == NULL || workbench_item_get_inspection_id (item) <= 0
-      || !uad_verdict_from_string (g_variant_get_string (param, NULL), &verdict, NULL))
-    return;
-  workbench_session_set_operator_verdict (self->session, item, verdict,
-                                          workbench_item_get_note (item));
-}
-
-static void
-next_unreviewed_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  if (!workbench_gallery_select_next_unreviewed (self->gallery))
-    toast (self, _("Every inspected image shown has your verdict"));
-}
-
-static void
-export_to_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  workbench_session_export (self->session, g_variant_get_string (param, NULL));
-}
-
-static void
-on_export_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (dialog));
-      const char *ext = g_object_get_data (G_OBJECT (filter), "extension");
-      /* The chosen format, when the name does not say it. */
-      if (!g_str_has_suffix (path, ".pdf") && !g_str_has_suffix (path, ".csv"))
-        {
-          char *named = g_strconcat (path, ext, NULL);
-          g_free (path);
-          path = named;
-        }
-      g_action_group_activate_action (G_ACTION_GROUP (self), "export-to",
-                                      g_variant_new_string (path));
-    }
-  g_object_unref (dialog);
-}
-
-static void
-export_action (GSimpleAction *action, GVariant *param, gpointer data)
-{
-  WorkbenchWindow *self = data;
-  GtkFileChooserNative *chooser = new_chooser (self, _("Export the Run"),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
-  static const struct { const char *name, *pattern, *extension; } formats[] = {
-    { N_("PDF report"), "*.pdf", ".pdf" },
-    { N_("CSV table"), "*.csv", ".csv" },
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
-    {
-      GtkFileFilter *filter = gtk_file_filter_new ();
-      gtk_file_filter_set_name (filter, _(formats[i].name));
-      gtk_file_filter_add_pattern (filter, formats[i].pattern);
-      g_object_set_data (G_OBJECT (filter), "extension", (gpointer) formats[i].extension);
-      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-      g_object_unref (filter);
-    }
-  g_autofree char *name = g_strdup_printf ("inspection-run-%" G_GINT64_FORMAT ".pdf",
-                                           workbench_session_get_run_id (self->session));
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 static void
@@ -696,7 +157,7 @@ on_exported (WorkbenchWindow *self, const char *path)
 {
   g_autofree char *name = g_path_get_basename (path);
   g_autofree char *text = g_strdup_printf (_("Saved %s"), name);
-  toast (self, text);
+  workbench_window_toast (self, text);
 }
 
 static void
@@ -705,14 +166,58 @@ on_session_error (WorkbenchWindow *self, const char *title, const char *message)
   show_error (self, title, message);
 }
 
-/* ---- Pages and panes ---- */
+/* ---- The history file ---- */
+
+void
+workbench_window_update_history_banner (WorkbenchWindow *self)
+{
+  const char *problem = workbench_session_get_history_problem (self->session);
+  gboolean damaged;
+  g_object_get (self->session, "history-damaged", &damaged, NULL);
+  /* A new problem (none, then one) is explained again even if an earlier one was dismissed. */
+  if (problem == NULL)
+    self->history_dismissed = FALSE;
+  /* Dismissed, the notice shrinks to one line but stays: nothing is being kept. */
+  gtk_revealer_set_reveal_child (self->history_banner, problem != NULL);
+  workbench_window_update_actions (self);
+  if (problem == NULL)
+    return;
+  const char *title;
+  if (self->history_dismissed)
+    title = _("Working without a history: results are kept only until the workbench closes");
+  else if (damaged)
+    title = _("The inspection history cannot be used: results are not being recorded");
+  else
+    title = _("The inspection history is not available now: results are not being recorded");
+  gtk_label_set_text (self->history_banner_title, title);
+  gtk_label_set_text (self->history_banner_reason, problem);
+  gtk_widget_set_visible (GTK_WIDGET (self->history_banner_reason), !self->history_dismissed);
+  gtk_widget_set_visible (GTK_WIDGET (self->history_dismiss_button), !self->history_dismissed);
+  /* A damaged file is set aside for a new history; one that is only locked or read-only is
+   * not damaged, and may work once the other program is done or the permissions are fixed. */
+  gtk_widget_set_visible (GTK_WIDGET (self->history_new_button), damaged);
+  gtk_widget_set_visible (GTK_WIDGET (self->history_retry_button), !damaged);
+}
 
 static void
-page_action (GSimpleAction *action, GVariant *param, gpointer data)
+on_history_reopened (WorkbenchWindow *self, const char *set_aside)
 {
-  WorkbenchWindow *self = data;
-  adw_view_stack_set_visible_child_name (self->view_stack, g_variant_get_string (param, NULL));
+  workbench_history_page_refresh (self->history_page);
+  if (set_aside == NULL)
+    {
+      workbench_window_toast (self, _("The inspection history is in use again"));
+      return;
+    }
+  g_autofree char *body = g_strdup_printf (_("Results are recorded in a new, empty history from "
+                                             "now on. The old file was kept, not deleted, as "
+                                             "%s"), set_aside);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("A New History Was Started"),
+                                              body);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
 }
+
+/* ---- Pages and panes ---- */
 
 static void
 on_page_changed (WorkbenchWindow *self)
@@ -737,41 +242,6 @@ on_items_changed (WorkbenchWindow *self, guint position, guint removed, guint ad
     workbench_gallery_focus_selected (self->gallery);
 }
 
-static const GActionEntry actions[] = {
-  { .name = "open-model", .activate = open_model_action },
-  { .name = "open-folder", .activate = open_folder_action },
-  { .name = "inspect", .activate = inspect_action },
-  { .name = "cancel", .activate = cancel_action },
-  { .name = "export", .activate = export_action },
-  { .name = "export-to", .activate = export_to_action, .parameter_type = "s" },
-  { .name = "operator-verdict", .activate = operator_verdict_action, .parameter_type = "s", .state = "''" },
-  { .name = "next-unreviewed", .activate = next_unreviewed_action },
-  { .name = "page", .activate = page_action, .parameter_type = "s" },
-};
-
-/* P, R, F, N and Escape act on the Inspect page, unless a text entry takes the key first. */
-static void
-add_triage_keys (WorkbenchWindow *self)
-{
-  static const struct { guint key; const char *action, *target; } keys[] = {
-    { GDK_KEY_p, "win.operator-verdict", "pass" },
-    { GDK_KEY_r, "win.operator-verdict", "review" },
-    { GDK_KEY_f, "win.operator-verdict", "fail" },
-    { GDK_KEY_n, "win.next-unreviewed", NULL },
-    { GDK_KEY_Escape, "win.cancel", NULL },
-  };
-  GtkEventController *controller = gtk_shortcut_controller_new ();
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    {
-      GtkShortcut *shortcut = gtk_shortcut_new (gtk_keyval_trigger_new (keys[i].key, 0),
-                                                gtk_named_action_new (keys[i].action));
-      if (keys[i].target)
-        gtk_shortcut_set_arguments (shortcut, g_variant_new_string (keys[i].target));
-      gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (controller), shortcut);
-    }
-  gtk_widget_add_controller (GTK_WIDGET (self->inspect_page), controller);
-}
-
 /* ---- Object ---- */
 
 static gboolean
@@ -793,16 +263,10 @@ static void
 workbench_window_dispose (GObject *object)
 {
   WorkbenchWindow *self = WORKBENCH_WINDOW (object);
-  if (self->show_cancellable)
-    g_cancellable_cancel (self->show_cancellable);
-  g_clear_object (&self->show_cancellable);
-  if (self->shown)
-    g_signal_handlers_disconnect_by_data (self->shown, self);
-  g_clear_object (&self->shown);
-  g_clear_object (&self->shown_texture);
-  g_clear_object (&self->shown_reconstruction);
-  g_clear_pointer (&self->shown_mask, g_free);
-  g_clear_pointer (&self->shown_map, g_free);
+  g_clear_pointer (&self->feed, workbench_viewer_feed_free);
+  if (self->selected)
+    g_signal_handlers_disconnect_by_data (self->selected, self);
+  g_clear_object (&self->selected);
   gtk_widget_dispose_template (GTK_WIDGET (self), WORKBENCH_TYPE_WINDOW);
   g_clear_object (&self->session);
   g_clear_object (&self->settings);
@@ -840,6 +304,12 @@ workbench_window_class_init (WorkbenchWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, viewer_bin);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, details);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_page);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_banner);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_banner_title);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_banner_reason);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_new_button);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_retry_button);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_dismiss_button);
 }
 
 static void
@@ -852,23 +322,18 @@ workbench_window_init (WorkbenchWindow *self)
 
   self->viewer = WORKBENCH_VIEWER (workbench_viewer_new ());
   adw_bin_set_child (self->viewer_bin, GTK_WIDGET (self->viewer));
+  self->feed = workbench_viewer_feed_new (self->viewer, self->session, report_to_toast, self);
   g_settings_bind (self->settings, "opacity", self->viewer, "heatmap-opacity",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "colormap", self->viewer, "colormap", G_SETTINGS_BIND_DEFAULT);
 
-  g_action_map_add_action_entries (G_ACTION_MAP (self), actions, G_N_ELEMENTS (actions), self);
-  g_autoptr (GPropertyAction) sidebar = g_property_action_new ("show-sidebar",
-                                                               self->sidebar_revealer,
-                                                               "reveal-child");
-  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (sidebar));
-  add_triage_keys (self);
+  workbench_window_install_actions (self);
 
   workbench_gallery_set_session (self->gallery, self->session);
   g_settings_bind (self->settings, "sort-key", self->gallery, "sort-key", G_SETTINGS_BIND_DEFAULT);
   workbench_sidebar_set_session (self->sidebar, self->session);
   workbench_details_set_session (self->details, self->session);
-  workbench_history_page_set_history_path (
-    self->history_page, workbench_inspector_get_history_path (workbench_session_get_inspector (self->session)));
+  workbench_history_page_set_session (self->history_page, self->session);
 
   g_signal_connect_swapped (self->gallery, "notify::selected-item",
                             G_CALLBACK (on_selection_changed), self);
@@ -880,22 +345,27 @@ workbench_window_init (WorkbenchWindow *self)
   const char *state[] = { "notify::has-model", "notify::loading", "notify::inspecting",
                           "notify::exporting", "notify::n-items", "notify::run-id" };
   for (guint i = 0; i < G_N_ELEMENTS (state); i++)
-    g_signal_connect_object (self->session, state[i], G_CALLBACK (update_actions), self,
+    g_signal_connect_object (self->session, state[i], G_CALLBACK (workbench_window_update_actions), self,
                              G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::progress-text", G_CALLBACK (update_progress),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::model-name", G_CALLBACK (on_model_changed),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->session, "relabelled", G_CALLBACK (update_viewer_thresholds),
-                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "relabelled", G_CALLBACK (on_relabelled), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "error", G_CALLBACK (on_session_error), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->session, "weights-needed", G_CALLBACK (on_weights_needed), self,
+  g_signal_connect_object (self->session, "weights-needed", G_CALLBACK (workbench_window_ask_for_weights), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "exported", G_CALLBACK (on_exported), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "run-finished", G_CALLBACK (on_run_finished), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::history-problem",
+                           G_CALLBACK (workbench_window_update_history_banner), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "history-reopened", G_CALLBACK (on_history_reopened),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (workbench_session_get_items (self->session), "items-changed",
                            G_CALLBACK (on_items_changed), self, G_CONNECT_SWAPPED);
 
@@ -903,8 +373,8 @@ workbench_window_init (WorkbenchWindow *self)
                                g_settings_get_int (self->settings, "window-height"));
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
-  update_actions (self);
-  update_verdict_action (self);
+  workbench_window_update_actions (self);
+  workbench_window_update_verdict_action (self);
   update_title (self);
 }
 

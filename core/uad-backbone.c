@@ -7,8 +7,6 @@
 
 #include <string.h>
 
-#define FEATURE_GRID 14
-
 struct Workspace {
   float *x, *y;       /* block input and output (ping-pong) */
   float *expanded;    /* expand output */
@@ -407,9 +405,9 @@ run_image (UadBackbone *bb, Workspace *ws, int image, const float *input, int la
         bb->tap_func (image, i, &out, bb->tap_data);
       if (features && tap < bb->n_taps && bb->taps[tap] == i)
         {
-          UadTensor resized = VIEW (slice, b->cout, FEATURE_GRID, FEATURE_GRID);
+          UadTensor resized = VIEW (slice, b->cout, UAD_FEATURE_GRID, UAD_FEATURE_GRID);
           uad_resize_bilinear_align_corners (&out, &resized);
-          slice += (size_t) b->cout * FEATURE_GRID * FEATURE_GRID;
+          slice += (size_t) b->cout * UAD_FEATURE_GRID * UAD_FEATURE_GRID;
           tap++;
         }
     }
@@ -451,7 +449,7 @@ batch_range (int64_t begin, int64_t end, int worker, void *ctx)
                         job->probs->data + n * bb->n_classes);
       else
         run_image (bb, get_workspace (bb, worker), (int) n, input, last_tap (bb),
-                   job->features->data + n * bb->feature_channels * FEATURE_GRID * FEATURE_GRID);
+                   job->features->data + n * bb->feature_channels * UAD_FEATURE_GRID * UAD_FEATURE_GRID);
     }
 }
 
@@ -471,7 +469,7 @@ uad_backbone_extract (UadBackbone *bb, const UadTensor *input, UadTensor *featur
                     && input->shape[3] == s);
   g_return_if_fail (features->ndim == 4 && features->shape[0] == input->shape[0]
                     && features->shape[1] == bb->feature_channels
-                    && features->shape[2] == FEATURE_GRID && features->shape[3] == FEATURE_GRID);
+                    && features->shape[2] == UAD_FEATURE_GRID && features->shape[3] == UAD_FEATURE_GRID);
   BatchJob job = { bb, input, features, NULL };
   run_batch (&job);
 }

@@ -45,8 +45,12 @@ gboolean uad_backbone_has_classifier (const UadBackbone *bb);
 typedef void (*UadBlockTapFunc) (int image, int block, const UadTensor *output, void *user_data);
 void uad_backbone_set_block_tap (UadBackbone *bb, UadBlockTapFunc func, void *user_data);
 
+/* The side of the grid of feature vectors every backbone gives a 224x224 image (stride 16);
+ * the model, its decoder and the feature cache all work on this grid. */
+#define UAD_FEATURE_GRID 14
+
 /* input [N, 3, 224, 224] normalised as uad_backbone_get_normalization says;
- * features [N, C, 14, 14]. */
+ * features [N, C, UAD_FEATURE_GRID, UAD_FEATURE_GRID]. */
 void uad_backbone_extract (UadBackbone *bb, const UadTensor *input, UadTensor *features);
 
 /* Class probabilities (softmax) of the whole network for input [N, 3, 224, 224]: probs

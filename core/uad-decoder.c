@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "uad-decoder.h"
 
+#include "uad-backbone.h"
 #include "uad-error.h"
 #include "uad-gemm.h"
 #include "uad-ops-private.h"
@@ -19,7 +20,7 @@
 void
 uad_decoder_config_default (UadDecoderConfig *cfg, int channels, UadNormalization norm)
 {
-  *cfg = (UadDecoderConfig) { channels, 14, { 192, 128, 64, 32 }, norm };
+  *cfg = (UadDecoderConfig) { channels, UAD_FEATURE_GRID, { 192, 128, 64, 32 }, norm };
 }
 
 const char *

@@ -33,9 +33,9 @@
  * and "input_std" [C] under a caller's prefix. */
 #pragma once
 
-#include "uad-feature-cache.h"
 #include "uad-image.h"
 #include "uad-layers.h"
+#include "uad-progress.h"
 #include "uad-safetensors.h"
 #include "uad-tensor.h"
 

@@ -5,10 +5,11 @@
 #include "uad-feature-scorer.h"
 #include "uad-image.h"
 #include "uad-parallel.h"
+#include "uad-weights.h"
 
 #include <string.h>
 
-#define GRID 14
+#define GRID UAD_FEATURE_GRID
 #define MAP UAD_ANOMALY_MAP_SIZE
 
 struct UadDetector {
@@ -19,6 +20,10 @@ struct UadDetector {
   /* What the last batch of uad_detector_run_files gave, for its results. */
   UadTensor *features, *recs, *maps;
   int channels;
+  /* For the model's image decoder, made when first used: its workspace for 2 BATCH pictures
+   * and their input, features then reconstructions [2 BATCH, C, GRID, GRID]. */
+  UadDecoderWorkspace *decoder_ws;
+  float *decoder_input;
 };
 
 UadDetector *
@@ -54,6 +59,46 @@ uad_detector_new (UadModel *model, UadBackbone *bb, const char *backbone_sha256,
   return det;
 }
 
+UadBackbone *
+uad_detector_load_backbone (const UadModel *model, const char *weights_path,
+                            const char *weights_dir, char **weights_used, char **sha256,
+                            GError **error)
+{
+  g_autofree char *path = weights_path ? g_strdup (weights_path)
+                                       : uad_weights_find (weights_dir, model->backbone_sha256,
+                                                           error);
+  if (path == NULL)
+    return NULL;
+  g_autofree char *digest = uad_weights_sha256 (path, error);
+  if (digest == NULL || !uad_model_check_backbone (model, model->backbone, digest, error))
+    return NULL;
+  UadBackbone *bb = uad_backbone_load (model->backbone, path, error);
+  if (bb == NULL)
+    return NULL;
+  *sha256 = g_steal_pointer (&digest);
+  if (weights_used)
+    *weights_used = g_steal_pointer (&path);
+  return bb;
+}
+
+UadDetector *
+uad_detector_open (const char *model_path, const char *weights_path, const char *weights_dir,
+                   char **weights_used, GError **error)
+{
+  g_autoptr (UadModel) model = uad_model_load (model_path, error);
+  if (model == NULL)
+    return NULL;
+  g_autofree char *sha = NULL, *used = NULL;
+  UadBackbone *bb = uad_detector_load_backbone (model, weights_path, weights_dir, &used, &sha,
+                                                error);
+  if (bb == NULL)
+    return NULL;
+  UadDetector *det = uad_detector_new (g_steal_pointer (&model), bb, sha, error);
+  if (det && weights_used)
+    *weights_used = g_steal_pointer (&used);
+  return det;
+}
+
 void
 uad_detector_free (UadDetector *det)
 {
@@ -67,6 +112,8 @@ uad_detector_free (UadDetector *det)
   uad_tensor_free (det->features);
   uad_tensor_free (det->recs);
   uad_tensor_free (det->maps);
+  uad_decoder_workspace_free (det->decoder_ws);
+  g_free (det->decoder_input);
   g_free (det);
 }
 
@@ -177,13 +224,48 @@ uad_detection_clear (UadDetection *d)
   g_clear_error (&d->error);
 }
 
-double
-uad_detector_default_threshold (UadDetector *det, int class_index)
+const float *
+uad_detector_decode (UadDetector *det, const float *features, const float *recs, int n,
+                     GError **error)
 {
-  if (class_index >= 0)
-    return uad_model_default_threshold (det->model, class_index);
-  double lowest = uad_model_default_threshold (det->model, 0);
-  for (int i = 1; i < det->model->n_classes; i++)
-    lowest = MIN (lowest, uad_model_default_threshold (det->model, i));
-  return lowest;
+  g_return_val_if_fail (n >= 1 && n <= UAD_DETECTOR_BATCH, NULL);
+  UadDecoder *decoder = det->model->decoder;
+  if (decoder == NULL)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_UNSUPPORTED,
+                   det->model->method == UAD_METHOD_PADIM
+                     ? "a PaDiM model reconstructs nothing to picture"
+                     : "the model has no image decoder (add one with 'uniad train-decoder')");
+      return NULL;
+    }
+  size_t per = (size_t) det->channels * GRID * GRID;
+  if (det->decoder_ws == NULL)
+    {
+      det->decoder_ws = uad_decoder_workspace_new (decoder, 2 * UAD_DETECTOR_BATCH, FALSE);
+      det->decoder_input = g_new (float, 2 * UAD_DETECTOR_BATCH * per);
+    }
+  /* One pass for both halves, so that both pictures come through the very same decoder. */
+  memcpy (det->decoder_input, features, n * per * sizeof (float));
+  memcpy (det->decoder_input + n * per, recs, n * per * sizeof (float));
+  return uad_decoder_forward (decoder, det->decoder_ws, det->decoder_input, 2 * n);
+}
+
+gboolean
+uad_detector_render (UadDetector *det, const float *features, const float *recs, int n,
+                     UadImage **reference, UadImage **reconstruction, GError **error)
+{
+  const float *pictures = uad_detector_decode (det, features, recs, n, error);
+  if (pictures == NULL)
+    return FALSE;
+  UadDecoder *decoder = det->model->decoder;
+  int size = uad_decoder_get_output_size (decoder);
+  size_t out = (size_t) 3 * size * size;
+  UadNormalization norm = uad_decoder_get_config (decoder)->normalization;
+  for (int i = 0; i < n; i++)
+    {
+      if (reference)
+        reference[i] = uad_decoder_to_image (pictures + i * out, size, norm);
+      reconstruction[i] = uad_decoder_to_image (pictures + (n + i) * out, size, norm);
+    }
+  return TRUE;
 }

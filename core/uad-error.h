@@ -13,7 +13,9 @@ typedef enum {
   UAD_ERROR_UNSUPPORTED, /* valid but not handled here (unknown dtype, too large an image) */
   UAD_ERROR_MISMATCH,    /* shapes, names or identities do not fit together */
   UAD_ERROR_INVALID,     /* a bad argument from the caller or the user */
-  UAD_ERROR_CANCELLED,   /* the caller asked the work to stop */
+  /* The caller's progress callback asked the work to stop (the core takes no GCancellable;
+   * work stopped through a GCancellable, as in the workbench, fails G_IO_ERROR_CANCELLED). */
+  UAD_ERROR_CANCELLED,
 } UadErrorCode;
 
 GQuark uad_error_quark (void);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define BATCH 8
-#define GRID 14
+#define GRID UAD_FEATURE_GRID
 
 struct UadFeatureCache {
   UadBackbone *bb;

@@ -8,11 +8,9 @@
 #pragma once
 
 #include "uad-backbone.h"
+#include "uad-progress.h"
 
 typedef struct UadFeatureCache UadFeatureCache;
-
-/* Reports progress: done of total images. Return FALSE to cancel. */
-typedef gboolean (*UadProgressFunc) (int done, int total, void *user_data);
 
 /* backbone_sha256 identifies the weights; cache_dir may be NULL (memory only) and is created
  * when needed. The cache borrows bb. */

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#define GRID 14
+#define GRID UAD_FEATURE_GRID
 #define MAP UAD_ANOMALY_MAP_SIZE
 /* The transformer runs on at most this many images at once: its workspace grows with the
  * batch (every token's activations and FFN hidden layer), and 4 images already keep its

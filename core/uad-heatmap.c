@@ -57,6 +57,9 @@ void
 uad_heatmap_overlay (UadImage *img, const float *map, int map_w, int map_h, float lo, float hi,
                      float opacity, UadColormap cmap)
 {
+  if (!(hi > lo))
+    for (int i = 0; i < map_w * map_h; i++)
+      hi = isfinite (map[i]) ? MAX (hi, map[i]) : hi;
   float scale = hi > lo ? 1.0f / (hi - lo) : 0;
   opacity = CLAMP (opacity, 0.0f, 1.0f);
   for (int y = 0; y < img->height; y++)

@@ -317,3 +317,31 @@ uad_aupro (const float *maps, const guint8 *masks, int n_images, int h, int w, d
   g_free (neg);
   return result;
 }
+
+double
+uad_psnr (const guint8 *a, const guint8 *b, size_t n)
+{
+  double se = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      double d = (double) a[i] - b[i];
+      se += d * d;
+    }
+  return se > 0 ? 10 * log10 (255.0 * 255.0 * n / se) : INFINITY;
+}
+
+void
+uad_mask_contrast_add (UadMaskContrast *c, const float *reference, const float *reconstruction,
+                       const float *map, const guint8 *mask, size_t hw)
+{
+  for (size_t i = 0; i < hw; i++)
+    {
+      double d = 0;
+      for (int ch = 0; ch < 3; ch++)
+        d += fabs ((double) reconstruction[ch * hw + i] - reference[ch * hw + i]);
+      if (mask[i])
+        c->inside += d / 3, c->map_inside += map[i], c->n_inside++;
+      else
+        c->outside += d / 3, c->map_outside += map[i], c->n_outside++;
+    }
+}

@@ -45,3 +45,24 @@ void uad_rank_metrics (const float *scores, const guint8 *labels, size_t n, UadR
  * pixels. Temporary memory: about 4 bytes per normal pixel and 8 per anomalous pixel. */
 double uad_aupro (const float *maps, const guint8 *masks, int n_images, int h, int w,
                   double fpr_limit);
+
+/* ---- Reconstruction pictures (the image decoder's, uad_detector_decode) ---- */
+
+/* Peak signal-to-noise ratio 10 log10 (255^2 / MSE) of two 8-bit pictures of n bytes each (the
+ * same layout); +inf when they are equal. */
+double uad_psnr (const guint8 *a, const guint8 *b, size_t n);
+
+/* How a reconstruction differs from its reference inside a defect mask compared with outside
+ * it: sums over the pixels of |reconstruction - reference| (the mean over the channels), and of
+ * the anomaly map for comparison, with the pixel counts. Start from all zeros. */
+typedef struct {
+  double inside, outside;
+  double map_inside, map_outside;
+  gint64 n_inside, n_outside;
+} UadMaskContrast;
+
+/* Adds one image: reference and reconstruction [3, hw] (planar floats), map and mask [hw]
+ * (mask non-zero inside a defect). */
+void uad_mask_contrast_add (UadMaskContrast *c, const float *reference,
+                            const float *reconstruction, const float *map, const guint8 *mask,
+                            size_t hw);

@@ -11,7 +11,7 @@
 #define METADATA_KEY "uniad"
 #define DECODER_PREFIX "decoder."
 #define STANDARDIZATION_PREFIX "standardization."
-#define GRID 14
+#define GRID UAD_FEATURE_GRID
 
 static const char *const method_names[] = {
   [UAD_METHOD_UNIAD] = "uniad",
@@ -837,12 +837,6 @@ uad_model_class_from_path (const UadModel *model, const char *path)
   return -1;
 }
 
-double
-uad_model_default_threshold (const UadModel *model, int class_index)
-{
-  const UadModelClass *k = &model->classes[class_index];
-  return k->score_mean + 3.0 * k->score_std;
-}
 
 gboolean
 uad_model_check_backbone (const UadModel *model, UadBackboneKind kind,

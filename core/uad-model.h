@@ -130,8 +130,6 @@ int uad_model_find_class (const UadModel *model, const char *name);
 /* The class whose name is a component of path's folders (MVTec layout: ROOT/CLASS/test/...),
  * the innermost match winning, or -1. */
 int uad_model_class_from_path (const UadModel *model, const char *path);
-/* Default verdict threshold of a class: mean + 3 standard deviations of its training scores. */
-double uad_model_default_threshold (const UadModel *model, int class_index);
 
 /* Fails with UAD_ERROR_MISMATCH unless bb is the backbone kind the model was trained with
  * and backbone_sha256 (of the weights file) is the recorded one. */

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#define GRID 14
+#define GRID UAD_FEATURE_GRID
 #define STATE_KEY "uniad_training_state"
 #define SCORE_BATCH 8
 

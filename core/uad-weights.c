@@ -5,19 +5,11 @@
 
 #include <gio/gio.h>
 
-char *
-uad_weights_dir (void)
+const char *
+uad_weights_file_name (UadBackboneKind kind)
 {
-  return g_build_filename (g_get_user_data_dir (), "uniad-workbench", "weights", NULL);
-}
-
-char *
-uad_weights_default_path (UadBackboneKind kind)
-{
-  g_autofree char *dir = uad_weights_dir ();
-  const char *file = kind == UAD_BACKBONE_EFFICIENTNET_B4 ? "tf_efficientnet_b4.aa_in1k.safetensors"
-                                                          : "mobilenet_v2_1.0_224.safetensors";
-  return g_build_filename (dir, file, NULL);
+  return kind == UAD_BACKBONE_EFFICIENTNET_B4 ? "tf_efficientnet_b4.aa_in1k.safetensors"
+                                              : "mobilenet_v2_1.0_224.safetensors";
 }
 
 char *

@@ -135,6 +135,30 @@ grep -q "zz-corrupt.png" "$tmp/out" || fail "infer: the corrupt file is not name
 [[ $(find "$tmp/heat" -name '*_heatmap.png' | wc -l) -eq 8 ]] || fail "infer: expected 8 heatmaps: $(find "$tmp/heat")"
 rm "$data/pcb/test/good/zz-corrupt.png"
 run 0 infer --model "$tmp/m.uniad" --weights "$weights" "$data/pcb/test/good"
+[[ ! -e $tmp/r.csv.part ]] || fail "infer: the CSV's .part file was left behind"
+# CSV fields as RFC 4180 has them, in UTF-8: a name with a comma, a quote and a Hangul syllable.
+odd=$tmp/odd
+mkdir -p "$odd"
+odd_name=$(printf 'caf\xc3\xa9, "\xea\xb0\x80".png')
+cp "$(ls -d "$data"/pcb/test/good/* | head -1)" "$odd/$odd_name"
+run 0 infer --model "$tmp/m.uniad" --weights "$weights" --class pcb "$odd" --csv "$tmp/odd.csv"
+python3 - "$tmp/odd.csv" <<'PY' || fail "infer CSV quoting: $(cat "$tmp/odd.csv")"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8", newline="")))
+assert rows[0][0] == "path" and len(rows) == 2, rows
+assert rows[1][0].endswith('caf\u00e9, "\uac00".png'), rows[1][0]
+assert rows[1][5] in ("pass", "review", "fail"), rows[1]
+PY
+# Thresholds that are not numbers >= 0, a folder named like an image without images, a pipe.
+run 2 infer --model "$tmp/m.uniad" --weights "$weights" --pass-below nan "$data/pcb/test/good"
+grep -q "a threshold is a number >= 0" "$tmp/out" || fail "--pass-below nan: $(cat "$tmp/out")"
+run 2 infer --model "$tmp/m.uniad" --weights "$weights" --fail-above -5 "$data/pcb/test/good"
+mkdir "$tmp/folder.png"
+run 1 infer --model "$tmp/m.uniad" --weights "$weights" "$tmp/folder.png"
+grep -q "no images in the folder .*folder.png" "$tmp/out" || fail "empty folder: $(cat "$tmp/out")"
+mkfifo "$tmp/pipe.png"
+run 1 infer --model "$tmp/m.uniad" --weights "$weights" "$tmp/pipe.png"
+grep -q "pipe.png is neither a file nor a folder" "$tmp/out" || fail "FIFO: $(cat "$tmp/out")"
 # Crafted model metadata: refused with a clear error before anything is allocated (under a
 # 2 GB address-space limit, a model of terabytes would abort instead).
 for craft in "config grid_h 1024" "config hidden 4096" "config ffn 16384" "config decoder_layers 64" \

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "test-workbench-util.h"
+#include "app-folders.h"
 #include "uad-anomaly-map.h"
 #include "uad-error.h"
 
@@ -101,7 +102,7 @@ test_schema (void)
   uad_history_close (open_ok (path));
   assert_schema (path);
 
-  g_autofree char *def = uad_history_default_path ();
+  g_autofree char *def = app_history_default_path ();
   g_assert_true (g_str_has_suffix (def, "/uniad-workbench/history.sqlite3"));
   g_assert_true (g_str_has_prefix (def, g_get_user_data_dir ()));
   wb_test_remove_tree (dir);
@@ -367,29 +368,12 @@ test_record_reuse (void)
   wb_test_remove_tree (dir);
 }
 
-/* ---- Verdicts ---- */
+/* ---- Verdicts (the rule itself is tested in test-verdict.c) ---- */
 
 static void
 test_verdicts (void)
 {
-  g_assert_cmpint (uad_verdict_from_score (0.99, 1, 2), ==, UAD_VERDICT_PASS);
-  g_assert_cmpint (uad_verdict_from_score (1.0, 1, 2), ==, UAD_VERDICT_REVIEW);
-  g_assert_cmpint (uad_verdict_from_score (2.0, 1, 2), ==, UAD_VERDICT_REVIEW);
-  g_assert_cmpint (uad_verdict_from_score (2.01, 1, 2), ==, UAD_VERDICT_FAIL);
-  g_assert_cmpint (uad_verdict_from_score (1.5, 1.5, 1.5), ==, UAD_VERDICT_REVIEW);
-  g_assert_cmpint (uad_verdict_from_score (1.4, 1.5, 1.5), ==, UAD_VERDICT_PASS);
-  g_assert_cmpstr (uad_verdict_to_string (UAD_VERDICT_REVIEW), ==, "review");
-  g_assert_null (uad_verdict_to_string (UAD_VERDICT_NONE));
-  UadVerdict v;
   g_autoptr (GError) error = NULL;
-  g_assert_true (uad_verdict_from_string ("fail", &v, &error));
-  g_assert_cmpint (v, ==, UAD_VERDICT_FAIL);
-  g_assert_true (uad_verdict_from_string (NULL, &v, &error));
-  g_assert_cmpint (v, ==, UAD_VERDICT_NONE);
-  g_assert_false (uad_verdict_from_string ("maybe", &v, &error));
-  g_assert_error (error, UAD_ERROR, UAD_ERROR_INVALID);
-  g_clear_error (&error);
-
   g_autofree char *dir = wb_test_make_dir ();
   g_autofree char *path = g_build_filename (dir, "history.sqlite3", NULL);
   g_autofree char *img = wb_test_write_png (dir, "a.png", 8, 8, 3);
@@ -711,6 +695,76 @@ test_corrupt (void)
   wb_test_remove_tree (dir);
 }
 
+/* Setting a history aside: the file and its write-ahead log move together, byte for byte, to a
+ * new name; nothing is overwritten; a new history then starts at the old path. */
+static void
+test_set_aside (void)
+{
+  g_autofree char *dir = wb_test_make_dir ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, "history.sqlite3", NULL);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  const char garbage[] = "not a database, but kept";
+  const char log[] = "its log";
+  g_assert_true (g_file_set_contents (path, garbage, sizeof garbage, NULL));
+  g_assert_true (g_file_set_contents (wal, log, sizeof log, NULL));
+
+  g_autofree char *aside = uad_history_set_aside (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (aside, path));
+  g_assert_true (g_str_has_prefix (aside + strlen (path), ".damaged-"));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+  assert_file_is (aside, garbage, sizeof garbage);
+  g_autofree char *aside_wal = g_strconcat (aside, "-wal", NULL);
+  assert_file_is (aside_wal, log, sizeof log);
+
+  /* A second one in the same second gets a name of its own. */
+  g_assert_true (g_file_set_contents (path, log, sizeof log, NULL));
+  g_autofree char *second = uad_history_set_aside (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (second, !=, aside);
+  assert_file_is (second, log, sizeof log);
+  assert_file_is (aside, garbage, sizeof garbage);
+
+  /* Nothing at path: an error, nothing moved. */
+  g_assert_null (uad_history_set_aside (path, &error));
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_IO);
+  g_clear_error (&error);
+
+  UadHistory *h = open_ok (path);
+  wb_test_add_model (h, "m");
+  uad_history_close (h);
+  assert_schema (path);
+  wb_test_remove_tree (dir);
+}
+
+/* A scratch history works like a file one, and leaves no file behind. */
+static void
+test_scratch (void)
+{
+  g_autofree char *dir = wb_test_make_dir ();
+  g_autofree char *img = wb_test_write_png (dir, "a.png", 8, 8, 1);
+  g_autoptr (GError) error = NULL;
+  UadHistory *h = uad_history_open_scratch (&error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (uad_history_get_path (h), ==, "");
+  gint64 model = wb_test_add_model (h, "m");
+  gint64 image = wb_test_add_image (h, img);
+  gint64 run = uad_history_begin_run (h, model, (const char *const[]) { dir, NULL }, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (uad_history_record_inspection (h, run, image, "bottle", 1.5, 1, 2, NULL, 0, 0,
+                                                  &error), >, 0);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) runs = uad_history_list_runs (h, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (runs->len, ==, 1);
+  uad_history_close (h);
+  g_autofree char *listing = wb_test_list_dir (dir);
+  g_assert_cmpstr (listing, ==, "a.png");
+  wb_test_remove_tree (dir);
+}
+
 /* Kill safety: a child process records results one by one and is killed (SIGKILL, no
  * clean-up) with its run unfinished; every result it recorded is in the file. */
 #define KILL_N 3
@@ -793,6 +847,8 @@ main (int argc, char **argv)
   g_test_add_func ("/history/list-runs", test_list_runs);
   g_test_add_func ("/history/locked", test_locked);
   g_test_add_func ("/history/corrupt", test_corrupt);
+  g_test_add_func ("/history/set-aside", test_set_aside);
+  g_test_add_func ("/history/scratch", test_scratch);
   g_test_add_func ("/history/killed-mid-run", test_killed_mid_run);
   return g_test_run ();
 }

@@ -398,6 +398,35 @@ test_aupro_random_vs_naive (void)
   g_rand_free (rand);
 }
 
+static void
+test_psnr (void)
+{
+  const guint8 a[4] = { 10, 20, 30, 40 };
+  const guint8 b[4] = { 10, 20, 30, 50 };
+  g_assert_true (isinf (uad_psnr (a, a, 4)));
+  /* MSE = 100 / 4 = 25: 10 log10 (65025 / 25). */
+  g_assert_cmpfloat_with_epsilon (uad_psnr (a, b, 4), 10 * log10 (65025.0 / 25), 1e-12);
+}
+
+static void
+test_mask_contrast (void)
+{
+  /* Two pixels, three channels: pixel 0 (in the defect) differs by 3, 0, 0; pixel 1 by 0. */
+  const float reference[6] = { 0, 0, 0, 0, 0, 0 };
+  const float reconstruction[6] = { 3, 0, 0, 0, 0, 0 };
+  const float map[2] = { 0.5f, 0.25f };
+  const guint8 mask[2] = { 255, 0 };
+  UadMaskContrast c = { 0 };
+  uad_mask_contrast_add (&c, reference, reconstruction, map, mask, 2);
+  uad_mask_contrast_add (&c, reference, reconstruction, map, mask, 2);
+  g_assert_cmpint (c.n_inside, ==, 2);
+  g_assert_cmpint (c.n_outside, ==, 2);
+  g_assert_cmpfloat (c.inside, ==, 2.0);
+  g_assert_cmpfloat (c.outside, ==, 0.0);
+  g_assert_cmpfloat (c.map_inside, ==, 1.0);
+  g_assert_cmpfloat (c.map_outside, ==, 0.5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -408,5 +437,7 @@ main (int argc, char **argv)
   g_test_add_func ("/metrics/rank-large", test_rank_large);
   g_test_add_func ("/metrics/aupro-hand-values", test_aupro_hand_values);
   g_test_add_func ("/metrics/aupro-random-vs-naive", test_aupro_random_vs_naive);
+  g_test_add_func ("/metrics/psnr", test_psnr);
+  g_test_add_func ("/metrics/mask-contrast", test_mask_contrast);
   return g_test_run ();
 }

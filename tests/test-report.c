@@ -223,7 +223,7 @@ test_csv (Fixture *f, gconstpointer data)
   g_assert_cmpuint (rows->len, ==, f->n_images + 1);
   const char *header[] = { "path", "class", "score", "pass_below", "fail_above",
                            "model_verdict", "operator_verdict", "note", "inspected_at",
-                           "reviewed_at" };
+                           "reviewed_at", "heatmap_max" };
   for (guint c = 0; c < G_N_ELEMENTS (header); c++)
     g_assert_cmpstr (cell (rows, 0, c), ==, header[c]);
   for (int i = 0; i < f->n_images; i++)
@@ -243,22 +243,24 @@ test_csv (Fixture *f, gconstpointer data)
       g_assert_true (g_regex_match_simple ("^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]{8}Z$",
                                            cell (rows, i + 1, 8), 0, 0));
       g_assert_cmpuint (strlen (cell (rows, i + 1, 9)), ==, i == 2 ? 20 : 0);
+      g_assert_cmpstr (cell (rows, i + 1, 10), ==, "4"); /* twice fail_above */
     }
 }
 
 /* Every failure leaves the report folder as it was: no file under the name, no temporary. */
 static void
-assert_refused (Fixture *f, const char *path, int code, const char *says, gboolean pdf)
+assert_refused (Fixture *f, const char *path, GQuark domain, int code, const char *says,
+                gboolean pdf)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *before = wb_test_list_dir (f->out);
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
-  if (code == UAD_ERROR_CANCELLED)
+  if (domain == G_IO_ERROR && code == G_IO_ERROR_CANCELLED)
     g_cancellable_cancel (cancel);
   gboolean ok = pdf ? uad_report_write_pdf (f->h, f->run, path, cancel, &error)
                     : uad_report_write_csv (f->h, f->run, path, cancel, &error);
   g_assert_false (ok);
-  g_assert_error (error, UAD_ERROR, code);
+  g_assert_error (error, domain, code);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, path));
   g_assert_nonnull (strstr (error->message, says));
@@ -275,10 +277,10 @@ test_unwritable (Fixture *f, gconstpointer data)
   g_autofree char *cancelled = g_build_filename (f->out, "cancelled.pdf", NULL);
   for (int pdf = 0; pdf < 2; pdf++)
     {
-      assert_refused (f, missing, UAD_ERROR_IO, "does not exist", pdf);
-      assert_refused (f, folder, UAD_ERROR_IO, "is a folder", pdf);
+      assert_refused (f, missing, UAD_ERROR, UAD_ERROR_IO, "does not exist", pdf);
+      assert_refused (f, folder, UAD_ERROR, UAD_ERROR_IO, "is a folder", pdf);
       g_assert_true (g_file_test (folder, G_FILE_TEST_IS_DIR));
-      assert_refused (f, cancelled, UAD_ERROR_CANCELLED, "cancelled", pdf);
+      assert_refused (f, cancelled, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled", pdf);
     }
   g_autoptr (GError) error = NULL;
   g_autofree char *path = g_build_filename (f->out, "x.csv", NULL);

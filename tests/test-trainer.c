@@ -207,7 +207,7 @@ test_model_file_round_trip (void)
       g_assert_cmpint (back->separate, ==, separate);
       g_assert_cmpstr (back->classes[1].name, ==, "cable");
       g_assert_cmpfloat (back->classes[1].score_mean, ==, 0.25);
-      g_assert_cmpfloat (uad_model_default_threshold (back, 1), ==, 0.25 + 3 * 0.125);
+      g_assert_cmpfloat (back->classes[1].score_std, ==, 0.125);
       g_assert_cmpint (back->training.epochs, ==, 7);
       g_assert_cmpstr (back->training.date, ==, "2026-11-26T00:00:00Z");
       g_assert_cmpstr (back->backbone_sha256, ==, "00ff");

@@ -13,6 +13,9 @@
 #include "workbench-texture.h"
 #include "workbench-viewer.h"
 
+/* The workbench's resources (the viewer's template, the style sheet), compiled in. */
+void workbench_register_resource (void);
+
 #define N UAD_ANOMALY_MAP_SIZE
 
 static gboolean have_display;
@@ -658,7 +661,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
   workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, f->reconstruction);
   workbench_viewer_set_map_range (f->viewer, 0, 1);
   workbench_viewer_set_facts (f->viewer, facts);
-  workbench_viewer_set_verdict (f->viewer, WORKBENCH_VERDICT_ANOMALOUS);
+  workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_FAIL);
 
   /* The defect contour appears where the map crosses the threshold, and follows it. */
   workbench_viewer_set_colormap (f->viewer, UAD_COLORMAP_GRAY);
@@ -683,7 +686,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
   /* Zoomed in on the defect, both panes alike, without a decoder. */
   workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, NULL);
   workbench_viewer_set_colormap (f->viewer, UAD_COLORMAP_INFERNO);
-  workbench_viewer_set_verdict (f->viewer, WORKBENCH_VERDICT_NORMAL);
+  workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_PASS);
   workbench_image_pane_zoom_to (f->panes[0], 3.0);
   double cx, cy;
   workbench_image_pane_get_center (f->panes[0], &cx, &cy);
@@ -693,7 +696,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
 
   workbench_viewer_set_image (f->viewer, NULL, NULL, NULL, NULL);
   workbench_viewer_set_facts (f->viewer, NULL);
-  workbench_viewer_set_verdict (f->viewer, WORKBENCH_VERDICT_NONE);
+  workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_NONE);
   g_autoptr (GdkTexture) empty = render_window (f);
   save_screenshot (empty, "viewer-empty.png");
 }
@@ -703,8 +706,17 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   have_display = gtk_init_check ();
+  workbench_register_resource ();
   if (have_display)
-    adw_init ();
+    {
+      adw_init ();
+      /* The application's style sheet, as AdwApplication loads it. */
+      g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+      gtk_css_provider_load_from_resource (css, "/org/uniad/Workbench/style.css");
+      gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                                  GTK_STYLE_PROVIDER (css),
+                                                  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+    }
 
   g_test_add_func ("/viewer/contours/square", test_contours_square);
   g_test_add_func ("/viewer/contours/circle", test_contours_circle);

@@ -6,7 +6,9 @@
  * the model and the test folder as from the command line, inspects (results stream into the
  * gallery; the main loop's longest stall is measured), moves a class's thresholds and checks
  * the live counts, gives verdicts with the keyboard (real key presses through XTest), checks
- * the history database, inspects again (every result comes from the history), exports a PDF
+ * the history database, inspects again (every result comes from the history), checks that
+ * `uniad infer --csv`, the stored verdicts and a CSV export agree (default and moved
+ * thresholds), exports a PDF
  * (pdfinfo) and a CSV, fails to export into a missing folder, reopens the first run from the
  * History page, and saves screenshots of the main window.
  *
@@ -267,34 +269,72 @@ watch_stalls (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* The scores `uniad infer --csv` gives for the test folder, by path. */
-static GHashTable *
-cli_scores (void)
+/* The fields of a CSV line, unquoted (fields here hold no line breaks; notes hold commas). */
+static char **
+csv_split (const char *line)
 {
-  g_autofree char *csv = g_build_filename (t.root, "infer.csv", NULL);
-  const char *argv[] = { g_getenv ("UNIAD_CLI"), "infer", "--model", t.model, "--csv", csv,
-                         t.test_folder, NULL };
-  int status;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
-                               G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-                               NULL, NULL, &status, &error));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autoptr (GStrvBuilder) fields = g_strv_builder_new ();
+  g_autoptr (GString) field = g_string_new ("");
+  gboolean quoted = FALSE;
+  for (const char *c = line;; c++)
+    {
+      if (*c == '"' && quoted && c[1] == '"')
+        g_string_append_c (field, *c++);
+      else if (*c == '"')
+        quoted = !quoted;
+      else if (*c == '\0' || (*c == ',' && !quoted))
+        {
+          g_strv_builder_add (fields, field->str);
+          g_string_truncate (field, 0);
+          if (*c == '\0')
+            break;
+        }
+      else
+        g_string_append_c (field, *c);
+    }
+  return g_strv_builder_end (fields);
+}
+
+/* The rows of a CSV file by their first field, the path: path -> GStrv of n_fields fields. */
+static GHashTable *
+csv_rows (const char *csv, guint n_fields)
+{
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
-  GHashTable *scores = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTable *rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) g_strfreev);
   g_auto (GStrv) lines = g_strsplit (g_strchomp (text), "\n", -1);
   for (guint i = 1; lines[i]; i++)
     {
-      /* "path",class,score,threshold,verdict (paths here need no escapes) */
-      g_auto (GStrv) f = g_strsplit (lines[i], ",", -1);
-      g_assert_cmpuint (g_strv_length (f), ==, 5);
-      double *score = g_new (double, 1);
-      *score = g_ascii_strtod (f[2], NULL);
-      g_hash_table_insert (scores, g_strndup (f[0] + 1, strlen (f[0]) - 2), score);
+      char **f = csv_split (g_strchomp (lines[i]));
+      g_assert_cmpuint (g_strv_length (f), ==, n_fields);
+      g_hash_table_insert (rows, g_strdup (f[0]), f);
     }
-  g_assert_cmpuint (g_hash_table_size (scores), ==, N_TEST);
-  return scores;
+  g_assert_cmpuint (g_hash_table_size (rows), ==, N_TEST);
+  return rows;
+}
+
+/* What `uniad infer --csv` gives for the test folder (more options in extra, NULL-terminated),
+ * by path: "path",class,score,pass_below,fail_above,verdict,heatmap_max. */
+#define CLI_FIELDS 7
+static GHashTable *
+cli_rows (const char *const *extra)
+{
+  g_autofree char *csv = g_build_filename (t.root, "infer.csv", NULL);
+  g_autoptr (GStrvBuilder) args = g_strv_builder_new ();
+  const char *argv[] = { g_getenv ("UNIAD_CLI"), "infer", "--model", t.model, "--csv", csv,
+                         t.test_folder, NULL };
+  g_strv_builder_addv (args, argv);
+  if (extra)
+    g_strv_builder_addv (args, (const char **) extra);
+  g_auto (GStrv) all = g_strv_builder_end (args);
+  int status;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, all, NULL,
+                               G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                               NULL, NULL, &status, &error));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  return csv_rows (csv, CLI_FIELDS);
 }
 
 static guint
@@ -377,7 +417,7 @@ test_inspect (void)
   g_assert_cmpint (t.first_run, >, t.cancelled_run);
 
   /* The scores are the model's: the same as `uniad infer` gives (6 decimals in its CSV). */
-  g_autoptr (GHashTable) cli = cli_scores ();
+  g_autoptr (GHashTable) cli = cli_rows (NULL);
   int counted = 0;
   for (guint i = 0; i < N_TEST; i++)
     {
@@ -386,9 +426,10 @@ test_inspect (void)
       g_assert_cmpint (workbench_item_get_inspection_id (item), >, 0);
       g_assert_cmpint (workbench_item_get_model_verdict (item), !=, UAD_VERDICT_NONE);
       t.scores[i] = workbench_item_get_score (item);
-      const double *want = g_hash_table_lookup (cli, workbench_item_get_path (item));
-      g_assert_nonnull (want);
-      g_assert_cmpfloat_with_epsilon (t.scores[i], *want, 1e-6 * fabs (*want) + 1e-6);
+      char **row = g_hash_table_lookup (cli, workbench_item_get_path (item));
+      g_assert_nonnull (row);
+      double want = g_ascii_strtod (row[2], NULL);
+      g_assert_cmpfloat_with_epsilon (t.scores[i], want, 1e-6 * fabs (want) + 1e-6);
     }
   for (const char *const *n = (const char *const[]) { "pass-total", "review-total", "fail-total",
                                                       NULL }; *n; n++)
@@ -672,6 +713,99 @@ export_to (const char *path)
   g_assert_true (wb_wait_for (export_done, NULL, 60000));
 }
 
+/* The report's CSV: path,class,score,pass_below,fail_above,model_verdict,operator_verdict,
+ * note,inspected_at,reviewed_at,heatmap_max. */
+#define EXPORT_FIELDS 11
+
+/* `uniad infer --csv` (with the options in extra), the verdicts the workbench stored for its
+ * current run, the workbench's CSV export of that run and the gallery agree on every image's
+ * verdict and heatmap scale; counts gets how many of each verdict there are. */
+static void
+check_agreement (const char *const *extra, int counts[UAD_N_VERDICTS])
+{
+  g_autoptr (GHashTable) cli = cli_rows (extra);
+  g_autofree char *csv = g_build_filename (t.root, "agreement.csv", NULL);
+  export_to (csv);
+  g_assert_null (t.error_message);
+  g_autoptr (GHashTable) exported = csv_rows (csv, EXPORT_FIELDS);
+
+  wb_flush (t.session);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (UadHistory) h = uad_history_open (t.history_path, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) stored = uad_history_list_inspections (h, workbench_session_get_run_id (t.session),
+                                                               &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (stored->len, ==, N_TEST);
+  g_autoptr (GHashTable) items = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < N_TEST; i++)
+    g_hash_table_insert (items, (gpointer) workbench_item_get_path (shown_item (i)), shown_item (i));
+
+  memset (counts, 0, UAD_N_VERDICTS * sizeof *counts);
+  for (guint i = 0; i < stored->len; i++)
+    {
+      const UadInspection *in = stored->pdata[i];
+      const char *verdict = uad_verdict_to_string (in->model_verdict);
+      float hi = uad_verdict_heatmap_max (in->fail_above);
+      g_assert_nonnull (verdict);
+      counts[in->model_verdict]++;
+
+      char **c = g_hash_table_lookup (cli, in->image_path);
+      g_assert_nonnull (c);
+      g_assert_cmpstr (c[5], ==, verdict);
+      g_assert_cmpfloat ((float) g_ascii_strtod (c[6], NULL), ==, hi);
+
+      char **e = g_hash_table_lookup (exported, in->image_path);
+      g_assert_nonnull (e);
+      g_assert_cmpstr (e[5], ==, verdict);
+      g_assert_cmpfloat ((float) g_ascii_strtod (e[10], NULL), ==, hi);
+
+      /* The gallery shows the stored verdict; the viewer would draw with the same scale. */
+      WorkbenchItem *item = g_hash_table_lookup (items, in->image_path);
+      g_assert_nonnull (item);
+      g_assert_cmpint (workbench_item_get_model_verdict (item), ==, in->model_verdict);
+      UadVerdictThresholds th;
+      g_assert_true (workbench_session_get_item_thresholds (t.session, item, &th));
+      g_assert_cmpfloat (uad_verdict_heatmap_max (th.fail_above), ==, hi);
+    }
+}
+
+/* Right after the first run, with the thresholds every class starts with: the CLI's defaults
+ * and the workbench's are the same. */
+static void
+test_agreement_defaults (void)
+{
+  if (t.first_run == 0)
+    {
+      g_test_skip ("no inspection");
+      return;
+    }
+  int counts[UAD_N_VERDICTS];
+  check_agreement (NULL, counts);
+  g_test_message ("default thresholds: %d pass, %d review, %d fail", counts[UAD_VERDICT_PASS],
+                  counts[UAD_VERDICT_REVIEW], counts[UAD_VERDICT_FAIL]);
+}
+
+/* After the thresholds moved and the folder was inspected again: the CLI given the same
+ * thresholds agrees on all three kinds of verdict. */
+static void
+test_agreement (void)
+{
+  if (t.first_run == 0)
+    {
+      g_test_skip ("no inspection");
+      return;
+    }
+  g_autofree char *pass = g_strdup_printf ("--pass-below=%.17g", t.pass_below);
+  g_autofree char *fail = g_strdup_printf ("--fail-above=%.17g", t.fail_above);
+  const char *const extra[] = { pass, fail, NULL };
+  int counts[UAD_N_VERDICTS];
+  check_agreement (extra, counts);
+  g_assert_cmpint (counts[UAD_VERDICT_PASS], ==, N_PASS);
+  g_assert_cmpint (counts[UAD_VERDICT_REVIEW], ==, N_REVIEW);
+  g_assert_cmpint (counts[UAD_VERDICT_FAIL], ==, N_FAIL);
+}
+
 static void
 test_export (void)
 {
@@ -892,6 +1026,177 @@ test_weights (void)
   g_assert_cmpstr (workbench_session_get_model (t.session)->weights_path, ==, weights);
 }
 
+/* ---- A history file that cannot be used ---- */
+
+static struct {
+  WorkbenchSession *session;
+  char *error;             /* the last "error" */
+  char *set_aside;         /* "history-reopened": where the file went */
+  gboolean reopened;
+} h;
+
+static void
+on_damaged_error (WorkbenchSession *session, const char *title, const char *message)
+{
+  g_free (h.error);
+  h.error = g_strdup (message);
+}
+
+static void
+on_history_reopened (WorkbenchSession *session, const char *set_aside)
+{
+  h.reopened = TRUE;
+  g_free (h.set_aside);
+  h.set_aside = g_strdup (set_aside);
+}
+
+static gboolean
+h_flag (const char *name)
+{
+  gboolean value;
+  g_object_get (h.session, name, &value, NULL);
+  return value;
+}
+
+static gboolean
+h_idle (gpointer data)
+{
+  return !h_flag ("loading") && !h_flag ("inspecting");
+}
+
+static gboolean
+h_has_problem (gpointer data)
+{
+  return workbench_session_get_history_problem (h.session) != NULL;
+}
+
+static gboolean
+h_opened (gpointer data)
+{
+  guint n;
+  g_object_get (h.session, "n-items", &n, NULL);
+  return h_idle (NULL) && h_flag ("has-model") && n == N_TEST;
+}
+
+static gboolean
+h_reopened (gpointer data)
+{
+  return h.reopened && h_opened (NULL);
+}
+
+/* A session on the history at path, with the model and the test folder open. */
+static void
+h_open (const char *path)
+{
+  h.session = workbench_session_new (path);
+  g_signal_connect (h.session, "error", G_CALLBACK (on_damaged_error), NULL);
+  g_signal_connect (h.session, "history-reopened", G_CALLBACK (on_history_reopened), NULL);
+  workbench_session_open_model (h.session, t.model, NULL);
+  workbench_session_open_folders (h.session, (const char *const[]) { t.test_folder, NULL });
+  g_assert_true (wb_wait_for (h_opened, NULL, 30000));
+}
+
+/* Inspects every image; returns the run. */
+static gint64
+h_inspect (void)
+{
+  workbench_session_inspect (h.session);
+  g_assert_true (h_flag ("inspecting"));
+  g_assert_true (wb_wait_for (h_idle, NULL, 120000));
+  g_assert_null (h.error);
+  g_assert_cmpint (workbench_session_get_count (h.session, UAD_VERDICT_NONE), ==, 0);
+  return workbench_session_get_run_id (h.session);
+}
+
+static void
+h_close (void)
+{
+  workbench_session_shutdown (h.session);
+  g_clear_object (&h.session);
+  g_clear_pointer (&h.set_aside, g_free);
+  h.reopened = FALSE;
+}
+
+static void
+on_map (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  float **map = data;
+  *map = workbench_session_get_map_finish (WORKBENCH_SESSION (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(gpointer *) data != NULL;
+}
+
+static void
+test_damaged_history (void)
+{
+  if (t.first_run == 0)
+    {
+      g_test_skip ("no inspection");
+      return;
+    }
+  g_autofree char *dir = make_dir ("damaged-history", NULL, NULL, NULL);
+  g_autofree char *path = g_build_filename (dir, "history.sqlite3", NULL);
+  guint8 garbage[8192];
+  for (guint i = 0; i < sizeof garbage; i++)
+    garbage[i] = (guint8) (i * 2654435761u >> 13);
+  g_assert_true (g_file_set_contents (path, (const char *) garbage, sizeof garbage, NULL));
+
+  /* Working without the history: the model opens and inspects, the viewer gets its maps, and
+   * the file is left as it was. */
+  h_open (path);
+  g_assert_true (wb_wait_for (h_has_problem, NULL, 10000));
+  g_test_message ("history problem: %s", workbench_session_get_history_problem (h.session));
+  g_assert_true (h_flag ("history-damaged"));
+  g_assert_nonnull (strstr (workbench_session_get_history_problem (h.session), path));
+  g_assert_cmpint (h_inspect (), >, 0);
+  WorkbenchItem *item = g_list_model_get_item (workbench_session_get_items (h.session), 0);
+  float *map = NULL;
+  workbench_session_get_map_async (h.session, item, NULL, on_map, &map);
+  g_object_unref (item);
+  g_assert_true (wb_wait_for (is_set, &map, 10000));
+  g_free (map);
+  h_close ();
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_assert_cmpmem (bytes, len, garbage, sizeof garbage);
+  g_autofree char *listing = wb_test_list_dir (dir);
+  g_assert_cmpstr (listing, ==, "history.sqlite3");
+
+  /* Starting a new history: the file is kept aside byte for byte, the model is loaded again,
+   * and runs are recorded from then on. */
+  h_open (path);
+  g_assert_true (wb_wait_for (h_has_problem, NULL, 10000));
+  g_assert_cmpint (h_inspect (), >, 0);
+  workbench_session_reopen_history (h.session, TRUE);
+  g_assert_true (wb_wait_for (h_reopened, NULL, 30000));
+  g_assert_null (h.error);
+  g_assert_null (workbench_session_get_history_problem (h.session));
+  g_assert_cmpint (workbench_session_get_run_id (h.session), ==, 0);
+  g_assert_cmpint (workbench_session_get_count (h.session, UAD_VERDICT_NONE), ==, N_TEST);
+  g_test_message ("set aside as %s", h.set_aside);
+  g_assert_true (g_str_has_prefix (h.set_aside, path));
+  g_free (bytes);
+  g_assert_true (g_file_get_contents (h.set_aside, &bytes, &len, NULL));
+  g_assert_cmpmem (bytes, len, garbage, sizeof garbage);
+  gint64 run = h_inspect ();
+  g_assert_cmpint (run, >, 0);
+  h_close ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (UadHistory) history = uad_history_open (path, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (UadHistoryRun) stored = uad_history_get_run (history, run, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stored->n_inspections, ==, N_TEST);
+  g_assert_cmpint (stored->finished, >, 0);
+}
+
 /* ---- Set-up ---- */
 
 static void
@@ -934,12 +1239,15 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/workbench/open", test_open);
   g_test_add_func ("/workbench/inspect", test_inspect);
+  g_test_add_func ("/workbench/agreement-defaults", test_agreement_defaults);
   g_test_add_func ("/workbench/thresholds", test_thresholds);
   g_test_add_func ("/workbench/triage", test_triage);
   g_test_add_func ("/workbench/reinspect", test_reinspect);
+  g_test_add_func ("/workbench/agreement", test_agreement);
   g_test_add_func ("/workbench/export", test_export);
   g_test_add_func ("/workbench/history", test_history);
   g_test_add_func ("/workbench/screenshot", test_screenshot);
+  g_test_add_func ("/workbench/damaged-history", test_damaged_history);
   g_test_add_func ("/workbench/weights", test_weights);
   int status = g_test_run ();
   tear_down ();

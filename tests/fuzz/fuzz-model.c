@@ -5,6 +5,7 @@
 #include "fuzz-util.h"
 
 #include "uad-model.h"
+#include "uad-verdict.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -19,7 +20,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   for (int c = 0; c < model->n_classes; c++)
     {
       (void) uad_model_find_class (model, model->classes[c].name);
-      (void) uad_model_default_threshold (model, c);
+      (void) uad_verdict_default_thresholds (model->classes[c].score_mean,
+                                             model->classes[c].score_std);
     }
   (void) uad_model_class_from_path (model, "/data/bottle/test/broken_large/000.png");
   return 0;
