@@ -14,12 +14,7 @@ static GHashTable *paths; /* name -> path in folder */
 static void
 remove_folder (void)
 {
-  GHashTableIter iter;
-  gpointer path;
-  g_hash_table_iter_init (&iter, paths);
-  while (g_hash_table_iter_next (&iter, NULL, &path))
-    g_unlink (path);
-  /* Files the readers made beside the inputs (SQLite's -wal and -shm) go too. */
+  /* Every file: the inputs, and what the readers made beside them (SQLite's -wal and -shm). */
   GDir *dir = g_dir_open (folder, 0, NULL);
   if (dir)
     {
