@@ -41,13 +41,19 @@ standardized (UadRecipe *r)
   r->standardize = TRUE;
 }
 
+/* Chosen by measurement at equal training compute (issue 10): standardisation and the cosine
+ * schedule, then 2+2 layers instead of 4+4 (twice the epochs in the same time; 72.8 against
+ * 67.8 image AUROC) and a jitter scale of 10 instead of 20 (71.1 against 67.8). */
 static void
 fast (UadRecipe *r)
 {
   cosine (r);
-  r->summary = "standardised features, warm-up + cosine decay from a 5e-4 peak over a time budget";
+  r->summary = "standardised features, 2+2 layers, jitter 10, warm-up + cosine decay from a 5e-4 "
+               "peak over a time budget";
   r->standardize = TRUE;
   r->validation_share = 0.1;
+  r->layers = 2;
+  r->jitter_scale = 10;
 }
 
 static const struct {

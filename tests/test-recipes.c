@@ -80,7 +80,13 @@ test_recipe_lookup (void)
   g_assert_false (r.standardize);
   UadTransformerConfig cfg;
   uad_recipe_transformer_config (&r, 168, &cfg);
-  g_assert_cmpint (cfg.encoder_layers, ==, 4);
+  g_assert_cmpint (cfg.encoder_layers, ==, 2); /* the fast recipe's, kept under other settings */
+  g_assert_cmpfloat (cfg.jitter_scale, ==, 10.0f);
+  UadRecipe official;
+  g_assert_true (uad_recipe_lookup ("official", &official, &error));
+  uad_recipe_transformer_config (&official, 168, &cfg);
+  g_assert_cmpint (cfg.encoder_layers, ==, 4); /* the paper's */
+  g_assert_cmpint (cfg.decoder_layers, ==, 4);
   g_assert_cmpfloat (cfg.jitter_scale, ==, 20.0f);
   g_assert_false (r.train.balanced);
   g_assert_false (r.train.bf16);
