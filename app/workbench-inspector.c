@@ -222,6 +222,10 @@ reopen_history (WorkbenchInspector *self, gboolean set_aside, GError **error)
   UadHistory *history = uad_history_open (self->history_path, 0, &local);
   if (history == NULL)
     {
+      /* The file stays aside all the same: say where it went. */
+      if (aside)
+        g_prefix_error (&local, _("The old file was kept as %s, but a new history could not be "
+                                  "started: "), aside);
       g_clear_error (&self->history_error);
       self->history_error = g_error_copy (local);
       post_history_status (self);

@@ -792,6 +792,10 @@ void
 workbench_session_reopen_history (WorkbenchSession *self, gboolean set_aside)
 {
   g_return_if_fail (self->history_problem != NULL && self->run_items == NULL);
+  /* Thresholds still waiting go to the scratch history now, before the model they belong to
+   * is closed: afterwards they would find none. */
+  if (self->model)
+    store_thresholds (self);
   set_loading (self, TRUE);
   workbench_inspector_reopen_history_async (self->inspector, set_aside, self->cancellable,
                                             on_history_reopened, g_object_ref (self));

@@ -209,7 +209,8 @@ on_history_reopened (WorkbenchWindow *self, const char *set_aside)
       return;
     }
   g_autofree char *body = g_strdup_printf (_("Results are recorded in a new, empty history from "
-                                             "now on. The old file was kept, not deleted, as "
+                                             "now on; inspect again to record the images shown "
+                                             "before. The old file was kept, not deleted, as "
                                              "%s"), set_aside);
   GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("A New History Was Started"),
                                               body);

@@ -739,6 +739,46 @@ test_set_aside (void)
   wb_test_remove_tree (dir);
 }
 
+/* A history cut short (a copy stopped half way, a full disk) is refused as damaged at
+ * open, left as it is, and can be set aside for a new one. */
+static void
+test_truncated (void)
+{
+  g_autofree char *dir = wb_test_make_dir ();
+  g_autofree char *img = wb_test_write_png (dir, "a.png", 8, 8, 1);
+  g_autofree char *path = g_build_filename (dir, "history.sqlite3", NULL);
+  g_autoptr (GError) error = NULL;
+  UadHistory *h = open_ok (path);
+  gint64 model = wb_test_add_model (h, "m");
+  gint64 image = wb_test_add_image (h, img);
+  gint64 run = uad_history_begin_run (h, model, (const char *const[]) { dir, NULL }, NULL, &error);
+  for (int i = 0; i < 8; i++)
+    {
+      g_autofree float *map = wb_test_make_map (1 + i, 0.1f * i, 0.5f);
+      g_assert_cmpint (uad_history_record_inspection (h, run, image, "bottle", i, 1, 2, map,
+                                                      UAD_ANOMALY_MAP_SIZE,
+                                                      UAD_ANOMALY_MAP_SIZE, &error), >, 0);
+    }
+  uad_history_close (h); /* the last connection: the log goes into the file */
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_assert_cmpuint (len, >=, 4096 * 8);
+  g_assert_true (g_file_set_contents (path, bytes, len / 2, NULL));
+
+  g_assert_null (uad_history_open (path, 0, &error));
+  g_test_message ("%s", error->message);
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_FORMAT);
+  g_clear_error (&error);
+  assert_file_is (path, bytes, len / 2);
+  g_autofree char *aside = uad_history_set_aside (path, &error);
+  g_assert_no_error (error);
+  assert_file_is (aside, bytes, len / 2);
+  h = open_ok (path);
+  uad_history_close (h);
+  wb_test_remove_tree (dir);
+}
+
 /* A scratch history works like a file one, and leaves no file behind. */
 static void
 test_scratch (void)
@@ -848,6 +888,7 @@ main (int argc, char **argv)
   g_test_add_func ("/history/locked", test_locked);
   g_test_add_func ("/history/corrupt", test_corrupt);
   g_test_add_func ("/history/set-aside", test_set_aside);
+  g_test_add_func ("/history/truncated", test_truncated);
   g_test_add_func ("/history/scratch", test_scratch);
   g_test_add_func ("/history/killed-mid-run", test_killed_mid_run);
   return g_test_run ();

@@ -29,6 +29,7 @@
 #include <gdk/x11/gdkx.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <string.h>
 
 /* 20 test images: three batches of the detector (8 + 8 + 4), so that a run can be cancelled
@@ -1195,6 +1196,30 @@ test_damaged_history (void)
   g_assert_no_error (error);
   g_assert_cmpint (stored->n_inspections, ==, N_TEST);
   g_assert_cmpint (stored->finished, >, 0);
+
+  /* A history locked by another program is not damaged: it is not set aside, and trying again
+   * once the lock is gone puts it in use. */
+  g_autofree char *locked = g_build_filename (dir, "locked.sqlite3", NULL);
+  sqlite3 *other = NULL;
+  g_assert_cmpint (sqlite3_open (locked, &other), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (other, "BEGIN EXCLUSIVE; CREATE TABLE x (y)", NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  h_open (locked);
+  g_assert_true (wb_wait_for (h_has_problem, NULL, 10000));
+  g_test_message ("history problem: %s", workbench_session_get_history_problem (h.session));
+  g_assert_false (h_flag ("history-damaged"));
+  g_assert_nonnull (strstr (workbench_session_get_history_problem (h.session), "in use"));
+  g_assert_cmpint (sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (other);
+  workbench_session_reopen_history (h.session, FALSE);
+  g_assert_true (wb_wait_for (h_reopened, NULL, 30000));
+  g_assert_null (h.error);
+  g_assert_null (h.set_aside);
+  g_assert_null (workbench_session_get_history_problem (h.session));
+  h_close ();
+  g_free (listing);
+  listing = wb_test_list_dir (dir);
+  g_assert_null (strstr (listing, "locked.sqlite3.damaged"));
 }
 
 /* ---- Set-up ---- */
