@@ -12,22 +12,12 @@ int cli_eval (int argc, char **argv);
 int cli_train_decoder (int argc, char **argv);
 int cli_study (int argc, char **argv);
 
-/* Shared by train and train-decoder. */
+/* Parts of `uniad train` in their own files (it calls them; they do not call it back). */
 #include "uad-dataset.h"
 #include "uad-model.h"
 
-/* The train/good images of every class of ds (NULL-terminated) and each one's class index. */
-char **cli_training_images (const UadDataset *ds, int **class_of, int *n);
-
-/* Backbone features of the images through the feature cache (cache_dir, or the user cache
- * folder; memory only with no_disk_cache), with a progress line. */
-UadTensor *cli_extract_features (UadBackbone *bb, const char *sha, const char *cache_dir,
-                                 gboolean no_disk_cache, const char *const *paths, int n,
-                                 GError **error);
-/* Loads the images behind features [n, C, 14, 14] (paths), trains a new image decoder on them
- * with a progress line, and gives it to the model with its training summary. With a deadline
- * (g_get_monotonic_time () clock; 0 = none) the training fills the time left after loading
- * (at least a minimum) instead of running opts->epochs. */
+/* `uniad train`'s image decoder (cli-train-decoder.c, which is also `uniad train-decoder`):
+ * trains model's decoder on features of paths within deadline (or opts' epochs when 0). */
 gboolean cli_add_decoder (UadModel *model, UadNormalization norm, const UadTensor *features,
                           const char *const *paths, int n, const UadDecoderTrainOptions *opts,
                           gint64 deadline, GError **error);

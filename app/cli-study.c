@@ -8,6 +8,7 @@
  * validation estimate (uad-validation.h), recorded beside the real AUROC to show how well it
  * tracks it. Writes a CSV table and a plot (PNG and SVG). */
 #include "cli-commands.h"
+#include "cli-training-data.h"
 #include "cli-common.h"
 #include "cli-progress.h"
 #include "cli-study-plot.h"

@@ -3,6 +3,7 @@
  * trained model, and measures how honest its pictures are (--quality). Also the decoder
  * training step that `uniad train` runs after the transformer. */
 #include "cli-commands.h"
+#include "cli-training-data.h"
 #include "cli-common.h"
 #include "cli-progress.h"
 

@@ -3,6 +3,7 @@
  * (uad-padim.h) fitted on the good training images' backbone features, in the model format
  * that infer, eval and the workbench read. */
 #include "cli-commands.h"
+#include "cli-training-data.h"
 #include "cli-progress.h"
 
 #include "uad-trainer.h"

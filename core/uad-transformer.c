@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "uad-transformer.h"
 
+#include "uad-backbone.h"
 #include "uad-error.h"
 #include "uad-ops.h"
 #include "uad-parallel.h"
@@ -69,8 +70,8 @@ uad_transformer_config_default (UadTransformerConfig *cfg, int channels)
     .ffn = 1024,
     .encoder_layers = 4,
     .decoder_layers = 4,
-    .grid_h = 14,
-    .grid_w = 14,
+    .grid_h = UAD_FEATURE_GRID,
+    .grid_w = UAD_FEATURE_GRID,
     .neighbour_h = 7,
     .neighbour_w = 7,
     .dropout = 0.1f,

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli-training-data.h: what the training commands (train, train-decoder, study) read: the
+ * dataset's good images and their backbone features, with the disk cache and progress. */
+#pragma once
+
+#include "uad-backbone.h"
+#include "uad-dataset.h"
+#include "uad-tensor.h"
+
+/* Every class's train/good images in class order, NULL-terminated, with class_of[n]. */
+char **cli_training_images (const UadDataset *ds, int **class_of, int *n);
+
+/* Backbone features [n, C, G, G] of paths, through the feature cache (in cache_dir, or the user
+ * cache folder; in memory only with no_disk_cache), with a progress line; Ctrl-C stops it. */
+UadTensor *cli_extract_features (UadBackbone *bb, const char *sha, const char *cache_dir,
+                                 gboolean no_disk_cache, const char *const *paths, int n,
+                                 GError **error);
