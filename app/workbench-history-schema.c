@@ -121,6 +121,14 @@ check_identity (UadHistory *h, GError **error)
                    "it was left untouched", h->path);
       return FALSE;
     }
+  /* user_version is any 32-bit number in the file; ours are 0..the current one. */
+  if (version < 0)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_FORMAT,
+                   "the history database %s has schema version %d, which no workbench wrote "
+                   "(a damaged file); it was left untouched", h->path, version);
+      return FALSE;
+    }
   if (version > UAD_HISTORY_SCHEMA_VERSION)
     {
       g_set_error (error, UAD_ERROR, UAD_ERROR_UNSUPPORTED,
