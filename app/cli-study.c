@@ -58,6 +58,11 @@ typedef struct {
   FILE *csv;
   CliStudySeries *series;
   const char *recipe;
+  /* The recipe's distance, fitted on train (class_of) for each evaluation during training,
+   * as the trainer fits it at the end. */
+  UadResidualDistance distance;
+  const UadTensor *train;
+  const int *train_class_of;
   double next_eval;       /* training seconds of the next evaluation */
   double every;           /* seconds between evaluations */
   double last_loss;
@@ -171,7 +176,13 @@ on_study_step (const UadTrainProgress *p, void *user_data)
   c->run->last_epoch = p->epoch;
   if (p->seconds >= c->run->next_eval)
     {
+      g_autoptr (GError) error = NULL;
+      if (!uad_residual_fit (c->model, c->run->train, c->run->train_class_of, c->run->distance,
+                             &error))
+        fprintf (stderr, "%s: evaluated with the L2 distance: %s\n", c->run->recipe, error->message);
       record (c->run, c->model, p->seconds);
+      /* Training goes on: these Gaussians would be stale at the next evaluation. */
+      uad_model_set_residuals (c->model, NULL, 0);
       c->run->next_eval += c->run->every;
     }
   return !cli_interrupted ();
@@ -208,6 +219,9 @@ study_recipe (StudyArgs *a, const char *name, UadBackbone *bb, const char *sha, 
   opts.seed = (guint64) a->seed;
   opts.checkpoint_every = 0;
   run->recipe = name;
+  run->distance = recipe.train.residual;
+  run->train = train;
+  run->train_class_of = class_of;
   run->series = cli_study_series_new (name);
   run->next_eval = run->every;
   run->last_loss = NAN;
@@ -311,7 +325,8 @@ run_study (StudyArgs *a, GError **error)
                                             : NULL;
   if (no_validation != NULL)
     fprintf (stderr, "validation: none, every good image trains (%s)\n", no_validation->message);
-  StudyRun run = { &ts, validation, train, class_of, csv, NULL, NULL, 0, a->eval_every * 60, 0, 0 };
+  StudyRun run = { .test = &ts, .validation = validation, .all_train = train, .all_class_of = class_of,
+                   .csv = csv, .every = a->eval_every * 60 };
   gboolean stopped = FALSE;
   for (int r = 0; ok && !stopped && recipes[r]; r++)
     {

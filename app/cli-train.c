@@ -197,9 +197,15 @@ train_transformers (TrainArgs *a, const TrainPlan *plan, UadModel *model,
     }
   g_free (model->training.recipe);
   model->training.recipe = g_strdup (a->recipe ? a->recipe : plan->recipe.name);
-  g_autofree char *summary = g_strdup_printf ("trained %d epochs on %d images: final loss %.5f, %.1f s",
+  /* The estimate under the distance the model keeps, which the epochs' estimates lacked. */
+  g_autofree char *estimate = validation != NULL && model->n_residuals > 0
+    ? g_strdup_printf ("; validation AUROC %.1f with the residual distance",
+                       uad_validation_estimate (validation, model, -1))
+    : g_strdup ("");
+  g_autofree char *summary = g_strdup_printf ("trained %d epochs on %d images: final loss %.5f, %.1f s%s",
                                               model->training.epochs, (int) features->shape[0],
-                                              model->training.final_loss, model->training.seconds);
+                                              model->training.final_loss, model->training.seconds,
+                                              estimate);
   cli_progress_done (&ps.bar, summary);
   return TRUE;
 }

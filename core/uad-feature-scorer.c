@@ -14,8 +14,11 @@ struct UadFeatureScorer {
   UadModel *model;
   int max_batch;
   UadTransformerWorkspace **workspaces; /* UniAD: one per transformer, made on first use */
-  float *padim_scratch;                 /* PaDiM: uad_padim_scratch_size (max_batch) */
+  /* Made on first use, as a model in training may gain residual Gaussians after the scorer:
+   * uad_padim_scratch_size (max_batch) for PaDiM's or the residual Gaussians. */
+  float *padim_scratch;
   UadTensor *features, *recs, *map_small, *maps;
+  UadTensor *residuals;                 /* UniAD with residual Gaussians: features - recs */
 };
 
 UadFeatureScorer *
@@ -32,8 +35,6 @@ uad_feature_scorer_new (UadModel *model, int max_batch)
       s->workspaces = g_new0 (UadTransformerWorkspace *, model->n_transformers);
       s->recs = uad_tensor_new_4d (max_batch, c, GRID, GRID);
     }
-  else
-    s->padim_scratch = uad_alloc_floats (uad_padim_scratch_size (model->gaussians[0], max_batch));
   s->map_small = uad_tensor_new_4d (max_batch, 1, GRID, GRID);
   s->maps = uad_tensor_new_4d (max_batch, 1, MAP, MAP);
   return s;
@@ -52,6 +53,7 @@ uad_feature_scorer_free (UadFeatureScorer *s)
   uad_tensor_free (s->recs);
   uad_tensor_free (s->map_small);
   uad_tensor_free (s->maps);
+  uad_tensor_free (s->residuals);
   g_free (s);
 }
 
@@ -62,6 +64,38 @@ workspace (UadFeatureScorer *s, int t)
     s->workspaces[t] = uad_transformer_workspace_new (s->model->transformers[t],
                                                       TRANSFORMER_CHUNK, FALSE);
   return s->workspaces[t];
+}
+
+/* Which of the model's Gaussians measures image i: PaDiM's of its class when separate; the
+ * residual Gaussians of its class when the model has them and the class is known, else those
+ * fitted on every class. */
+static int
+gaussian_index (const UadModel *model, const int *class_index, int i)
+{
+  if (model->method == UAD_METHOD_PADIM)
+    return model->separate ? class_index[i] : 0;
+  gboolean known = class_index != NULL && class_index[i] >= 0 && class_index[i] < model->n_classes;
+  return model->n_residuals > 1 && known ? 1 + class_index[i] : 0;
+}
+
+/* small = the distances of x [n, C, G, G] under gaussians[gaussian_index], each run of
+ * images with the same Gaussians at once; map = small upsampled. */
+static void
+gaussian_map (UadFeatureScorer *s, UadPadim *const *gaussians, const float *x, int n,
+              const int *class_index, UadTensor *small, UadTensor *map)
+{
+  size_t per = (size_t) s->model->channels * GRID * GRID;
+  if (s->padim_scratch == NULL)
+    s->padim_scratch = uad_alloc_floats (uad_padim_scratch_size (gaussians[0], s->max_batch));
+  for (int first = 0, end; first < n; first = end)
+    {
+      int g = gaussian_index (s->model, class_index, first);
+      for (end = first + 1; end < n && gaussian_index (s->model, class_index, end) == g; end++)
+        ;
+      uad_padim_distance (gaussians[g], x + first * per, end - first, s->padim_scratch,
+                          small->data + (size_t) first * GRID * GRID);
+    }
+  uad_anomaly_map_upsample (small, map);
 }
 
 /* Reconstructs images [first, first + count) that share transformer t. */
@@ -89,23 +123,17 @@ uniad_map (UadFeatureScorer *s, int n, const int *class_index, UadTensor *small,
   int c = s->model->channels;
   UadTensor feat = { s->features->data, 4, { n, c, GRID, GRID }, FALSE };
   UadTensor rec = { s->recs->data, 4, { n, c, GRID, GRID }, FALSE };
-  uad_anomaly_map_compute (&feat, &rec, small, map);
-}
-
-/* The PaDiM map: each run of images of the same class against that class's Gaussians. */
-static void
-padim_map (UadFeatureScorer *s, int n, const int *class_index, UadTensor *small, UadTensor *map)
-{
-  size_t per = (size_t) s->model->channels * GRID * GRID;
-  for (int first = 0, end; first < n; first = end)
+  if (s->model->n_residuals == 0)
     {
-      int g = s->model->separate ? class_index[first] : 0;
-      for (end = first + 1; end < n && s->model->separate && class_index[end] == g; end++)
-        ;
-      uad_padim_distance (s->model->gaussians[g], s->features->data + first * per, end - first,
-                          s->padim_scratch, small->data + (size_t) first * GRID * GRID);
+      uad_anomaly_map_compute (&feat, &rec, small, map);
+      return;
     }
-  uad_anomaly_map_upsample (small, map);
+  if (s->residuals == NULL)
+    s->residuals = uad_tensor_new_4d (s->max_batch, c, GRID, GRID);
+  size_t count = (size_t) n * c * GRID * GRID;
+  for (size_t i = 0; i < count; i++)
+    s->residuals->data[i] = s->features->data[i] - s->recs->data[i];
+  gaussian_map (s, s->model->residuals, s->residuals->data, n, class_index, small, map);
 }
 
 void
@@ -128,7 +156,7 @@ uad_feature_scorer_run (UadFeatureScorer *s, const float *features, int n,
   if (model->method == UAD_METHOD_UNIAD)
     uniad_map (s, n, class_index, &small, &map);
   else
-    padim_map (s, n, class_index, &small, &map);
+    gaussian_map (s, model->gaussians, s->features->data, n, class_index, &small, &map);
   for (int i = 0; i < n; i++)
     scores[i] = uad_anomaly_score (map.data + (size_t) i * MAP * MAP, MAP, MAP, model->score_kind);
   if (maps)

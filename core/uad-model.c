@@ -82,6 +82,7 @@ uad_model_free (UadModel *model)
   for (int i = 0; i < model->n_gaussians; i++)
     uad_padim_free (model->gaussians[i]);
   g_free (model->gaussians);
+  uad_model_set_residuals (model, NULL, 0);
   g_free (model->feature_mean);
   g_free (model->feature_std);
   g_free (model->training.date);
@@ -98,6 +99,13 @@ part_prefix (const UadModel *model, int index)
 {
   const char *part = model->method == UAD_METHOD_PADIM ? "padim." : "reconstruction.";
   return model->separate ? g_strdup_printf ("class.%d.%s", index, part) : g_strdup (part);
+}
+
+/* Where residual Gaussian `index` (see UadModel) lives in the file. */
+static char *
+residual_prefix (int index)
+{
+  return index == 0 ? g_strdup ("residual.") : g_strdup_printf ("class.%d.residual.", index - 1);
 }
 
 /* ---- metadata JSON ------------------------------------------------------------------------ */
@@ -193,10 +201,11 @@ append_channels (GString *s, const char *key, int channels)
 static char *
 metadata_json (const UadModel *model)
 {
-  /* Format 1 readers would misread a PaDiM model or ignore the standardisation. */
+  /* Format 1 readers would misread a PaDiM model or ignore the standardisation; format 2
+   * readers would ignore the residual Gaussians and score with the wrong distance. */
   gboolean needs_2 = model->method != UAD_METHOD_UNIAD || model->feature_mean != NULL;
   GString *s = g_string_new ("{");
-  append_number (s, "format", needs_2 ? 2 : 1);
+  append_number (s, "format", model->n_residuals > 0 ? 3 : needs_2 ? 2 : 1);
   append_text (s, "method", uad_method_name (model->method));
   append_text (s, "mode", model->separate ? "separate" : "unified");
   append_text (s, "score", uad_score_kind_name (model->score_kind));
@@ -211,6 +220,14 @@ metadata_json (const UadModel *model)
     append_channels (s, "padim", model->channels);
   if (model->feature_mean)
     append_channels (s, "standardization", model->channels);
+  if (model->n_residuals > 0)
+    {
+      append_key (s, "residual");
+      g_string_append_c (s, '{');
+      append_number (s, "channels", model->channels);
+      append_number (s, "per_class", model->n_residuals > 1);
+      g_string_append_c (s, '}');
+    }
   append_key (s, "classes");
   g_string_append_c (s, '[');
   for (int i = 0; i < model->n_classes; i++)
@@ -257,6 +274,11 @@ uad_model_write (const UadModel *model, UadSafetensorsWriter *w)
     {
       g_autofree char *prefix = part_prefix (model, i);
       uad_padim_save (model->gaussians[i], w, prefix);
+    }
+  for (int i = 0; i < model->n_residuals; i++)
+    {
+      g_autofree char *prefix = residual_prefix (i);
+      uad_padim_save (model->residuals[i], w, prefix);
     }
   if (model->feature_mean)
     {
@@ -447,6 +469,30 @@ model_of_method (Reader *r, const UadJson *root, UadMethod method, UadBackboneKi
   return uad_model_new (kind, sha, &cfg, separate, names, n, r->error);
 }
 
+/* The residual Gaussians a "residual" object describes, with zero parameters (filled from the
+ * tensors when the model loads). */
+static void
+residuals_from_json (Reader *r, const UadJson *residual, UadModel *model)
+{
+  int channels = integer (r, residual, "channels", 1, 8192);
+  gboolean per_class = integer (r, residual, "per_class", 0, 1);
+  if (r->ok && (model->method != UAD_METHOD_UNIAD || channels != model->channels))
+    {
+      g_set_error (r->error, UAD_ERROR, UAD_ERROR_FORMAT,
+                   "%s: residual Gaussians of %d channels in a model of %s with %d-channel "
+                   "features", r->path, channels, uad_method_name (model->method), model->channels);
+      r->ok = FALSE;
+    }
+  int n = per_class ? 1 + model->n_classes : 1;
+  double c = channels;
+  if (!r->ok || !held_by_file (r, n * (double) GRID * GRID * (c + c * c), "residual Gaussians"))
+    return;
+  UadPadim **residuals = g_new (UadPadim *, n);
+  for (int i = 0; i < n; i++)
+    residuals[i] = uad_padim_new (channels, GRID * GRID);
+  uad_model_set_residuals (model, residuals, n);
+}
+
 static UadModel *
 model_from_json (const UadJson *root, Reader *r)
 {
@@ -540,6 +586,8 @@ model_from_json (const UadJson *root, Reader *r)
       model->feature_mean = g_new0 (float, channels);
       model->feature_std = g_new0 (float, channels);
     }
+  if (r->ok && uad_json_object_get (root, "residual"))
+    residuals_from_json (r, member (r, root, "residual", UAD_JSON_OBJECT), model);
   return r->ok ? g_steal_pointer (&model) : NULL;
 }
 
@@ -599,6 +647,12 @@ uad_model_load (const char *path, GError **error)
     {
       g_autofree char *prefix = part_prefix (model, i);
       if (!uad_padim_load (model->gaussians[i], st, prefix, error))
+        return NULL;
+    }
+  for (int i = 0; i < model->n_residuals; i++)
+    {
+      g_autofree char *prefix = residual_prefix (i);
+      if (!uad_padim_load (model->residuals[i], st, prefix, error))
         return NULL;
     }
   if (model->feature_mean
@@ -666,6 +720,17 @@ uad_model_fit_padim (UadModel *model, const UadTensor *features, const int *clas
         }
     }
   return TRUE;
+}
+
+void
+uad_model_set_residuals (UadModel *model, UadPadim **residuals, int n)
+{
+  g_return_if_fail (n == 0 || n == 1 || n == 1 + model->n_classes);
+  for (int i = 0; i < model->n_residuals; i++)
+    uad_padim_free (model->residuals[i]);
+  g_free (model->residuals);
+  model->residuals = residuals;
+  model->n_residuals = n;
 }
 
 typedef struct {
@@ -809,6 +874,9 @@ uad_model_describe (const UadModel *model)
                           uad_backbone_kind_name (model->backbone), model->channels,
                           model->feature_mean ? ", standardised" : "",
                           uad_score_kind_name (model->score_kind));
+  if (model->n_residuals > 0)
+    g_string_append_printf (s, ", residual Mahalanobis distance%s",
+                            model->n_residuals > 1 ? " per class" : "");
   if (model->decoder)
     g_string_append (s, ", image decoder");
   return g_string_free (s, FALSE);

@@ -22,7 +22,13 @@
  * Optionally the model standardises the features per channel before anything else sees them:
  * tensors "standardization.mean" and "standardization.std" [C], and a "standardization" object
  * in the metadata. Such a model, and a PaDiM model, is written as format 2, which older readers
- * refuse instead of misreading; any other model is written as format 1, as before. */
+ * refuse instead of misreading; any other model is written as format 1, as before.
+ *
+ * Optionally a UniAD model measures the reconstruction residual (features - reconstruction)
+ * with per-position Gaussians of the training images' residuals (uad-residual.h) instead of
+ * its L2 norm: tensors "residual." (fitted on every class) and, when fitted per class too,
+ * "class.<i>.residual." + the names in uad-padim.h, and a "residual" object in the metadata.
+ * Such a model is written as format 3. */
 #pragma once
 
 #include "uad-anomaly-map.h"
@@ -32,7 +38,7 @@
 #include "uad-transformer.h"
 
 /* The newest format this program reads. */
-#define UAD_MODEL_FORMAT_VERSION 2
+#define UAD_MODEL_FORMAT_VERSION 3
 
 typedef enum {
   UAD_METHOD_UNIAD,  /* reconstruction transformers */
@@ -69,6 +75,10 @@ typedef struct {
   UadTransformer **transformers;
   int n_gaussians;        /* PaDiM: 1, or n_classes when separate; 0 for UniAD */
   UadPadim **gaussians;
+  /* UniAD: 0, or Gaussians of the reconstruction residual: residuals[0] fitted on every class,
+   * and residuals[1 + k] on class k when n_residuals is 1 + n_classes (uad-residual.h). */
+  int n_residuals;
+  UadPadim **residuals;
   /* [channels] each, or both NULL: features become (x - mean) / std per channel first. */
   float *feature_mean, *feature_std;
   UadTrainingSummary training;
@@ -103,6 +113,10 @@ gboolean uad_model_set_decoder (UadModel *model, UadDecoder *decoder, GError **e
  * ridge UAD_PADIM_RIDGE. Fails when a Gaussian has no images (or see uad_padim_fit). */
 gboolean uad_model_fit_padim (UadModel *model, const UadTensor *features, const int *class_of,
                               GError **error);
+
+/* Replaces the model's residual Gaussians (taking ownership of residuals[n], n = 0, 1 or
+ * 1 + n_classes; see UadModel). */
+void uad_model_set_residuals (UadModel *model, UadPadim **residuals, int n);
 
 /* Per-channel feature standardisation: mean and population standard deviation of features
  * [n, C, 14, 14] over the images and the positions, kept in the model (replacing any). */

@@ -26,8 +26,8 @@ typedef struct {
 } UadRecipe;
 
 /* Fills recipe with the recipe called name, changed by the settings that may follow it, as in
- * "fast:lr=1e-3:batch=16" (lr, batch, warmup, layers, jitter, standardize=0|1, balanced=0|1, bf16=0|1:
- * for studies of one setting);
+ * "fast:lr=1e-3:batch=16" (lr, batch, warmup, layers, jitter, standardize=0|1, balanced=0|1, bf16=0|1,
+ * distance=l2|mahalanobis|class-mahalanobis (uad-residual.h): for studies of one setting);
  * fails with UAD_ERROR_INVALID naming the known recipes, or the bad setting. */
 gboolean uad_recipe_lookup (const char *name, UadRecipe *recipe, GError **error);
 

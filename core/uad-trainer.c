@@ -512,6 +512,8 @@ uad_trainer_run (UadTrainer *t, UadTrainProgressFunc progress, void *user_data, 
       uad_transformer_workspace_free (ws);
     }
 
+  if (!uad_residual_fit (model, t->features, t->class_of, o->residual, error))
+    return FALSE;
   fill_class_statistics (t);
   model->training.epochs = time_budgeted (t) || ended_early ? epochs_done : o->epochs;
   model->training.batch = o->batch;

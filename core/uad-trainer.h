@@ -17,6 +17,7 @@
 #pragma once
 
 #include "uad-model.h"
+#include "uad-residual.h"
 
 typedef enum {
   UAD_LR_STEP,    /* lr * lr_gamma every lr_step epochs (the spec's) */
@@ -41,6 +42,8 @@ typedef struct {
   gboolean balanced;    /* unified: every class fills an equal share of each epoch */
   gboolean bf16;        /* the steps' matrix products with bf16 operands (fp32 sums and
                            weights), where the CPU has AVX512_BF16 (uad-gemm.h) */
+  UadResidualDistance residual; /* UAD_RESIDUAL_L2 (the paper's); else the residual
+                           Gaussians are fitted on the training images at the end (uad-residual.h) */
   guint64 seed;         /* initialisation, order, jitter and dropout */
   int checkpoint_every; /* epochs between automatic checkpoints (0 = only when stopped) */
 } UadTrainOptions;

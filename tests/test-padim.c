@@ -323,7 +323,7 @@ test_damaged_files (void)
   uad_test_copy_safetensors (path, bad, NULL, NULL, "\"method\":\"padim\"", "\"method\":\"knn\"");
   assert_load_fails (bad, UAD_ERROR_INVALID);
   /* Format 1 readers could not read it: the file says so. */
-  uad_test_copy_safetensors (path, bad, NULL, NULL, "\"format\":2", "\"format\":3");
+  uad_test_copy_safetensors (path, bad, NULL, NULL, "\"format\":2", "\"format\":4");
   assert_load_fails (bad, UAD_ERROR_UNSUPPORTED);
   /* An unchanged copy loads: the failures above are the damage's. */
   uad_test_copy_safetensors (path, bad, NULL, NULL, NULL, NULL);

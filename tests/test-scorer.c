@@ -3,10 +3,13 @@
  * scorer gives bit for bit what the detector computed before it existed (reconstruction in
  * chunks of four, or image by image when separate; distance map; upsampling; score); the
  * standardisation's statistics, its floor, its place in front of the model, its round trip
- * through the model file, and clear errors for damaged standardisation tensors. */
+ * through the model file, and clear errors for damaged standardisation tensors; the residual
+ * Gaussians (uad-residual.h): the map they give, which set serves which image, their round
+ * trip and damaged files. */
 #include "test-util.h"
 #include "uad-error.h"
 #include "uad-feature-scorer.h"
+#include "uad-residual.h"
 #include "uad-trainer.h"
 
 #include <glib/gstdio.h>
@@ -333,6 +336,136 @@ test_file_round_trip (void)
   g_rmdir (dir);
 }
 
+/* ---- residual Gaussians ------------------------------------------------------------------ */
+
+/* The maps the residual Gaussians should give, computed without the scorer's residual path:
+ * the residuals of the L2 scorer's outputs, Gaussians fitted to them directly, and for each
+ * image those of its class (1 + class) or of every class (0). */
+static void
+residual_reference (UadModel *m, const UadTensor *features, const int *classes, int set_of_image[N],
+                    gboolean per_class, float *maps)
+{
+  Result plain = { 0 };
+  g_autofree float *seen = g_new (float, N * PER);
+  scorer_path (m, features->data, &plain, seen);
+  g_autoptr (UadTensor) r = uad_tensor_new_4d (N, CHANNELS, 14, 14);
+  for (int k = 0; k < N * PER; k++)
+    r->data[k] = seen[k] - plain.recs[k];
+  result_clear (&plain);
+  g_autoptr (UadTensor) small = uad_tensor_new_4d (N, 1, 14, 14);
+  for (int set = 0; set < (per_class ? 3 : 1); set++)
+    {
+      int images[N], count = 0;
+      for (int i = 0; i < N; i++)
+        if (set == 0 || classes[i] == set - 1)
+          images[count++] = i;
+      UadPadim *g = uad_padim_new (CHANNELS, 196);
+      g_assert_true (uad_padim_fit (g, r, images, count, UAD_PADIM_RIDGE, NULL));
+      g_autofree float *scratch = uad_alloc_floats (uad_padim_scratch_size (g, 1));
+      for (int i = 0; i < N; i++)
+        if (set_of_image[i] == set)
+          uad_padim_distance (g, r->data + i * PER, 1, scratch, small->data + i * 196);
+      uad_free_aligned (g_steal_pointer (&scratch));
+      uad_padim_free (g);
+    }
+  UadTensor map = { maps, 4, { N, 1, MAP, MAP }, FALSE };
+  uad_anomaly_map_upsample (small, &map);
+}
+
+static void
+test_residual_distance (void)
+{
+  g_autoptr (UadTensor) features = random_features (N, 5);
+  for (int per_class = 0; per_class < 2; per_class++)
+    {
+      g_autoptr (UadModel) m = random_model (FALSE, 15);
+      uad_model_fit_standardization (m, features);
+      g_assert_true (uad_residual_fit (m, features, class_of,
+                                       per_class ? UAD_RESIDUAL_CLASS_GAUSSIAN : UAD_RESIDUAL_GAUSSIAN,
+                                       NULL));
+      g_assert_cmpint (m->n_residuals, ==, per_class ? 3 : 1);
+      /* Image 2's class is unknown: it is measured with the Gaussians of every class. */
+      int classes[N];
+      memcpy (classes, class_of, sizeof classes);
+      classes[2] = -1;
+      int set_of_image[N];
+      for (int i = 0; i < N; i++)
+        set_of_image[i] = per_class && classes[i] >= 0 ? 1 + classes[i] : 0;
+      g_autofree float *want = g_new (float, (size_t) N * MAP * MAP);
+      g_autoptr (UadModel) l2 = random_model (FALSE, 15);
+      uad_model_fit_standardization (l2, features);
+      residual_reference (l2, features, class_of, set_of_image, per_class, want);
+
+      g_autofree float *got = g_new (float, (size_t) N * MAP * MAP);
+      double scores[N];
+      g_autoptr (UadFeatureScorer) s = uad_feature_scorer_new (m, N);
+      uad_feature_scorer_run (s, features->data, N, classes, scores, got, NULL, NULL);
+      for (size_t k = 0; k < (size_t) N * MAP * MAP; k++)
+        g_assert_cmpfloat_with_epsilon (got[k], want[k], 1e-4 * (1 + fabs (want[k])));
+      for (int i = 0; i < N; i++)
+        g_assert_cmpfloat (scores[i], ==, uad_anomaly_score (got + (size_t) i * MAP * MAP, MAP, MAP,
+                                                              m->score_kind));
+      /* Without classes, every image gets the Gaussians of every class. */
+      double pooled[N];
+      uad_feature_scorer_run (s, features->data, N, NULL, pooled, NULL, NULL, NULL);
+      g_assert_cmpfloat (pooled[2], ==, scores[2]);
+      if (per_class)
+        g_assert_cmpfloat (pooled[0], !=, scores[0]);
+      else
+        g_assert_cmpmem (pooled, sizeof pooled, scores, sizeof scores);
+
+      /* l2 takes them away: the paper's distance again. */
+      g_assert_true (uad_residual_fit (m, features, class_of, UAD_RESIDUAL_L2, NULL));
+      g_assert_cmpint (m->n_residuals, ==, 0);
+      double a[N], b[N];
+      uad_model_score_features (m, features, NULL, a);
+      uad_model_score_features (l2, features, NULL, b);
+      g_assert_cmpmem (a, sizeof a, b, sizeof b);
+    }
+}
+
+static void
+test_residual_file (void)
+{
+  g_autoptr (UadTensor) features = random_features (N, 6);
+  g_autofree char *path = temp_path ("r.uniad");
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *bad = g_build_filename (dir, "bad.uniad", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (UadModel) m = random_model (FALSE, 16);
+  g_assert_true (uad_residual_fit (m, features, class_of, UAD_RESIDUAL_CLASS_GAUSSIAN, &error));
+  g_assert_true (uad_model_save (m, path, &error));
+  g_autofree char *meta = model_metadata (path);
+  g_assert_nonnull (strstr (meta, "\"format\":3"));
+  g_assert_nonnull (strstr (meta, "\"residual\":{\"channels\":10,\"per_class\":1}"));
+  g_autoptr (UadModel) back = uad_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (uad_residual_distance_of (back), ==, UAD_RESIDUAL_CLASS_GAUSSIAN);
+  double a[N], b[N];
+  uad_model_score_features (m, features, class_of, a);
+  uad_model_score_features (back, features, class_of, b);
+  g_assert_cmpmem (a, sizeof a, b, sizeof b);
+  g_autofree char *described = uad_model_describe (back);
+  g_assert_nonnull (strstr (described, "residual Mahalanobis distance per class"));
+
+  /* A missing or damaged set, and metadata that does not fit the model, name the file. */
+  uad_test_copy_safetensors (path, bad, "class.1.residual.mean", NULL, NULL, NULL);
+  assert_load_fails (bad, UAD_ERROR_MISMATCH);
+  uad_test_copy_safetensors (path, bad, "residual.mean", set_nan, NULL, NULL);
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  uad_test_copy_safetensors (path, bad, NULL, NULL, "\"residual\":{\"channels\":10",
+                             "\"residual\":{\"channels\":12");
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  /* A model of one set claiming one per class asks for more than the file holds. */
+  g_assert_true (uad_residual_fit (m, features, class_of, UAD_RESIDUAL_GAUSSIAN, &error));
+  g_assert_true (uad_model_save (m, path, &error));
+  uad_test_copy_safetensors (path, bad, NULL, NULL, "\"per_class\":0", "\"per_class\":1");
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  g_unlink (bad);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -341,5 +474,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scorer/follows-weights", test_follows_weights);
   g_test_add_func ("/scorer/standardization", test_standardization);
   g_test_add_func ("/scorer/file-round-trip", test_file_round_trip);
+  g_test_add_func ("/scorer/residual-distance", test_residual_distance);
+  g_test_add_func ("/scorer/residual-file", test_residual_file);
   return g_test_run ();
 }
