@@ -26,6 +26,34 @@ run 0 "${train[@]}" --minutes 0.4 --out "$tmp/b.uniad"
 grep -q "a budget of 0.4 minutes" "$tmp/out" || fail "budget: $(cat "$tmp/out")"
 grep -q "validation: 4 training images held out" "$tmp/out" || fail "budget: no validation: $(cat "$tmp/out")"
 grep -q "decoder: trained" "$tmp/out" || fail "budget: no decoder: $(cat "$tmp/out")"
+grep -q "validation AUROC [0-9.]* with the residual distance" "$tmp/out" \
+  || fail "budget: no estimate under the residual distance: $(cat "$tmp/out")"
+
+# The model's residual Gaussians: one set by default, one more per class with
+# class-mahalanobis, none for the official recipe or distance=l2.
+residual_sets () {
+  python3 - "$1" <<'PY'
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+meta = json.loads(header["__metadata__"]["uniad"])
+sets = [k for k in header if k.endswith("residual.cholesky_inverse")]
+assert all(header[k]["shape"] == [196, 168, 168] for k in sets)
+assert (meta["format"] == 3) == bool(sets) and ("residual" in meta) == bool(sets)
+print(len(sets))
+PY
+}
+[[ $(residual_sets "$tmp/b.uniad") == 1 ]] || fail "fast: not one set of residual Gaussians"
+run 0 "${train[@]}" --recipe fast:distance=class-mahalanobis --epochs 1 --no-decoder --out "$tmp/c.uniad"
+[[ $(residual_sets "$tmp/c.uniad") == 3 ]] || fail "class-mahalanobis: not 1 + 2 sets"
+run 0 "${train[@]}" --recipe fast:distance=l2 --epochs 1 --no-decoder --out "$tmp/l.uniad"
+[[ $(residual_sets "$tmp/l.uniad") == 0 ]] || fail "distance=l2: residual Gaussians"
+run 2 "${train[@]}" --recipe fast:distance=cosine --epochs 1 --out "$tmp/x.uniad"
+grep -q "expected l2, mahalanobis or class-mahalanobis" "$tmp/out" || fail "bad distance: $(cat "$tmp/out")"
+# Per-class Gaussians serve images whose class the path names: eval runs on both kinds.
+run 0 eval --model "$tmp/c.uniad" --weights "$weights" --data "$data"
+grep -q "residual Mahalanobis distance per class" "$tmp/out" || fail "eval: $(cat "$tmp/out")"
+
 run 0 infer --model "$tmp/b.uniad" --weights "$weights" "$data/pcb/test" --reconstructions "$tmp/rec"
 [[ $(find "$tmp/rec" -name '*_reconstruction.png' | wc -l) -eq 4 ]] || fail "budget: no reconstructions"
 
@@ -39,6 +67,7 @@ grep -q "training ends here" "$tmp/out" || fail "until-plateau did not stop: $(t
 run 0 "${train[@]}" --recipe official --epochs 2 --no-decoder --out "$tmp/o.uniad"
 grep -q "recipe official" "$tmp/out" && grep -q "trained 2 epochs" "$tmp/out" \
   || fail "official: $(cat "$tmp/out")"
+[[ $(residual_sets "$tmp/o.uniad") == 0 ]] || fail "official: residual Gaussians"
 run 0 "${train[@]}" --recipe official --continue "$tmp/o.uniad" --out "$tmp/o.uniad" --epochs 3
 grep -q "continuing" "$tmp/out" && grep -q "trained 5 epochs" "$tmp/out" \
   || fail "continue: $(cat "$tmp/out")"
