@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The workbench's image viewer: contour extraction (pure), textures, and the widget under a
- * display (Xvfb in the test suite): zoom actions and pane synchronisation, properties, the
- * defect contour in the rendered pixels, and screenshots of the rendered widget
- * (VIEWER_SCREENSHOT_DIR, default "."), to be looked at. Without a display the widget tests are
- * skipped. */
+/* The workbench's image viewer: contour extraction (pure) and their Cairo path, textures, and
+ * the widget under a display (Xvfb in the test suite): zoom actions and pane synchronisation,
+ * properties, the defect contour in the rendered pixels, and screenshots of the rendered
+ * widget (VIEWER_SCREENSHOT_DIR, default "."), to be looked at. Without a display the widget
+ * tests are skipped. */
 #include <adwaita.h>
 #include <math.h>
 
@@ -197,6 +197,85 @@ test_contours_saddle (void)
   g_assert_cmpfloat (contour_area (joined, 0), <, 0);
   for (int i = 0; i < 2; i++)
     g_assert_cmpfloat (contour_area (apart, i), <, 0);
+}
+
+/* Defect pixels in three corners of the map: three regions, each closed on its own. Drawn as
+ * one path, every contour must be a sub-path of its own: no line from one region to the next
+ * (they were once joined by a diagonal across the image and a line down its edge). */
+#define CORNER 20
+
+/* The corner square (0 top-left, 1 top-right, 2 bottom-left) that (x, y) lies on, or -1. */
+static int
+corner_of (double x, double y)
+{
+  const double lo = CORNER + 1, hi = N - CORNER - 1;
+  if (x <= lo && y <= lo)
+    return 0;
+  if (x >= hi && y <= lo)
+    return 1;
+  if (x <= lo && y >= hi)
+    return 2;
+  return -1;
+}
+
+static void
+test_contours_path (void)
+{
+  g_autofree float *map = g_new0 (float, N * N);
+  for (int y = 0; y < CORNER; y++)
+    for (int x = 0; x < CORNER; x++)
+      {
+        map[y * N + x] = 1;
+        map[y * N + N - 1 - x] = 1;
+        map[(N - 1 - y) * N + x] = 1;
+      }
+  g_autoptr (WorkbenchContours) c = workbench_contours_trace (map, N, N, 0.5f);
+  g_assert_cmpint (c->n_contours, ==, 3);
+
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, N, N);
+  cairo_t *cr = cairo_create (surface);
+  workbench_contours_append_path (c, cr, 0, 0, 1, 1);
+  cairo_path_t *path = cairo_copy_path (cr);
+  g_assert_cmpint (path->status, ==, CAIRO_STATUS_SUCCESS);
+
+  /* Sub-paths by their points: each lies on one corner, a different one, and is closed. */
+  gboolean seen[3] = { FALSE, FALSE, FALSE };
+  int n_subpaths = 0, corner = -1, n_points = 0;
+  gboolean closed = TRUE;
+  for (int i = 0; i < path->num_data; i += path->data[i].header.length)
+    {
+      const cairo_path_data_t *d = &path->data[i];
+      switch (d->header.type)
+        {
+        case CAIRO_PATH_MOVE_TO:
+          corner = corner_of (d[1].point.x, d[1].point.y);
+          g_assert_cmpint (corner, >=, 0);
+          n_points = 1;
+          break;
+        case CAIRO_PATH_LINE_TO:
+          /* A line from one corner to another is what joined the regions. */
+          g_assert_cmpint (corner_of (d[1].point.x, d[1].point.y), ==, corner);
+          if (n_points++ == 1)
+            {
+              g_assert_true (closed);
+              g_assert_false (seen[corner]);
+              seen[corner] = TRUE;
+              n_subpaths++;
+              closed = FALSE;
+            }
+          break;
+        case CAIRO_PATH_CLOSE_PATH:
+          closed = TRUE;
+          break;
+        case CAIRO_PATH_CURVE_TO:
+          g_assert_not_reached ();
+        }
+    }
+  g_assert_true (closed);
+  g_assert_cmpint (n_subpaths, ==, 3);
+  cairo_path_destroy (path);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
 }
 
 /* ---- Textures ---- */
@@ -723,6 +802,7 @@ main (int argc, char **argv)
   g_test_add_func ("/viewer/contours/border", test_contours_border);
   g_test_add_func ("/viewer/contours/holes", test_contours_holes);
   g_test_add_func ("/viewer/contours/saddle", test_contours_saddle);
+  g_test_add_func ("/viewer/contours/path", test_contours_path);
   g_test_add_func ("/viewer/textures", test_textures);
   g_test_add ("/viewer/widget/zoom", Fixture, NULL, fixture_setup, test_viewer_zoom,
               fixture_teardown);
