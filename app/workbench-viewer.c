@@ -23,6 +23,7 @@ struct _WorkbenchViewer {
   GtkStack *stacks[N_PANES];
   GtkLabel *placeholders[N_PANES];
   GtkWidget *placeholder_icons[N_PANES];
+  GtkSpinner *render_spinner;
   GtkButton *zoom_button;
   GtkAdjustment *opacity_adjustment;
   GtkScale *opacity_scale;
@@ -35,6 +36,8 @@ struct _WorkbenchViewer {
   GtkLabel *facts_placeholder;
 
   GdkTexture *original;
+  WorkbenchReconstructionState reconstruction_state;
+  GdkTexture *reconstruction;
   float *map;    /* MAP_SIZE^2, or NULL */
   guint8 *mask;  /* MAP_SIZE^2, or NULL */
   float threshold;
@@ -231,13 +234,49 @@ workbench_viewer_new (void)
   return g_object_new (WORKBENCH_TYPE_VIEWER, NULL);
 }
 
+/* The reconstruction pane: the picture, or what keeps it away. */
+static void
+update_reconstruction_pane (WorkbenchViewer *self)
+{
+  GdkTexture *shown = self->original != NULL ? self->reconstruction : NULL;
+  workbench_image_pane_set_base (self->panes[PANE_RECONSTRUCTION], shown);
+  gtk_stack_set_visible_child_name (self->stacks[PANE_RECONSTRUCTION],
+                                    shown != NULL ? "image" : "placeholder");
+
+  /* Without an image, the left pane alone says so. */
+  const char *text = "";
+  gboolean pending = FALSE;
+  if (self->original != NULL)
+    switch (self->reconstruction_state)
+      {
+      case WORKBENCH_RECONSTRUCTION_NO_MODEL:
+        text = _("No model is open");
+        break;
+      case WORKBENCH_RECONSTRUCTION_NO_DECODER:
+        text = _("This model has no image decoder");
+        break;
+      case WORKBENCH_RECONSTRUCTION_PENDING:
+        text = _("Rendering reconstruction…");
+        pending = TRUE;
+        break;
+      case WORKBENCH_RECONSTRUCTION_FAILED:
+        text = _("The reconstruction could not be drawn");
+        break;
+      case WORKBENCH_RECONSTRUCTION_READY:
+        break;
+      }
+  gtk_label_set_label (self->placeholders[PANE_RECONSTRUCTION], text);
+  gtk_widget_set_visible (self->placeholder_icons[PANE_RECONSTRUCTION], *text && !pending);
+  gtk_widget_set_visible (GTK_WIDGET (self->render_spinner), pending);
+  gtk_spinner_set_spinning (self->render_spinner, pending);
+}
+
 void
 workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const float *map,
-                            const guint8 *mask, GdkTexture *reconstruction)
+                            const guint8 *mask)
 {
   g_return_if_fail (WORKBENCH_IS_VIEWER (self));
   g_return_if_fail (original == NULL || GDK_IS_TEXTURE (original));
-  g_return_if_fail (reconstruction == NULL || GDK_IS_TEXTURE (reconstruction));
 
   g_set_object (&self->original, original);
   g_clear_pointer (&self->map, g_free);
@@ -246,26 +285,15 @@ workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const f
     self->map = g_memdup2 (map, sizeof (float) * MAP_SIZE * MAP_SIZE);
   if (original != NULL && mask != NULL)
     self->mask = g_memdup2 (mask, MAP_SIZE * MAP_SIZE);
-  if (original == NULL)
-    reconstruction = NULL;
 
   int w = original != NULL ? gdk_texture_get_width (original) : 0;
   int h = original != NULL ? gdk_texture_get_height (original) : 0;
   workbench_image_pane_set_content_size (self->panes[PANE_ORIGINAL], w, h);
   workbench_image_pane_set_content_size (self->panes[PANE_RECONSTRUCTION], w, h);
   workbench_image_pane_set_base (self->panes[PANE_ORIGINAL], original);
-  workbench_image_pane_set_base (self->panes[PANE_RECONSTRUCTION], reconstruction);
-
   gtk_stack_set_visible_child_name (self->stacks[PANE_ORIGINAL],
                                     original != NULL ? "image" : "placeholder");
-  gtk_stack_set_visible_child_name (self->stacks[PANE_RECONSTRUCTION],
-                                    reconstruction != NULL ? "image" : "placeholder");
-  /* Without an image, the left pane alone says so. */
-  gtk_label_set_label (self->placeholders[PANE_RECONSTRUCTION],
-                       original == NULL ? ""
-                       : self->map == NULL ? _("Not inspected yet")
-                       : _("This model has no image decoder"));
-  gtk_widget_set_visible (self->placeholder_icons[PANE_RECONSTRUCTION], original != NULL);
+  update_reconstruction_pane (self);
 
   workbench_image_pane_set_contours (self->panes[PANE_ORIGINAL], WORKBENCH_PANE_TRUTH,
                                      self->mask != NULL
@@ -276,6 +304,19 @@ workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const f
   update_defects (self);
   update_actions (self);
   update_zoom_label (self);
+}
+
+void
+workbench_viewer_set_reconstruction (WorkbenchViewer *self, WorkbenchReconstructionState state,
+                                     GdkTexture *reconstruction)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+  g_return_if_fail (state <= WORKBENCH_RECONSTRUCTION_READY);
+  g_return_if_fail ((state == WORKBENCH_RECONSTRUCTION_READY) == GDK_IS_TEXTURE (reconstruction));
+
+  self->reconstruction_state = state;
+  g_set_object (&self->reconstruction, reconstruction);
+  update_reconstruction_pane (self);
 }
 
 void
@@ -519,6 +560,7 @@ workbench_viewer_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), WORKBENCH_TYPE_VIEWER);
   g_clear_object (&self->actions);
   g_clear_object (&self->original);
+  g_clear_object (&self->reconstruction);
   g_clear_pointer (&self->map, g_free);
   g_clear_pointer (&self->mask, g_free);
   G_OBJECT_CLASS (workbench_viewer_parent_class)->dispose (object);
@@ -572,6 +614,7 @@ workbench_viewer_class_init (WorkbenchViewerClass *klass)
   BIND ("placeholder_icon_original", placeholder_icons[PANE_ORIGINAL]);
   BIND ("placeholder_icon_reconstruction", placeholder_icons[PANE_RECONSTRUCTION]);
 #undef BIND
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, render_spinner);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, zoom_button);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, opacity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, opacity_scale);

@@ -39,13 +39,27 @@ GtkWidget *workbench_viewer_new (void);
 
 /* Shows an image. original: NULL clears the viewer. map: UAD_ANOMALY_MAP_SIZE^2 floats (row
  * major) stretched over the original, or NULL when the image is not inspected yet (no heatmap,
- * no defect contours). mask: UAD_ANOMALY_MAP_SIZE^2 bytes, non-zero = defect, or NULL.
- * reconstruction: drawn stretched to the original's size, or NULL for the placeholder ("This
- * model has no image decoder", or "Not inspected yet" without a map). map and mask are copied;
- * the textures are referenced. The view returns to fit when the image size changes, and is
- * kept otherwise (to compare the same spot across images). */
+ * no defect contours). mask: UAD_ANOMALY_MAP_SIZE^2 bytes, non-zero = defect, or NULL. map and
+ * mask are copied; the texture is referenced. The view returns to fit when the image size
+ * changes, and is kept otherwise (to compare the same spot across images). */
 void workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const float *map,
-                                 const guint8 *mask, GdkTexture *reconstruction);
+                                 const guint8 *mask);
+
+/* Where the model's reconstruction of the image shown is. */
+typedef enum {
+  WORKBENCH_RECONSTRUCTION_NO_MODEL,   /* no model is open */
+  WORKBENCH_RECONSTRUCTION_NO_DECODER, /* the model has no image decoder */
+  WORKBENCH_RECONSTRUCTION_PENDING,    /* being rendered */
+  WORKBENCH_RECONSTRUCTION_FAILED,     /* could not be rendered (the caller says why) */
+  WORKBENCH_RECONSTRUCTION_READY,      /* here */
+} WorkbenchReconstructionState;
+
+/* The reconstruction pane: reconstruction (READY only, else NULL) drawn stretched to the
+ * original's size, or a placeholder that says which state it is in (nothing without an
+ * image). The texture is referenced. */
+void workbench_viewer_set_reconstruction (WorkbenchViewer *self,
+                                          WorkbenchReconstructionState state,
+                                          GdkTexture *reconstruction);
 
 /* Whether the reconstruction pane is there at all (default TRUE): models that reconstruct
  * nothing (PaDiM) have no use for it, and the original takes the whole width. */

@@ -426,6 +426,18 @@ synthetic_image (gboolean with_defect)
   return img;
 }
 
+/* Shows original with its reconstruction, or as from a model without an image decoder. */
+static void
+show_image (Fixture *f, GdkTexture *original, const float *map, const guint8 *mask,
+            GdkTexture *reconstruction)
+{
+  workbench_viewer_set_image (f->viewer, original, map, mask);
+  workbench_viewer_set_reconstruction (f->viewer,
+                                       reconstruction ? WORKBENCH_RECONSTRUCTION_READY
+                                                      : WORKBENCH_RECONSTRUCTION_NO_DECODER,
+                                       reconstruction);
+}
+
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
@@ -515,7 +527,7 @@ test_viewer_zoom (Fixture *f, gconstpointer data)
   /* No image: nothing to zoom. */
   g_assert_false (action_enabled (f, "viewer.zoom-100"));
 
-  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, f->reconstruction);
+  show_image (f, f->original, f->map, f->mask, f->reconstruction);
   wait_frames (f->window, 2);
   g_assert_true (action_enabled (f, "viewer.zoom-100"));
   g_assert_true (action_enabled (f, "viewer.zoom-in"));
@@ -574,15 +586,15 @@ test_viewer_zoom (Fixture *f, gconstpointer data)
 
   /* Another image of the same size keeps the view; another size returns to fit. */
   g_assert_true (gtk_widget_activate_action (viewer, "viewer.zoom-100", NULL));
-  workbench_viewer_set_image (f->viewer, f->reconstruction, NULL, NULL, NULL);
+  show_image (f, f->reconstruction, NULL, NULL, NULL);
   g_assert_cmpfloat (workbench_viewer_get_zoom (f->viewer), ==, 1.0);
   g_autoptr (UadImage) small = uad_image_new (100, 80);
   g_autoptr (GdkTexture) small_texture = workbench_texture_new_from_image (small);
-  workbench_viewer_set_image (f->viewer, small_texture, NULL, NULL, NULL);
+  show_image (f, small_texture, NULL, NULL, NULL);
   g_assert_true (workbench_image_pane_get_fit (f->panes[0]));
   assert_in_step (f);
 
-  workbench_viewer_set_image (f->viewer, NULL, NULL, NULL, NULL);
+  show_image (f, NULL, NULL, NULL, NULL);
   g_assert_false (action_enabled (f, "viewer.zoom-in"));
   g_assert_false (action_enabled (f, "viewer.zoom-fit"));
 }
@@ -695,6 +707,63 @@ red_on_contour (Fixture *f, GdkTexture *texture, float threshold)
   return red;
 }
 
+/* The label in the reconstruction pane's placeholder, and whether the picture is shown. */
+static const char *
+reconstruction_placeholder (Fixture *f, gboolean *shown)
+{
+  GtkWidget *stack = gtk_widget_get_ancestor (GTK_WIDGET (f->panes[1]), GTK_TYPE_STACK);
+  *shown = g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (stack)), "image") == 0;
+  GtkWidget *placeholder = gtk_stack_get_child_by_name (GTK_STACK (stack), "placeholder");
+  for (GtkWidget *c = gtk_widget_get_first_child (placeholder); c;
+       c = gtk_widget_get_next_sibling (c))
+    if (GTK_IS_LABEL (c))
+      return gtk_label_get_label (GTK_LABEL (c));
+  g_assert_not_reached ();
+}
+
+/* The reconstruction pane says where the reconstruction is: a render under way is not a
+ * model without a decoder. */
+static void
+test_viewer_reconstruction_state (Fixture *f, gconstpointer data)
+{
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  gboolean shown;
+  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_PENDING, NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "Rendering reconstruction…");
+  g_assert_false (shown);
+  g_autoptr (GdkTexture) pending = render_window (f);
+  save_screenshot (pending, "viewer-rendering.png");
+
+  /* A new map (the image was inspected meanwhile) does not change that. */
+  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "Rendering reconstruction…");
+
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY,
+                                       f->reconstruction);
+  reconstruction_placeholder (f, &shown);
+  g_assert_true (shown);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_NO_DECODER, NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "This model has no image decoder");
+  g_assert_false (shown);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_FAILED, NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==,
+                   "The reconstruction could not be drawn");
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_NO_MODEL, NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "No model is open");
+
+  /* Without an image the left pane alone says so. */
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY,
+                                       f->reconstruction);
+  workbench_viewer_set_image (f->viewer, NULL, NULL, NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "");
+  g_assert_false (shown);
+}
+
 /* A model without reconstructions (PaDiM) gets no reconstruction pane: the original takes
  * its room. */
 static void
@@ -705,7 +774,7 @@ test_viewer_no_reconstruction (Fixture *f, gconstpointer data)
       g_test_skip ("no display");
       return;
     }
-  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, f->reconstruction);
+  show_image (f, f->original, f->map, f->mask, f->reconstruction);
   wait_frames (f->window, 2);
   int both = gtk_widget_get_width (GTK_WIDGET (f->panes[0]));
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (f->panes[1])));
@@ -737,7 +806,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
     "Score", "0.812", "Class", "metal_nut", "File", "scratch/017.png", "Size", "448 × 336",
     "Model", "uniad-mvtec.safetensors", NULL,
   };
-  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, f->reconstruction);
+  show_image (f, f->original, f->map, f->mask, f->reconstruction);
   workbench_viewer_set_map_range (f->viewer, 0, 1);
   workbench_viewer_set_facts (f->viewer, facts);
   workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_FAIL);
@@ -763,7 +832,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
   save_screenshot (fit, "viewer.png");
 
   /* Zoomed in on the defect, both panes alike, without a decoder. */
-  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, NULL);
+  show_image (f, f->original, f->map, f->mask, NULL);
   workbench_viewer_set_colormap (f->viewer, UAD_COLORMAP_INFERNO);
   workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_PASS);
   workbench_image_pane_zoom_to (f->panes[0], 3.0);
@@ -773,7 +842,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
   g_autoptr (GdkTexture) zoomed = render_window (f);
   save_screenshot (zoomed, "viewer-zoomed.png");
 
-  workbench_viewer_set_image (f->viewer, NULL, NULL, NULL, NULL);
+  show_image (f, NULL, NULL, NULL, NULL);
   workbench_viewer_set_facts (f->viewer, NULL);
   workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_NONE);
   g_autoptr (GdkTexture) empty = render_window (f);
@@ -810,6 +879,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/viewer/widget/render", Fixture, NULL, fixture_setup, test_viewer_render,
               fixture_teardown);
+  g_test_add ("/viewer/widget/reconstruction-state", Fixture, NULL, fixture_setup,
+              test_viewer_reconstruction_state, fixture_teardown);
   g_test_add ("/viewer/widget/no-reconstruction", Fixture, NULL, fixture_setup,
               test_viewer_no_reconstruction, fixture_teardown);
   return g_test_run ();
