@@ -19,7 +19,7 @@ struct WorkbenchViewerFeed {
   GdkTexture *texture;
   GCancellable *render_cancellable; /* the render for the open model */
   WorkbenchReconstructionState render_state;
-  GdkTexture *reconstruction;
+  GdkTexture *decoded_input, *reconstruction;
   guint8 *mask;
   float *map;
   float range_hi;       /* the heatmap's scale as last given to the viewer (kept by it from
@@ -99,7 +99,8 @@ static void
 update_viewer (WorkbenchViewerFeed *self)
 {
   workbench_viewer_set_image (self->viewer, self->texture, self->map, self->mask);
-  workbench_viewer_set_reconstruction (self->viewer, self->render_state, self->reconstruction);
+  workbench_viewer_set_reconstruction (self->viewer, self->render_state, self->decoded_input,
+                                       self->reconstruction);
   workbench_viewer_feed_update_thresholds (self);
   update_facts (self);
 }
@@ -161,6 +162,7 @@ on_rendered (GObject *source, GAsyncResult *result, gpointer data)
       update_viewer (self);
       return;
     }
+  self->decoded_input = texture_from_image (r->decoded_input);
   self->reconstruction = texture_from_image (r->reconstruction);
   self->render_state = WORKBENCH_RECONSTRUCTION_READY;
   update_viewer (self);
@@ -173,11 +175,12 @@ forget_reconstruction (WorkbenchViewerFeed *self)
 {
   g_cancellable_cancel (self->render_cancellable);
   g_clear_object (&self->render_cancellable);
+  g_clear_object (&self->decoded_input);
   g_clear_object (&self->reconstruction);
   self->render_state = WORKBENCH_RECONSTRUCTION_NO_MODEL;
 }
 
-/* The open model's picture of the shown image, when it has an image decoder; asked again
+/* The open model's pictures of the shown image, when it has an image decoder; asked again
  * whenever the model changes. Meanwhile the viewer says it is coming. */
 static void
 render_reconstruction (WorkbenchViewerFeed *self)

@@ -24,6 +24,7 @@ struct _WorkbenchViewer {
   GtkLabel *placeholders[N_PANES];
   GtkWidget *placeholder_icons[N_PANES];
   GtkSpinner *render_spinner;
+  GtkLabel *original_title;
   GtkButton *zoom_button;
   GtkAdjustment *opacity_adjustment;
   GtkScale *opacity_scale;
@@ -37,7 +38,8 @@ struct _WorkbenchViewer {
 
   GdkTexture *original;
   WorkbenchReconstructionState reconstruction_state;
-  GdkTexture *reconstruction;
+  GdkTexture *decoded_input, *reconstruction;
+  gboolean show_decoded; /* "viewer.decoded-input" */
   float *map;    /* MAP_SIZE^2, or NULL */
   guint8 *mask;  /* MAP_SIZE^2, or NULL */
   float threshold;
@@ -208,12 +210,40 @@ zoom_action (GSimpleAction *action, GVariant *parameter, gpointer data)
     workbench_image_pane_zoom_at (pane, 1 / ZOOM_STEP, cx, cy);
 }
 
+/* ---- The left pane's picture: the photograph or the decoded input ---- */
+
+static GdkTexture *
+decoded_input_shown (WorkbenchViewer *self)
+{
+  return self->show_decoded && self->original != NULL ? self->decoded_input : NULL;
+}
+
+static void
+update_original_pane (WorkbenchViewer *self)
+{
+  GdkTexture *decoded = decoded_input_shown (self);
+  workbench_image_pane_set_base (self->panes[PANE_ORIGINAL],
+                                 decoded != NULL ? decoded : self->original);
+  gtk_label_set_label (self->original_title,
+                       decoded != NULL ? _("Decoded input · heatmap") : _("Input · heatmap"));
+}
+
+static void
+decoded_input_changed (GSimpleAction *action, GVariant *state, gpointer data)
+{
+  WorkbenchViewer *self = data;
+  g_simple_action_set_state (action, state);
+  self->show_decoded = g_variant_get_boolean (state);
+  update_original_pane (self);
+}
+
 /* The "viewer" action group, as the window's actions: GActionEntry. */
 static const GActionEntry actions[] = {
   { .name = "zoom-fit", .activate = zoom_action },
   { .name = "zoom-100", .activate = zoom_action },
   { .name = "zoom-in", .activate = zoom_action },
   { .name = "zoom-out", .activate = zoom_action },
+  { .name = "decoded-input", .state = "false", .change_state = decoded_input_changed },
 };
 
 static void
@@ -222,7 +252,10 @@ update_actions (WorkbenchViewer *self)
   for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
     {
       GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self->actions), actions[i].name);
-      g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->original != NULL);
+      gboolean decoded = g_str_equal (actions[i].name, "decoded-input");
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
+                                   self->original != NULL
+                                     && (!decoded || self->decoded_input != NULL));
     }
 }
 
@@ -290,7 +323,7 @@ workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const f
   int h = original != NULL ? gdk_texture_get_height (original) : 0;
   workbench_image_pane_set_content_size (self->panes[PANE_ORIGINAL], w, h);
   workbench_image_pane_set_content_size (self->panes[PANE_RECONSTRUCTION], w, h);
-  workbench_image_pane_set_base (self->panes[PANE_ORIGINAL], original);
+  update_original_pane (self);
   gtk_stack_set_visible_child_name (self->stacks[PANE_ORIGINAL],
                                     original != NULL ? "image" : "placeholder");
   update_reconstruction_pane (self);
@@ -308,15 +341,20 @@ workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const f
 
 void
 workbench_viewer_set_reconstruction (WorkbenchViewer *self, WorkbenchReconstructionState state,
-                                     GdkTexture *reconstruction)
+                                     GdkTexture *decoded_input, GdkTexture *reconstruction)
 {
   g_return_if_fail (WORKBENCH_IS_VIEWER (self));
   g_return_if_fail (state <= WORKBENCH_RECONSTRUCTION_READY);
   g_return_if_fail ((state == WORKBENCH_RECONSTRUCTION_READY) == GDK_IS_TEXTURE (reconstruction));
+  g_return_if_fail (decoded_input == NULL
+                    || (state == WORKBENCH_RECONSTRUCTION_READY && GDK_IS_TEXTURE (decoded_input)));
 
   self->reconstruction_state = state;
+  g_set_object (&self->decoded_input, decoded_input);
   g_set_object (&self->reconstruction, reconstruction);
   update_reconstruction_pane (self);
+  update_original_pane (self);
+  update_actions (self);
 }
 
 void
@@ -560,6 +598,7 @@ workbench_viewer_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), WORKBENCH_TYPE_VIEWER);
   g_clear_object (&self->actions);
   g_clear_object (&self->original);
+  g_clear_object (&self->decoded_input);
   g_clear_object (&self->reconstruction);
   g_clear_pointer (&self->map, g_free);
   g_clear_pointer (&self->mask, g_free);
@@ -615,6 +654,7 @@ workbench_viewer_class_init (WorkbenchViewerClass *klass)
   BIND ("placeholder_icon_reconstruction", placeholder_icons[PANE_RECONSTRUCTION]);
 #undef BIND
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, render_spinner);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, original_title);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, zoom_button);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, opacity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, opacity_scale);

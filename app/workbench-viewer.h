@@ -9,7 +9,9 @@
  * Actions (the "viewer" action group, for buttons and accelerators of the window):
  * "viewer.zoom-fit", "viewer.zoom-100", "viewer.zoom-in", "viewer.zoom-out"; enabled while an
  * image is shown. Inside the viewer,
- * Ctrl+0, Ctrl+1, Ctrl+plus and Ctrl+minus trigger them too.
+ * Ctrl+0, Ctrl+1, Ctrl+plus and Ctrl+minus trigger them too. "viewer.decoded-input" (boolean
+ * state, a toolbar toggle): the left pane shows the decoded input, enabled while there is
+ * one; the choice is kept from image to image.
  *
  * Properties, with notify, so the application can bind them to GSettings:
  *   "heatmap-opacity" double in [0, 1] (default 0.5), the toolbar's 0-100 % slider;
@@ -56,9 +58,12 @@ typedef enum {
 
 /* The reconstruction pane: reconstruction (READY only, else NULL) drawn stretched to the
  * original's size, or a placeholder that says which state it is in (nothing without an
- * image). The texture is referenced. */
+ * image). decoded_input (READY only, may be NULL): the input through the same image decoder,
+ * which "viewer.decoded-input" shows in the left pane instead of the photograph, so that the
+ * decoder's blur is on both sides. The textures are referenced. */
 void workbench_viewer_set_reconstruction (WorkbenchViewer *self,
                                           WorkbenchReconstructionState state,
+                                          GdkTexture *decoded_input,
                                           GdkTexture *reconstruction);
 
 /* Whether the reconstruction pane is there at all (default TRUE): models that reconstruct

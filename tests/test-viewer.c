@@ -435,7 +435,7 @@ show_image (Fixture *f, GdkTexture *original, const float *map, const guint8 *ma
   workbench_viewer_set_reconstruction (f->viewer,
                                        reconstruction ? WORKBENCH_RECONSTRUCTION_READY
                                                       : WORKBENCH_RECONSTRUCTION_NO_DECODER,
-                                       reconstruction);
+                                       NULL, reconstruction);
 }
 
 static void
@@ -733,7 +733,7 @@ test_viewer_reconstruction_state (Fixture *f, gconstpointer data)
     }
   gboolean shown;
   workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask);
-  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_PENDING, NULL);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_PENDING, NULL, NULL);
   g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "Rendering reconstruction…");
   g_assert_false (shown);
   g_autoptr (GdkTexture) pending = render_window (f);
@@ -743,25 +743,109 @@ test_viewer_reconstruction_state (Fixture *f, gconstpointer data)
   workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask);
   g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "Rendering reconstruction…");
 
-  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY,
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY, NULL,
                                        f->reconstruction);
   reconstruction_placeholder (f, &shown);
   g_assert_true (shown);
-  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_NO_DECODER, NULL);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_NO_DECODER, NULL,
+                                       NULL);
   g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "This model has no image decoder");
   g_assert_false (shown);
-  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_FAILED, NULL);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_FAILED, NULL, NULL);
   g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==,
                    "The reconstruction could not be drawn");
-  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_NO_MODEL, NULL);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_NO_MODEL, NULL, NULL);
   g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "No model is open");
 
   /* Without an image the left pane alone says so. */
-  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY,
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY, NULL,
                                        f->reconstruction);
   workbench_viewer_set_image (f->viewer, NULL, NULL, NULL);
   g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "");
   g_assert_false (shown);
+}
+
+/* The window pixel (B G R A) at the centre of the left pane. */
+static void
+left_pane_centre (Fixture *f, guint8 bgra[4])
+{
+  g_autoptr (GdkTexture) shot = render_window (f);
+  int w = gdk_texture_get_width (shot), h = gdk_texture_get_height (shot);
+  g_autofree guint8 *px = g_malloc ((size_t) w * h * 4);
+  gdk_texture_download (shot, px, (size_t) w * 4);
+  GtkWidget *pane = GTK_WIDGET (f->panes[0]);
+  graphene_point_t in = GRAPHENE_POINT_INIT (gtk_widget_get_width (pane) / 2.0,
+                                             gtk_widget_get_height (pane) / 2.0);
+  graphene_point_t out;
+  g_assert_true (gtk_widget_compute_point (pane, f->window, &in, &out));
+  memcpy (bgra, px + ((size_t) out.y * w + (size_t) out.x) * 4, 4);
+}
+
+static gboolean
+is_green (const guint8 bgra[4])
+{
+  return bgra[1] > 150 && bgra[2] < 60 && bgra[0] < 60;
+}
+
+static const char *
+left_pane_title (Fixture *f)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (f->panes[0]), GTK_TYPE_OVERLAY);
+  for (GtkWidget *c = gtk_widget_get_first_child (overlay); c; c = gtk_widget_get_next_sibling (c))
+    if (GTK_IS_LABEL (c))
+      return gtk_label_get_label (GTK_LABEL (c));
+  g_assert_not_reached ();
+}
+
+/* The fair comparison: the input through the same image decoder as the reconstruction, in
+ * the left pane instead of the photograph, while the toggle is on. */
+static void
+test_viewer_decoded_input (Fixture *f, gconstpointer data)
+{
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  g_autoptr (UadImage) flat = uad_image_new (56, 42);
+  for (int i = 0; i < 56 * 42; i++)
+    flat->rgb[3 * i + 1] = 220; /* green: the decoded input, as the test tells it */
+  g_autoptr (GdkTexture) decoded = workbench_texture_new_from_image (flat);
+  workbench_viewer_set_heatmap_opacity (f->viewer, 0);
+  guint8 px[4];
+
+  /* No decoded input yet: nothing to toggle. */
+  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_PENDING, NULL, NULL);
+  g_assert_false (action_enabled (f, "viewer.decoded-input"));
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY, decoded,
+                                       f->reconstruction);
+  g_assert_true (action_enabled (f, "viewer.decoded-input"));
+  left_pane_centre (f, px);
+  g_assert_false (is_green (px));
+  g_assert_cmpstr (left_pane_title (f), ==, "Input · heatmap");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->viewer), "viewer.decoded-input",
+                                             NULL));
+  left_pane_centre (f, px);
+  g_assert_true (is_green (px));
+  g_assert_cmpstr (left_pane_title (f), ==, "Decoded input · heatmap");
+
+  /* The choice stays for the next image; until its decoded input comes, the photograph. */
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_PENDING, NULL, NULL);
+  g_assert_false (action_enabled (f, "viewer.decoded-input"));
+  left_pane_centre (f, px);
+  g_assert_false (is_green (px));
+  g_assert_cmpstr (left_pane_title (f), ==, "Input · heatmap");
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY, decoded,
+                                       f->reconstruction);
+  left_pane_centre (f, px);
+  g_assert_true (is_green (px));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->viewer), "viewer.decoded-input",
+                                             NULL));
+  left_pane_centre (f, px);
+  g_assert_false (is_green (px));
 }
 
 /* A model without reconstructions (PaDiM) gets no reconstruction pane: the original takes
@@ -881,6 +965,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/viewer/widget/reconstruction-state", Fixture, NULL, fixture_setup,
               test_viewer_reconstruction_state, fixture_teardown);
+  g_test_add ("/viewer/widget/decoded-input", Fixture, NULL, fixture_setup,
+              test_viewer_decoded_input, fixture_teardown);
   g_test_add ("/viewer/widget/no-reconstruction", Fixture, NULL, fixture_setup,
               test_viewer_no_reconstruction, fixture_teardown);
   return g_test_run ();

@@ -319,6 +319,13 @@ test_reconstruction (void)
   g_assert_nonnull (workbench_gallery_get_selected_item (gallery ()));
   g_assert_true (wb_wait_for (reconstruction_shown, NULL, 30000));
   g_assert_false (r.said_no_decoder);
+
+  /* With it came the input through the same decoder, which the viewer offers to compare. */
+  GtkWidget *viewer = wb_find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_VIEWER);
+  GtkWidget *toggle = wb_find_type (viewer, GTK_TYPE_TOGGLE_BUTTON);
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (toggle)), ==,
+                   "viewer.decoded-input");
+  g_assert_true (gtk_widget_get_sensitive (toggle));
 }
 
 static gint64 stall_last, stall_max;
