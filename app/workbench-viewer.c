@@ -466,8 +466,10 @@ workbench_viewer_set_facts (WorkbenchViewer *self, const char *const *facts)
       gtk_widget_add_css_class (value, "heading");
       gtk_label_set_xalign (GTK_LABEL (value), 0);
       gtk_label_set_selectable (GTK_LABEL (value), TRUE);
+      /* Narrow enough for several facts per line; the whole value in the tooltip. */
       gtk_label_set_ellipsize (GTK_LABEL (value), PANGO_ELLIPSIZE_MIDDLE);
-      gtk_label_set_max_width_chars (GTK_LABEL (value), 32);
+      gtk_label_set_max_width_chars (GTK_LABEL (value), 24);
+      gtk_widget_set_tooltip_text (value, facts[i + 1]);
 
       GtkWidget *fact = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
       gtk_box_append (GTK_BOX (fact), name);
@@ -475,8 +477,7 @@ workbench_viewer_set_facts (WorkbenchViewer *self, const char *const *facts)
       gtk_flow_box_append (self->facts_box, fact);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->facts_placeholder),
-                          gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL
-                            && !gtk_widget_get_visible (GTK_WIDGET (self->verdict_badge)));
+                          gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL);
 }
 
 void
@@ -493,9 +494,6 @@ workbench_viewer_set_verdict (WorkbenchViewer *self, UadVerdict verdict)
       gtk_label_set_label (self->verdict_badge, workbench_verdict_label (verdict));
       gtk_widget_add_css_class (badge, workbench_verdict_css_class (verdict));
     }
-  gtk_widget_set_visible (GTK_WIDGET (self->facts_placeholder),
-                          gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL
-                            && verdict == UAD_VERDICT_NONE);
 }
 
 /* ---- Construction ---- */

@@ -2,8 +2,9 @@
 /* workbench-viewer.h: the workbench's image viewer: two panes side by side (left the original
  * image with the anomaly heatmap over it and the contours of the defect regions and of the
  * ground truth; right the model's reconstruction, or a placeholder, unless hidden), zoomed
- * and panned together, a toolbar (zoom, heatmap opacity, colour map), a legend, and a facts box
- * the caller fills. Its widgets are a template (ui/workbench-viewer.ui), styled by
+ * and panned together, a toolbar (zoom, decoded input, heatmap opacity, colour map), and under
+ * the panes, which get the rest of the height, one line with the verdict badge, a Details
+ * button that unfolds the facts box the caller fills, and the legend. Its widgets are a template (ui/workbench-viewer.ui), styled by
  * resources/style.css: the application must have registered the workbench resources.
  *
  * Actions (the "viewer" action group, for buttons and accelerators of the window):

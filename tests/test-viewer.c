@@ -830,6 +830,10 @@ test_viewer_decoded_input (Fixture *f, gconstpointer data)
   left_pane_centre (f, px);
   g_assert_true (is_green (px));
   g_assert_cmpstr (left_pane_title (f), ==, "Decoded input · heatmap");
+  GtkWidget *toggle = find_action_button (GTK_WIDGET (f->viewer), "viewer.decoded-input");
+  g_assert_true (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (toggle)));
+  g_autoptr (GdkTexture) shot = render_window (f);
+  save_screenshot (shot, "viewer-decoded-input.png");
 
   /* The choice stays for the next image; until its decoded input comes, the photograph. */
   workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_PENDING, NULL, NULL);
@@ -846,6 +850,68 @@ test_viewer_decoded_input (Fixture *f, gconstpointer data)
                                              NULL));
   left_pane_centre (f, px);
   g_assert_false (is_green (px));
+}
+
+/* The first widget of type under root (root included) that has no action, depth first. */
+static GtkWidget *
+find_plain (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type)
+      && !(GTK_IS_ACTIONABLE (root) && gtk_actionable_get_action_name (GTK_ACTIONABLE (root))))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_plain (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Looking at the image is the job: the panes take the height, the details fold away under
+ * one line (the verdict, the details button, the legend) until asked for. */
+static void
+test_viewer_space (Fixture *f, gconstpointer data)
+{
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  static const char *const facts[] = {
+    "Score", "40.0", "Model verdict", "Fail", "Class", "magnetic_tile", "Label", "blowhole",
+    "File", "test/blowhole/exp1_num_4894.png", "Size", "448 × 336", "Bytes", "120.3 kB",
+    "Folder", "/home/operator/mvtec/magnetic_tile/test/blowhole", NULL,
+  };
+  show_image (f, f->original, f->map, f->mask, f->reconstruction);
+  workbench_viewer_set_pixel_threshold (f->viewer, 0.5f);
+  workbench_viewer_set_facts (f->viewer, facts);
+  workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_FAIL);
+  wait_frames (f->window, 2);
+  int window_h = gtk_widget_get_height (f->window);
+  int pane_w = gtk_widget_get_width (GTK_WIDGET (f->panes[0]));
+  int pane_h = gtk_widget_get_height (GTK_WIDGET (f->panes[0]));
+  g_test_message ("panes %d x %d in a %d x %d window", pane_w, pane_h,
+                  gtk_widget_get_width (f->window), window_h);
+  g_assert_cmpint (pane_h, >=, window_h - 170);
+
+  /* The details on request, below the panes, which keep most of the height; the button is in
+   * the line above them. */
+  GtkRevealer *revealer = GTK_REVEALER (find_plain (GTK_WIDGET (f->viewer), GTK_TYPE_REVEALER));
+  GtkWidget *strip = gtk_widget_get_prev_sibling (GTK_WIDGET (revealer));
+  GtkWidget *button = find_plain (strip, GTK_TYPE_TOGGLE_BUTTON);
+  g_assert_false (gtk_revealer_get_child_revealed (revealer));
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (button), TRUE);
+  for (int i = 0; i < 100 && !gtk_revealer_get_child_revealed (revealer); i++)
+    wait_frames (f->window, 1);
+  g_assert_true (gtk_revealer_get_child_revealed (revealer));
+  g_autoptr (GdkTexture) shot = render_window (f);
+  save_screenshot (shot, "viewer-details.png");
+  int details_h = gtk_widget_get_height (GTK_WIDGET (revealer));
+  g_test_message ("details open: %d px high; panes %d px", details_h,
+                  gtk_widget_get_height (GTK_WIDGET (f->panes[0])));
+  g_assert_cmpint (details_h, >, 0);
+  g_assert_cmpint (details_h, <, gtk_widget_get_height (GTK_WIDGET (f->panes[0])) / 2);
 }
 
 /* A model without reconstructions (PaDiM) gets no reconstruction pane: the original takes
@@ -967,6 +1033,8 @@ main (int argc, char **argv)
               test_viewer_reconstruction_state, fixture_teardown);
   g_test_add ("/viewer/widget/decoded-input", Fixture, NULL, fixture_setup,
               test_viewer_decoded_input, fixture_teardown);
+  g_test_add ("/viewer/widget/space", Fixture, NULL, fixture_setup, test_viewer_space,
+              fixture_teardown);
   g_test_add ("/viewer/widget/no-reconstruction", Fixture, NULL, fixture_setup,
               test_viewer_no_reconstruction, fixture_teardown);
   return g_test_run ();

@@ -1354,6 +1354,44 @@ test_render_during_run (void)
   g_assert_true (wb_wait_for (inspected, NULL, 60000));
 }
 
+/* ---- The viewer at 1600 x 1000 ---- */
+
+static void
+test_viewer_space (void)
+{
+  if (t.first_run == 0)
+    {
+      g_test_skip ("no inspection");
+      return;
+    }
+  /* The size of the first real session (the screen is that large; no window manager
+   * maximizes the window). */
+  gtk_window_set_default_size (GTK_WINDOW (t.window), 1600, 1000);
+  GtkGridView *grid = GTK_GRID_VIEW (wb_find_type (GTK_WIDGET (gallery ()), GTK_TYPE_GRID_VIEW));
+  gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (gtk_grid_view_get_model (grid)), 0);
+  g_assert_true (wb_wait_for (reconstruction_shown, NULL, 30000));
+  wb_spin (500);
+  GtkWidget *panes[2];
+  int n = 0;
+  find_panes (GTK_WIDGET (t.window), panes, &n);
+  int w = gtk_widget_get_width (panes[0]), h = gtk_widget_get_height (panes[0]);
+  g_test_message ("window %d x %d: image panes %d x %d", gtk_widget_get_width (GTK_WIDGET (t.window)),
+                  gtk_widget_get_height (GTK_WIDGET (t.window)), w, h);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (t.window)), >=, 1580); /* less the frame */
+  /* Half as wide again as the 250 x 190 of the first session, and four times as high. */
+  g_assert_cmpint (w, >=, 360);
+  g_assert_cmpint (h, >=, 700);
+  screenshot ("workbench-1600x1000.png");
+
+  GtkWidget *viewer = wb_find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_VIEWER);
+  g_assert_true (gtk_widget_activate_action (viewer, "viewer.decoded-input", NULL));
+  GtkWidget *toggle = wb_find_type (viewer, GTK_TYPE_TOGGLE_BUTTON);
+  g_assert_true (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (toggle)));
+  wb_spin (1000); /* the button's checked colour fades in */
+  screenshot ("workbench-decoded-input.png");
+  g_assert_true (gtk_widget_activate_action (viewer, "viewer.decoded-input", NULL));
+}
+
 /* ---- Set-up ---- */
 
 static void
@@ -1408,6 +1446,7 @@ main (int argc, char **argv)
   g_test_add_func ("/workbench/damaged-history", test_damaged_history);
   g_test_add_func ("/workbench/weights", test_weights);
   g_test_add_func ("/workbench/render-during-run", test_render_during_run);
+  g_test_add_func ("/workbench/viewer-space", test_viewer_space);
   int status = g_test_run ();
   tear_down ();
   return status;
