@@ -5,11 +5,13 @@
  * One thread owns the detector (model + backbone) and a connection to the history database,
  * and takes jobs in order from a queue: load a model, run it over images, store thresholds and
  * operator verdicts, read an anomaly map, render a reconstruction, export a report, reopen a
- * past run, list the runs, try the history file again. Only the session (workbench-session.h) gives it jobs. A run is done a batch at a time and then goes to the back of the queue, so the
+ * past run, list the runs, try the history file again. Only the session (workbench-session.h)
+ * gives it jobs. A run is done a batch at a time and then goes to the back of the queue, so the
  * small jobs queued meanwhile (a verdict, a map for the viewer) wait for one batch at most, and
- * jobs queued after a write see it; a render jumps the queue. Each image's result is committed to the history before it is handed back; results
- * stream to the main thread through the "results" signal. An image whose content the same
- * model file has already inspected is not run again: its stored result is copied into the run.
+ * jobs queued after a write see it; a render jumps the queue. Each image's result is committed
+ * to the history before it is handed back; results stream to the main thread through the
+ * "results" signal. An image whose content the same model file has already inspected is not
+ * run again: its stored result is copied into the run.
  *
  * Completion callbacks and signals run on the main context the inspector was made on; errors
  * reach it as GErrors (task errors, WorkbenchResult.error, the "error" signal). */

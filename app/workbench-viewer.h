@@ -4,8 +4,9 @@
  * ground truth; right the model's reconstruction, or a placeholder, unless hidden), zoomed
  * and panned together, a toolbar (zoom, decoded input, heatmap opacity, colour map), and under
  * the panes, which get the rest of the height, one line with the verdict badge, a Details
- * button that unfolds the facts box the caller fills, and the legend. Its widgets are a template (ui/workbench-viewer.ui), styled by
- * resources/style.css: the application must have registered the workbench resources.
+ * button that unfolds the facts box the caller fills, and the legend. Its widgets are a
+ * template (ui/workbench-viewer.ui), styled by resources/style.css: the application must have
+ * registered the workbench resources.
  *
  * Actions (the "viewer" action group, for buttons and accelerators of the window):
  * "viewer.zoom-fit", "viewer.zoom-100", "viewer.zoom-in", "viewer.zoom-out"; enabled while an

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The workbench's image viewer: contour extraction (pure) and their Cairo path, textures, and
  * the widget under a display (Xvfb in the test suite): zoom actions and pane synchronisation,
- * properties, the defect contour in the rendered pixels, and screenshots of the rendered
- * widget (VIEWER_SCREENSHOT_DIR, default "."), to be looked at. Without a display the widget
+ * properties, the defect contour in the rendered pixels, what the reconstruction pane says,
+ * the Decoded Input toggle, the height the panes get, and screenshots of the rendered widget
+ * (VIEWER_SCREENSHOT_DIR, default "."), to be looked at. Without a display the widget
  * tests are skipped. */
 #include <adwaita.h>
 #include <math.h>

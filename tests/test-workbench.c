@@ -10,7 +10,10 @@
  * `uniad infer --csv`, the stored verdicts and a CSV export agree (default and moved
  * thresholds), exports a PDF
  * (pdfinfo) and a CSV, fails to export into a missing folder, reopens the first run from the
- * History page, and saves screenshots of the main window.
+ * History page, and saves screenshots of the main window. The viewer: the image shown before
+ * the model had loaded gets its reconstruction and decoded input, an image shown during a run
+ * of 96 says its reconstruction is rendering and gets it long before the run ends, and at
+ * 1600 x 1000 the image panes get the height (screenshots with and without Decoded Input).
  *
  * Needs UNIAD_SHARED (MobileNetV2 weights), UNIAD_CLI, an X display (meson runs it under
  * xvfb-run), GSETTINGS_SCHEMA_DIR with the compiled schema; skips without them. Screenshots
@@ -1375,7 +1378,8 @@ test_viewer_space (void)
   int n = 0;
   find_panes (GTK_WIDGET (t.window), panes, &n);
   int w = gtk_widget_get_width (panes[0]), h = gtk_widget_get_height (panes[0]);
-  g_test_message ("window %d x %d: image panes %d x %d", gtk_widget_get_width (GTK_WIDGET (t.window)),
+  g_test_message ("window %d x %d: image panes %d x %d",
+                  gtk_widget_get_width (GTK_WIDGET (t.window)),
                   gtk_widget_get_height (GTK_WIDGET (t.window)), w, h);
   g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (t.window)), >=, 1580); /* less the frame */
   /* Half as wide again as the 250 x 190 of the first session, and four times as high. */
