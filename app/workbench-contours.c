@@ -203,6 +203,24 @@ workbench_contours_trace_mask (const guint8 *mask, int width, int height)
 }
 
 void
+workbench_contours_append_path (const WorkbenchContours *contours, cairo_t *cr, double origin_x,
+                                double origin_y, double sx, double sy)
+{
+  g_return_if_fail (contours != NULL && cr != NULL);
+
+  const WorkbenchContours *c = contours;
+  for (int i = 0; i < c->n_contours; i++)
+    {
+      /* After the last close_path the current point is that contour's start: without a new
+       * sub-path the first line_to would draw a line from there. */
+      cairo_new_sub_path (cr);
+      for (int k = c->starts[i]; k < c->starts[i + 1]; k++)
+        cairo_line_to (cr, origin_x + c->xy[2 * k] * sx, origin_y + c->xy[2 * k + 1] * sy);
+      cairo_close_path (cr);
+    }
+}
+
+void
 workbench_contours_free (WorkbenchContours *contours)
 {
   if (contours == NULL)

@@ -14,9 +14,12 @@
  * Every contour is traversed with the region on its left as seen on screen (y down): outlines
  * of regions run anticlockwise on screen (negative shoelace area in these coordinates), those
  * of holes clockwise. Points on a straight run between two others are dropped (a mask's
- * outline has only its corners). Each contour is listed once, its first point not repeated. */
+ * outline has only its corners). Each contour is listed once, its first point not repeated.
+ *
+ * workbench_contours_append_path draws them with Cairo (no GTK either). */
 #pragma once
 
+#include <cairo.h>
 #include <glib.h>
 
 typedef struct {
@@ -34,6 +37,11 @@ WorkbenchContours *workbench_contours_trace (const float *map, int width, int he
 /* The outlines of the pixels of a binary mask that are non-zero (a crossing lies on the pixel
  * boundary, halfway between an inside and an outside centre). */
 WorkbenchContours *workbench_contours_trace_mask (const guint8 *mask, int width, int height);
+
+/* Appends every contour to cr's path as a closed sub-path of its own (so that separate regions
+ * are never joined by a line), point (x, y) at (origin_x + x * sx, origin_y + y * sy). */
+void workbench_contours_append_path (const WorkbenchContours *contours, cairo_t *cr,
+                                     double origin_x, double origin_y, double sx, double sy);
 
 void workbench_contours_free (WorkbenchContours *contours);
 

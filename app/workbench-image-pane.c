@@ -261,14 +261,7 @@ draw_contours (WorkbenchImagePane *self, cairo_t *cr, double zoom, double origin
       double sx = zoom * self->content_width / c->width;
       double sy = zoom * self->content_height / c->height;
       cairo_new_path (cr);
-      for (int i = 0; i < c->n_contours; i++)
-        {
-          /* Without a current point the first line_to moves: no line from the last contour. */
-          cairo_new_sub_path (cr);
-          for (int k = c->starts[i]; k < c->starts[i + 1]; k++)
-            cairo_line_to (cr, origin_x + c->xy[2 * k] * sx, origin_y + c->xy[2 * k + 1] * sy);
-          cairo_close_path (cr);
-        }
+      workbench_contours_append_path (c, cr, origin_x, origin_y, sx, sy);
       cairo_set_source_rgba (cr, 0, 0, 0, 0.55);
       cairo_set_line_width (cr, 4.0);
       cairo_stroke_preserve (cr);

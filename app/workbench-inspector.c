@@ -109,6 +109,16 @@ workbench_model_info_free (WorkbenchModelInfo *info)
 }
 
 void
+workbench_rendering_free (WorkbenchRendering *rendering)
+{
+  if (rendering == NULL)
+    return;
+  g_clear_pointer (&rendering->decoded_input, uad_image_free);
+  g_clear_pointer (&rendering->reconstruction, uad_image_free);
+  g_free (rendering);
+}
+
+void
 workbench_run_record_free (WorkbenchRunRecord *record)
 {
   if (record == NULL)
@@ -470,20 +480,23 @@ run_step (WorkbenchInspector *self, Run *run, GError **error)
   return TRUE;
 }
 
-/* The model's reconstruction of an image as a picture: the transformer's reconstructed
- * features through the model's image decoder. */
-static UadImage *
+/* The model's pictures of an image: its features and the transformer's reconstructed features
+ * through the model's image decoder. */
+static WorkbenchRendering *
 render (WorkbenchInspector *self, const char *path, int class_index, GError **error)
 {
   UadDetection d = { 0 };
   uad_detector_run_files (self->det, &path, 1, &class_index, FALSE, TRUE, &d);
-  UadImage *picture = NULL;
+  WorkbenchRendering *r = g_new0 (WorkbenchRendering, 1);
   if (d.error)
     g_propagate_error (error, g_steal_pointer (&d.error));
   else
-    uad_detector_render (self->det, d.features, d.rec, 1, NULL, &picture, error);
+    uad_detector_render (self->det, d.features, d.rec, 1, &r->decoded_input, &r->reconstruction,
+                         error);
   uad_detection_clear (&d);
-  return picture;
+  if (r->reconstruction == NULL)
+    g_clear_pointer (&r, workbench_rendering_free);
+  return r;
 }
 
 /* Runs one job; returns TRUE when the job went back to the queue (a run not finished). */
@@ -557,9 +570,9 @@ job_run (WorkbenchInspector *self, Job *job)
                                  _("This model has no image decoder"));
             break;
           }
-        UadImage *img = render (self, job->path, job->class_index, &error);
-        if (img)
-          g_task_return_pointer (job->task, img, (GDestroyNotify) uad_image_free);
+        WorkbenchRendering *r = render (self, job->path, job->class_index, &error);
+        if (r)
+          g_task_return_pointer (job->task, r, (GDestroyNotify) workbench_rendering_free);
         break;
       }
     case JOB_EXPORT:
@@ -669,7 +682,11 @@ submit (WorkbenchInspector *self, Job *job)
 {
   if (self->thread)
     {
-      g_async_queue_push (self->queue, job);
+      /* A render is for the image on screen and reads nothing the queued jobs write. */
+      if (job->kind == JOB_RENDER)
+        g_async_queue_push_front (self->queue, job);
+      else
+        g_async_queue_push (self->queue, job);
       return;
     }
   if (job->task)
@@ -845,7 +862,7 @@ workbench_inspector_render_async (WorkbenchInspector *self, const char *image_pa
   submit (self, job);
 }
 
-UadImage *
+WorkbenchRendering *
 workbench_inspector_render_finish (WorkbenchInspector *self, GAsyncResult *result,
                                    GError **error)
 {

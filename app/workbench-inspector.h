@@ -5,11 +5,13 @@
  * One thread owns the detector (model + backbone) and a connection to the history database,
  * and takes jobs in order from a queue: load a model, run it over images, store thresholds and
  * operator verdicts, read an anomaly map, render a reconstruction, export a report, reopen a
- * past run, list the runs, try the history file again. Only the session (workbench-session.h) gives it jobs. A run is done a batch at a time and then goes to the back of the queue, so the
+ * past run, list the runs, try the history file again. Only the session (workbench-session.h)
+ * gives it jobs. A run is done a batch at a time and then goes to the back of the queue, so the
  * small jobs queued meanwhile (a verdict, a map for the viewer) wait for one batch at most, and
- * jobs queued after a write see it. Each image's result is committed to the history before it is handed back; results
- * stream to the main thread through the "results" signal. An image whose content the same
- * model file has already inspected is not run again: its stored result is copied into the run.
+ * jobs queued after a write see it; a render jumps the queue. Each image's result is committed
+ * to the history before it is handed back; results stream to the main thread through the
+ * "results" signal. An image whose content the same model file has already inspected is not
+ * run again: its stored result is copied into the run.
  *
  * Completion callbacks and signals run on the main context the inspector was made on; errors
  * reach it as GErrors (task errors, WorkbenchResult.error, the "error" signal). */
@@ -129,13 +131,26 @@ void workbench_inspector_get_map_async (WorkbenchInspector *self, gint64 inspect
 float *workbench_inspector_get_map_finish (WorkbenchInspector *self, GAsyncResult *result,
                                            GError **error);
 
-/* The model's reconstruction of an image (of class class_index, -1 when unknown) as a picture,
- * decoded by the model's image decoder: UAD_ERROR_UNSUPPORTED when the model has none. */
+/* An image as the model's image decoder draws it: its features decoded (the fair reference
+ * for the reconstruction, blurred alike) and its reconstructed features decoded. */
+typedef struct {
+  UadImage *decoded_input;
+  UadImage *reconstruction;
+} WorkbenchRendering;
+
+void workbench_rendering_free (WorkbenchRendering *rendering);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WorkbenchRendering, workbench_rendering_free)
+
+/* The model's pictures of an image (of class class_index, -1 when unknown), decoded by its
+ * image decoder: UAD_ERROR_UNSUPPORTED when the model has none. The image on screen should
+ * not wait behind the jobs queued before it: a render goes to the front of the queue and
+ * waits only for the job under way (one batch of a run at most), so it may come before a
+ * model load queued earlier: render again once the new model is open. */
 void workbench_inspector_render_async (WorkbenchInspector *self, const char *image_path,
                                        int class_index, GCancellable *cancellable,
                                        GAsyncReadyCallback callback, gpointer user_data);
-UadImage *workbench_inspector_render_finish (WorkbenchInspector *self, GAsyncResult *result,
-                                             GError **error);
+WorkbenchRendering *workbench_inspector_render_finish (WorkbenchInspector *self,
+                                                       GAsyncResult *result, GError **error);
 
 /* The runs of the history matching filter (see uad_history_list_runs), newest first: a
  * GPtrArray of UadHistoryRun *. */

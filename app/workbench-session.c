@@ -1172,13 +1172,13 @@ workbench_session_render_async (WorkbenchSession *self, WorkbenchItem *item,
                                 gpointer user_data)
 {
   GTask *task = forwarding_task (self, cancellable, callback, user_data,
-                                 (GDestroyNotify) uad_image_free);
+                                 (GDestroyNotify) workbench_rendering_free);
   workbench_inspector_render_async (self->inspector, workbench_item_get_path (item),
                                     workbench_item_get_class_index (item), cancellable,
                                     forward_pointer, task);
 }
 
-UadImage *
+WorkbenchRendering *
 workbench_session_render_finish (WorkbenchSession *self, GAsyncResult *result, GError **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);

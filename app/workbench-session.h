@@ -96,12 +96,13 @@ void workbench_session_get_map_async (WorkbenchSession *self, WorkbenchItem *ite
                                       gpointer user_data);
 float *workbench_session_get_map_finish (WorkbenchSession *self, GAsyncResult *result,
                                          GError **error);
-/* The open model's reconstruction of item as a picture (it needs an image decoder). */
+/* The open model's pictures of item: input and reconstruction decoded (it needs an image
+ * decoder; see workbench_inspector_render_async). */
 void workbench_session_render_async (WorkbenchSession *self, WorkbenchItem *item,
                                      GCancellable *cancellable, GAsyncReadyCallback callback,
                                      gpointer user_data);
-UadImage *workbench_session_render_finish (WorkbenchSession *self, GAsyncResult *result,
-                                           GError **error);
+WorkbenchRendering *workbench_session_render_finish (WorkbenchSession *self,
+                                                     GAsyncResult *result, GError **error);
 /* The history's runs matching filter, newest first: a GPtrArray of UadHistoryRun *. */
 void workbench_session_list_runs_async (WorkbenchSession *self, const UadRunFilter *filter,
                                         GCancellable *cancellable, GAsyncReadyCallback callback,

@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "uad-error.h"
 #include "workbench-gallery-cell.h"
 
 struct WorkbenchViewerFeed {
@@ -16,7 +17,9 @@ struct WorkbenchViewerFeed {
   WorkbenchItem *item;
   GCancellable *cancellable;
   GdkTexture *texture;
-  GdkTexture *reconstruction;
+  GCancellable *render_cancellable; /* the render for the open model */
+  WorkbenchReconstructionState render_state;
+  GdkTexture *decoded_input, *reconstruction;
   guint8 *mask;
   float *map;
   float range_hi;       /* the heatmap's scale as last given to the viewer (kept by it from
@@ -95,8 +98,9 @@ workbench_viewer_feed_update_thresholds (WorkbenchViewerFeed *self)
 static void
 update_viewer (WorkbenchViewerFeed *self)
 {
-  workbench_viewer_set_image (self->viewer, self->texture, self->map,
-                              self->mask, self->reconstruction);
+  workbench_viewer_set_image (self->viewer, self->texture, self->map, self->mask);
+  workbench_viewer_set_reconstruction (self->viewer, self->render_state, self->decoded_input,
+                                       self->reconstruction);
   workbench_viewer_feed_update_thresholds (self);
   update_facts (self);
 }
@@ -130,35 +134,76 @@ load_map (WorkbenchViewerFeed *self)
                                      on_map_loaded, self);
 }
 
+static GdkTexture *
+texture_from_image (const UadImage *img)
+{
+  g_autoptr (GBytes) bytes = g_bytes_new (img->rgb, (gsize) img->width * img->height * 3);
+  return gdk_memory_texture_new (img->width, img->height, GDK_MEMORY_R8G8B8, bytes,
+                                 img->width * 3);
+}
+
 static void
 on_rendered (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (UadImage) img = workbench_session_render_finish (WORKBENCH_SESSION (source), result,
-                                                              &error);
+  g_autoptr (WorkbenchRendering) r = workbench_session_render_finish (WORKBENCH_SESSION (source),
+                                                                      result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   WorkbenchViewerFeed *self = data;
-  if (img == NULL)
+  if (r == NULL)
     {
-      self->report (error->message, self->report_data);
+      /* UNSUPPORTED: the model the render ran with truly has no decoder (a model opened
+       * since is asked again). */
+      self->render_state = g_error_matches (error, UAD_ERROR, UAD_ERROR_UNSUPPORTED)
+                           ? WORKBENCH_RECONSTRUCTION_NO_DECODER : WORKBENCH_RECONSTRUCTION_FAILED;
+      if (self->render_state == WORKBENCH_RECONSTRUCTION_FAILED)
+        self->report (error->message, self->report_data);
+      update_viewer (self);
       return;
     }
-  g_autoptr (GBytes) bytes = g_bytes_new (img->rgb, (gsize) img->width * img->height * 3);
-  g_clear_object (&self->reconstruction);
-  self->reconstruction = gdk_memory_texture_new (img->width, img->height,
-                                                       GDK_MEMORY_R8G8B8, bytes, img->width * 3);
+  self->decoded_input = texture_from_image (r->decoded_input);
+  self->reconstruction = texture_from_image (r->reconstruction);
+  self->render_state = WORKBENCH_RECONSTRUCTION_READY;
   update_viewer (self);
 }
 
-/* The model's picture of the shown image, when it has an image decoder. */
+/* Drops the reconstruction and the render under way (the state is not drawn without an
+ * image). */
+static void
+forget_reconstruction (WorkbenchViewerFeed *self)
+{
+  g_cancellable_cancel (self->render_cancellable);
+  g_clear_object (&self->render_cancellable);
+  g_clear_object (&self->decoded_input);
+  g_clear_object (&self->reconstruction);
+  self->render_state = WORKBENCH_RECONSTRUCTION_NO_MODEL;
+}
+
+/* The open model's pictures of the shown image, when it has an image decoder; asked again
+ * whenever the model changes. Meanwhile the viewer says it is coming. */
 static void
 render_reconstruction (WorkbenchViewerFeed *self)
 {
+  forget_reconstruction (self);
   const WorkbenchModelInfo *m = workbench_session_get_model (self->session);
-  if (m && m->has_decoder)
-    workbench_session_render_async (self->session, self->item, self->cancellable,
-                                    on_rendered, self);
+  if (m != NULL && !m->has_decoder)
+    self->render_state = WORKBENCH_RECONSTRUCTION_NO_DECODER;
+  else if (m != NULL)
+    {
+      self->render_state = WORKBENCH_RECONSTRUCTION_PENDING;
+      self->render_cancellable = g_cancellable_new ();
+      workbench_session_render_async (self->session, self->item, self->render_cancellable,
+                                      on_rendered, self);
+    }
+  update_viewer (self);
+}
+
+static void
+on_model_changed (WorkbenchViewerFeed *self)
+{
+  if (self->texture != NULL)
+    render_reconstruction (self);
 }
 
 static void
@@ -193,6 +238,7 @@ workbench_viewer_feed_new (WorkbenchViewer *viewer, WorkbenchSession *session,
   self->session = session;
   self->report = report;
   self->report_data = report_data;
+  g_signal_connect_swapped (session, "notify::model-name", G_CALLBACK (on_model_changed), self);
   return self;
 }
 
@@ -203,11 +249,11 @@ workbench_viewer_feed_show (WorkbenchViewerFeed *self, WorkbenchItem *item)
     return;
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  forget_reconstruction (self);
   if (self->item)
     g_signal_handlers_disconnect_by_data (self->item, self);
   g_set_object (&self->item, item);
   g_clear_object (&self->texture);
-  g_clear_object (&self->reconstruction);
   g_clear_pointer (&self->mask, g_free);
   g_clear_pointer (&self->map, g_free);
   update_viewer (self);
@@ -231,11 +277,12 @@ workbench_viewer_feed_free (WorkbenchViewerFeed *self)
   /* What is still loading answers to nobody. */
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  forget_reconstruction (self);
+  g_signal_handlers_disconnect_by_data (self->session, self);
   if (self->item)
     g_signal_handlers_disconnect_by_data (self->item, self);
   g_clear_object (&self->item);
   g_clear_object (&self->texture);
-  g_clear_object (&self->reconstruction);
   g_free (self->mask);
   g_free (self->map);
   g_free (self);

@@ -2,9 +2,10 @@
 /* workbench-viewer-feed.h: the viewer fed from an item. Given the item to show, it loads
  * through the session the picture and its ground-truth mask, the stored anomaly map and (with
  * a decoder) the model's reconstruction, fills the facts and the verdict badge, and follows the
- * item (a new result, verdicts, class) and the class thresholds (pixel threshold and heatmap
- * scale, as uad-verdict.h draws them). A newer item cancels what the older one was loading.
- * Main thread only. */
+ * item (a new result, verdicts, class), the class thresholds (pixel threshold and heatmap
+ * scale, as uad-verdict.h draws them) and the open model (its reconstruction is asked for
+ * again when another model opens; the viewer says while it is being rendered). A newer item
+ * cancels what the older one was loading. Main thread only. */
 #pragma once
 
 #include "workbench-session.h"

@@ -23,6 +23,8 @@ struct _WorkbenchViewer {
   GtkStack *stacks[N_PANES];
   GtkLabel *placeholders[N_PANES];
   GtkWidget *placeholder_icons[N_PANES];
+  GtkSpinner *render_spinner;
+  GtkLabel *original_title;
   GtkButton *zoom_button;
   GtkAdjustment *opacity_adjustment;
   GtkScale *opacity_scale;
@@ -35,6 +37,9 @@ struct _WorkbenchViewer {
   GtkLabel *facts_placeholder;
 
   GdkTexture *original;
+  WorkbenchReconstructionState reconstruction_state;
+  GdkTexture *decoded_input, *reconstruction;
+  gboolean show_decoded; /* "viewer.decoded-input" */
   float *map;    /* MAP_SIZE^2, or NULL */
   guint8 *mask;  /* MAP_SIZE^2, or NULL */
   float threshold;
@@ -205,12 +210,40 @@ zoom_action (GSimpleAction *action, GVariant *parameter, gpointer data)
     workbench_image_pane_zoom_at (pane, 1 / ZOOM_STEP, cx, cy);
 }
 
+/* ---- The left pane's picture: the photograph or the decoded input ---- */
+
+static GdkTexture *
+decoded_input_shown (WorkbenchViewer *self)
+{
+  return self->show_decoded && self->original != NULL ? self->decoded_input : NULL;
+}
+
+static void
+update_original_pane (WorkbenchViewer *self)
+{
+  GdkTexture *decoded = decoded_input_shown (self);
+  workbench_image_pane_set_base (self->panes[PANE_ORIGINAL],
+                                 decoded != NULL ? decoded : self->original);
+  gtk_label_set_label (self->original_title,
+                       decoded != NULL ? _("Decoded input · heatmap") : _("Input · heatmap"));
+}
+
+static void
+decoded_input_changed (GSimpleAction *action, GVariant *state, gpointer data)
+{
+  WorkbenchViewer *self = data;
+  g_simple_action_set_state (action, state);
+  self->show_decoded = g_variant_get_boolean (state);
+  update_original_pane (self);
+}
+
 /* The "viewer" action group, as the window's actions: GActionEntry. */
 static const GActionEntry actions[] = {
   { .name = "zoom-fit", .activate = zoom_action },
   { .name = "zoom-100", .activate = zoom_action },
   { .name = "zoom-in", .activate = zoom_action },
   { .name = "zoom-out", .activate = zoom_action },
+  { .name = "decoded-input", .state = "false", .change_state = decoded_input_changed },
 };
 
 static void
@@ -219,7 +252,10 @@ update_actions (WorkbenchViewer *self)
   for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
     {
       GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self->actions), actions[i].name);
-      g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->original != NULL);
+      gboolean decoded = g_str_equal (actions[i].name, "decoded-input");
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
+                                   self->original != NULL
+                                     && (!decoded || self->decoded_input != NULL));
     }
 }
 
@@ -231,13 +267,49 @@ workbench_viewer_new (void)
   return g_object_new (WORKBENCH_TYPE_VIEWER, NULL);
 }
 
+/* The reconstruction pane: the picture, or what keeps it away. */
+static void
+update_reconstruction_pane (WorkbenchViewer *self)
+{
+  GdkTexture *shown = self->original != NULL ? self->reconstruction : NULL;
+  workbench_image_pane_set_base (self->panes[PANE_RECONSTRUCTION], shown);
+  gtk_stack_set_visible_child_name (self->stacks[PANE_RECONSTRUCTION],
+                                    shown != NULL ? "image" : "placeholder");
+
+  /* Without an image, the left pane alone says so. */
+  const char *text = "";
+  gboolean pending = FALSE;
+  if (self->original != NULL)
+    switch (self->reconstruction_state)
+      {
+      case WORKBENCH_RECONSTRUCTION_NO_MODEL:
+        text = _("No model is open");
+        break;
+      case WORKBENCH_RECONSTRUCTION_NO_DECODER:
+        text = _("This model has no image decoder");
+        break;
+      case WORKBENCH_RECONSTRUCTION_PENDING:
+        text = _("Rendering reconstruction…");
+        pending = TRUE;
+        break;
+      case WORKBENCH_RECONSTRUCTION_FAILED:
+        text = _("The reconstruction could not be drawn");
+        break;
+      case WORKBENCH_RECONSTRUCTION_READY:
+        break;
+      }
+  gtk_label_set_label (self->placeholders[PANE_RECONSTRUCTION], text);
+  gtk_widget_set_visible (self->placeholder_icons[PANE_RECONSTRUCTION], *text && !pending);
+  gtk_widget_set_visible (GTK_WIDGET (self->render_spinner), pending);
+  gtk_spinner_set_spinning (self->render_spinner, pending);
+}
+
 void
 workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const float *map,
-                            const guint8 *mask, GdkTexture *reconstruction)
+                            const guint8 *mask)
 {
   g_return_if_fail (WORKBENCH_IS_VIEWER (self));
   g_return_if_fail (original == NULL || GDK_IS_TEXTURE (original));
-  g_return_if_fail (reconstruction == NULL || GDK_IS_TEXTURE (reconstruction));
 
   g_set_object (&self->original, original);
   g_clear_pointer (&self->map, g_free);
@@ -246,26 +318,15 @@ workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const f
     self->map = g_memdup2 (map, sizeof (float) * MAP_SIZE * MAP_SIZE);
   if (original != NULL && mask != NULL)
     self->mask = g_memdup2 (mask, MAP_SIZE * MAP_SIZE);
-  if (original == NULL)
-    reconstruction = NULL;
 
   int w = original != NULL ? gdk_texture_get_width (original) : 0;
   int h = original != NULL ? gdk_texture_get_height (original) : 0;
   workbench_image_pane_set_content_size (self->panes[PANE_ORIGINAL], w, h);
   workbench_image_pane_set_content_size (self->panes[PANE_RECONSTRUCTION], w, h);
-  workbench_image_pane_set_base (self->panes[PANE_ORIGINAL], original);
-  workbench_image_pane_set_base (self->panes[PANE_RECONSTRUCTION], reconstruction);
-
+  update_original_pane (self);
   gtk_stack_set_visible_child_name (self->stacks[PANE_ORIGINAL],
                                     original != NULL ? "image" : "placeholder");
-  gtk_stack_set_visible_child_name (self->stacks[PANE_RECONSTRUCTION],
-                                    reconstruction != NULL ? "image" : "placeholder");
-  /* Without an image, the left pane alone says so. */
-  gtk_label_set_label (self->placeholders[PANE_RECONSTRUCTION],
-                       original == NULL ? ""
-                       : self->map == NULL ? _("Not inspected yet")
-                       : _("This model has no image decoder"));
-  gtk_widget_set_visible (self->placeholder_icons[PANE_RECONSTRUCTION], original != NULL);
+  update_reconstruction_pane (self);
 
   workbench_image_pane_set_contours (self->panes[PANE_ORIGINAL], WORKBENCH_PANE_TRUTH,
                                      self->mask != NULL
@@ -276,6 +337,24 @@ workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const f
   update_defects (self);
   update_actions (self);
   update_zoom_label (self);
+}
+
+void
+workbench_viewer_set_reconstruction (WorkbenchViewer *self, WorkbenchReconstructionState state,
+                                     GdkTexture *decoded_input, GdkTexture *reconstruction)
+{
+  g_return_if_fail (WORKBENCH_IS_VIEWER (self));
+  g_return_if_fail (state <= WORKBENCH_RECONSTRUCTION_READY);
+  g_return_if_fail ((state == WORKBENCH_RECONSTRUCTION_READY) == GDK_IS_TEXTURE (reconstruction));
+  g_return_if_fail (decoded_input == NULL
+                    || (state == WORKBENCH_RECONSTRUCTION_READY && GDK_IS_TEXTURE (decoded_input)));
+
+  self->reconstruction_state = state;
+  g_set_object (&self->decoded_input, decoded_input);
+  g_set_object (&self->reconstruction, reconstruction);
+  update_reconstruction_pane (self);
+  update_original_pane (self);
+  update_actions (self);
 }
 
 void
@@ -387,8 +466,10 @@ workbench_viewer_set_facts (WorkbenchViewer *self, const char *const *facts)
       gtk_widget_add_css_class (value, "heading");
       gtk_label_set_xalign (GTK_LABEL (value), 0);
       gtk_label_set_selectable (GTK_LABEL (value), TRUE);
+      /* Narrow enough for several facts per line; the whole value in the tooltip. */
       gtk_label_set_ellipsize (GTK_LABEL (value), PANGO_ELLIPSIZE_MIDDLE);
-      gtk_label_set_max_width_chars (GTK_LABEL (value), 32);
+      gtk_label_set_max_width_chars (GTK_LABEL (value), 24);
+      gtk_widget_set_tooltip_text (value, facts[i + 1]);
 
       GtkWidget *fact = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
       gtk_box_append (GTK_BOX (fact), name);
@@ -396,8 +477,7 @@ workbench_viewer_set_facts (WorkbenchViewer *self, const char *const *facts)
       gtk_flow_box_append (self->facts_box, fact);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->facts_placeholder),
-                          gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL
-                            && !gtk_widget_get_visible (GTK_WIDGET (self->verdict_badge)));
+                          gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL);
 }
 
 void
@@ -414,9 +494,6 @@ workbench_viewer_set_verdict (WorkbenchViewer *self, UadVerdict verdict)
       gtk_label_set_label (self->verdict_badge, workbench_verdict_label (verdict));
       gtk_widget_add_css_class (badge, workbench_verdict_css_class (verdict));
     }
-  gtk_widget_set_visible (GTK_WIDGET (self->facts_placeholder),
-                          gtk_widget_get_first_child (GTK_WIDGET (self->facts_box)) == NULL
-                            && verdict == UAD_VERDICT_NONE);
 }
 
 /* ---- Construction ---- */
@@ -519,6 +596,8 @@ workbench_viewer_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), WORKBENCH_TYPE_VIEWER);
   g_clear_object (&self->actions);
   g_clear_object (&self->original);
+  g_clear_object (&self->decoded_input);
+  g_clear_object (&self->reconstruction);
   g_clear_pointer (&self->map, g_free);
   g_clear_pointer (&self->mask, g_free);
   G_OBJECT_CLASS (workbench_viewer_parent_class)->dispose (object);
@@ -572,6 +651,8 @@ workbench_viewer_class_init (WorkbenchViewerClass *klass)
   BIND ("placeholder_icon_original", placeholder_icons[PANE_ORIGINAL]);
   BIND ("placeholder_icon_reconstruction", placeholder_icons[PANE_RECONSTRUCTION]);
 #undef BIND
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, render_spinner);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, original_title);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, zoom_button);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, opacity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchViewer, opacity_scale);

@@ -2,14 +2,18 @@
 /* workbench-viewer.h: the workbench's image viewer: two panes side by side (left the original
  * image with the anomaly heatmap over it and the contours of the defect regions and of the
  * ground truth; right the model's reconstruction, or a placeholder, unless hidden), zoomed
- * and panned together, a toolbar (zoom, heatmap opacity, colour map), a legend, and a facts box
- * the caller fills. Its widgets are a template (ui/workbench-viewer.ui), styled by
- * resources/style.css: the application must have registered the workbench resources.
+ * and panned together, a toolbar (zoom, decoded input, heatmap opacity, colour map), and under
+ * the panes, which get the rest of the height, one line with the verdict badge, a Details
+ * button that unfolds the facts box the caller fills, and the legend. Its widgets are a
+ * template (ui/workbench-viewer.ui), styled by resources/style.css: the application must have
+ * registered the workbench resources.
  *
  * Actions (the "viewer" action group, for buttons and accelerators of the window):
  * "viewer.zoom-fit", "viewer.zoom-100", "viewer.zoom-in", "viewer.zoom-out"; enabled while an
  * image is shown. Inside the viewer,
- * Ctrl+0, Ctrl+1, Ctrl+plus and Ctrl+minus trigger them too.
+ * Ctrl+0, Ctrl+1, Ctrl+plus and Ctrl+minus trigger them too. "viewer.decoded-input" (boolean
+ * state, a toolbar toggle): the left pane shows the decoded input, enabled while there is
+ * one; the choice is kept from image to image.
  *
  * Properties, with notify, so the application can bind them to GSettings:
  *   "heatmap-opacity" double in [0, 1] (default 0.5), the toolbar's 0-100 % slider;
@@ -39,13 +43,30 @@ GtkWidget *workbench_viewer_new (void);
 
 /* Shows an image. original: NULL clears the viewer. map: UAD_ANOMALY_MAP_SIZE^2 floats (row
  * major) stretched over the original, or NULL when the image is not inspected yet (no heatmap,
- * no defect contours). mask: UAD_ANOMALY_MAP_SIZE^2 bytes, non-zero = defect, or NULL.
- * reconstruction: drawn stretched to the original's size, or NULL for the placeholder ("This
- * model has no image decoder", or "Not inspected yet" without a map). map and mask are copied;
- * the textures are referenced. The view returns to fit when the image size changes, and is
- * kept otherwise (to compare the same spot across images). */
+ * no defect contours). mask: UAD_ANOMALY_MAP_SIZE^2 bytes, non-zero = defect, or NULL. map and
+ * mask are copied; the texture is referenced. The view returns to fit when the image size
+ * changes, and is kept otherwise (to compare the same spot across images). */
 void workbench_viewer_set_image (WorkbenchViewer *self, GdkTexture *original, const float *map,
-                                 const guint8 *mask, GdkTexture *reconstruction);
+                                 const guint8 *mask);
+
+/* Where the model's reconstruction of the image shown is. */
+typedef enum {
+  WORKBENCH_RECONSTRUCTION_NO_MODEL,   /* no model is open */
+  WORKBENCH_RECONSTRUCTION_NO_DECODER, /* the model has no image decoder */
+  WORKBENCH_RECONSTRUCTION_PENDING,    /* being rendered */
+  WORKBENCH_RECONSTRUCTION_FAILED,     /* could not be rendered (the caller says why) */
+  WORKBENCH_RECONSTRUCTION_READY,      /* here */
+} WorkbenchReconstructionState;
+
+/* The reconstruction pane: reconstruction (READY only, else NULL) drawn stretched to the
+ * original's size, or a placeholder that says which state it is in (nothing without an
+ * image). decoded_input (READY only, may be NULL): the input through the same image decoder,
+ * which "viewer.decoded-input" shows in the left pane instead of the photograph, so that the
+ * decoder's blur is on both sides. The textures are referenced. */
+void workbench_viewer_set_reconstruction (WorkbenchViewer *self,
+                                          WorkbenchReconstructionState state,
+                                          GdkTexture *decoded_input,
+                                          GdkTexture *reconstruction);
 
 /* Whether the reconstruction pane is there at all (default TRUE): models that reconstruct
  * nothing (PaDiM) have no use for it, and the original takes the whole width. */

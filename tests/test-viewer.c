@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The workbench's image viewer: contour extraction (pure), textures, and the widget under a
- * display (Xvfb in the test suite): zoom actions and pane synchronisation, properties, the
- * defect contour in the rendered pixels, and screenshots of the rendered widget
- * (VIEWER_SCREENSHOT_DIR, default "."), to be looked at. Without a display the widget tests are
- * skipped. */
+/* The workbench's image viewer: contour extraction (pure) and their Cairo path, textures, and
+ * the widget under a display (Xvfb in the test suite): zoom actions and pane synchronisation,
+ * properties, the defect contour in the rendered pixels, what the reconstruction pane says,
+ * the Decoded Input toggle, the height the panes get, and screenshots of the rendered widget
+ * (VIEWER_SCREENSHOT_DIR, default "."), to be looked at. Without a display the widget
+ * tests are skipped. */
 #include <adwaita.h>
 #include <math.h>
 
@@ -199,6 +200,85 @@ test_contours_saddle (void)
     g_assert_cmpfloat (contour_area (apart, i), <, 0);
 }
 
+/* Defect pixels in three corners of the map: three regions, each closed on its own. Drawn as
+ * one path, every contour must be a sub-path of its own: no line from one region to the next
+ * (they were once joined by a diagonal across the image and a line down its edge). */
+#define CORNER 20
+
+/* The corner square (0 top-left, 1 top-right, 2 bottom-left) that (x, y) lies on, or -1. */
+static int
+corner_of (double x, double y)
+{
+  const double lo = CORNER + 1, hi = N - CORNER - 1;
+  if (x <= lo && y <= lo)
+    return 0;
+  if (x >= hi && y <= lo)
+    return 1;
+  if (x <= lo && y >= hi)
+    return 2;
+  return -1;
+}
+
+static void
+test_contours_path (void)
+{
+  g_autofree float *map = g_new0 (float, N * N);
+  for (int y = 0; y < CORNER; y++)
+    for (int x = 0; x < CORNER; x++)
+      {
+        map[y * N + x] = 1;
+        map[y * N + N - 1 - x] = 1;
+        map[(N - 1 - y) * N + x] = 1;
+      }
+  g_autoptr (WorkbenchContours) c = workbench_contours_trace (map, N, N, 0.5f);
+  g_assert_cmpint (c->n_contours, ==, 3);
+
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, N, N);
+  cairo_t *cr = cairo_create (surface);
+  workbench_contours_append_path (c, cr, 0, 0, 1, 1);
+  cairo_path_t *path = cairo_copy_path (cr);
+  g_assert_cmpint (path->status, ==, CAIRO_STATUS_SUCCESS);
+
+  /* Sub-paths by their points: each lies on one corner, a different one, and is closed. */
+  gboolean seen[3] = { FALSE, FALSE, FALSE };
+  int n_subpaths = 0, corner = -1, n_points = 0;
+  gboolean closed = TRUE;
+  for (int i = 0; i < path->num_data; i += path->data[i].header.length)
+    {
+      const cairo_path_data_t *d = &path->data[i];
+      switch (d->header.type)
+        {
+        case CAIRO_PATH_MOVE_TO:
+          corner = corner_of (d[1].point.x, d[1].point.y);
+          g_assert_cmpint (corner, >=, 0);
+          n_points = 1;
+          break;
+        case CAIRO_PATH_LINE_TO:
+          /* A line from one corner to another is what joined the regions. */
+          g_assert_cmpint (corner_of (d[1].point.x, d[1].point.y), ==, corner);
+          if (n_points++ == 1)
+            {
+              g_assert_true (closed);
+              g_assert_false (seen[corner]);
+              seen[corner] = TRUE;
+              n_subpaths++;
+              closed = FALSE;
+            }
+          break;
+        case CAIRO_PATH_CLOSE_PATH:
+          closed = TRUE;
+          break;
+        case CAIRO_PATH_CURVE_TO:
+          g_assert_not_reached ();
+        }
+    }
+  g_assert_true (closed);
+  g_assert_cmpint (n_subpaths, ==, 3);
+  cairo_path_destroy (path);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+}
+
 /* ---- Textures ---- */
 
 static void
@@ -347,6 +427,18 @@ synthetic_image (gboolean with_defect)
   return img;
 }
 
+/* Shows original with its reconstruction, or as from a model without an image decoder. */
+static void
+show_image (Fixture *f, GdkTexture *original, const float *map, const guint8 *mask,
+            GdkTexture *reconstruction)
+{
+  workbench_viewer_set_image (f->viewer, original, map, mask);
+  workbench_viewer_set_reconstruction (f->viewer,
+                                       reconstruction ? WORKBENCH_RECONSTRUCTION_READY
+                                                      : WORKBENCH_RECONSTRUCTION_NO_DECODER,
+                                       NULL, reconstruction);
+}
+
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
@@ -436,7 +528,7 @@ test_viewer_zoom (Fixture *f, gconstpointer data)
   /* No image: nothing to zoom. */
   g_assert_false (action_enabled (f, "viewer.zoom-100"));
 
-  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, f->reconstruction);
+  show_image (f, f->original, f->map, f->mask, f->reconstruction);
   wait_frames (f->window, 2);
   g_assert_true (action_enabled (f, "viewer.zoom-100"));
   g_assert_true (action_enabled (f, "viewer.zoom-in"));
@@ -495,15 +587,15 @@ test_viewer_zoom (Fixture *f, gconstpointer data)
 
   /* Another image of the same size keeps the view; another size returns to fit. */
   g_assert_true (gtk_widget_activate_action (viewer, "viewer.zoom-100", NULL));
-  workbench_viewer_set_image (f->viewer, f->reconstruction, NULL, NULL, NULL);
+  show_image (f, f->reconstruction, NULL, NULL, NULL);
   g_assert_cmpfloat (workbench_viewer_get_zoom (f->viewer), ==, 1.0);
   g_autoptr (UadImage) small = uad_image_new (100, 80);
   g_autoptr (GdkTexture) small_texture = workbench_texture_new_from_image (small);
-  workbench_viewer_set_image (f->viewer, small_texture, NULL, NULL, NULL);
+  show_image (f, small_texture, NULL, NULL, NULL);
   g_assert_true (workbench_image_pane_get_fit (f->panes[0]));
   assert_in_step (f);
 
-  workbench_viewer_set_image (f->viewer, NULL, NULL, NULL, NULL);
+  show_image (f, NULL, NULL, NULL, NULL);
   g_assert_false (action_enabled (f, "viewer.zoom-in"));
   g_assert_false (action_enabled (f, "viewer.zoom-fit"));
 }
@@ -616,6 +708,213 @@ red_on_contour (Fixture *f, GdkTexture *texture, float threshold)
   return red;
 }
 
+/* The label in the reconstruction pane's placeholder, and whether the picture is shown. */
+static const char *
+reconstruction_placeholder (Fixture *f, gboolean *shown)
+{
+  GtkWidget *stack = gtk_widget_get_ancestor (GTK_WIDGET (f->panes[1]), GTK_TYPE_STACK);
+  *shown = g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (stack)), "image") == 0;
+  GtkWidget *placeholder = gtk_stack_get_child_by_name (GTK_STACK (stack), "placeholder");
+  for (GtkWidget *c = gtk_widget_get_first_child (placeholder); c;
+       c = gtk_widget_get_next_sibling (c))
+    if (GTK_IS_LABEL (c))
+      return gtk_label_get_label (GTK_LABEL (c));
+  g_assert_not_reached ();
+}
+
+/* The reconstruction pane says where the reconstruction is: a render under way is not a
+ * model without a decoder. */
+static void
+test_viewer_reconstruction_state (Fixture *f, gconstpointer data)
+{
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  gboolean shown;
+  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_PENDING, NULL, NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "Rendering reconstruction…");
+  g_assert_false (shown);
+  g_autoptr (GdkTexture) pending = render_window (f);
+  save_screenshot (pending, "viewer-rendering.png");
+
+  /* A new map (the image was inspected meanwhile) does not change that. */
+  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "Rendering reconstruction…");
+
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY, NULL,
+                                       f->reconstruction);
+  reconstruction_placeholder (f, &shown);
+  g_assert_true (shown);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_NO_DECODER, NULL,
+                                       NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "This model has no image decoder");
+  g_assert_false (shown);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_FAILED, NULL, NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==,
+                   "The reconstruction could not be drawn");
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_NO_MODEL, NULL, NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "No model is open");
+
+  /* Without an image the left pane alone says so. */
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY, NULL,
+                                       f->reconstruction);
+  workbench_viewer_set_image (f->viewer, NULL, NULL, NULL);
+  g_assert_cmpstr (reconstruction_placeholder (f, &shown), ==, "");
+  g_assert_false (shown);
+}
+
+/* The window pixel (B G R A) at the centre of the left pane. */
+static void
+left_pane_centre (Fixture *f, guint8 bgra[4])
+{
+  g_autoptr (GdkTexture) shot = render_window (f);
+  int w = gdk_texture_get_width (shot), h = gdk_texture_get_height (shot);
+  g_autofree guint8 *px = g_malloc ((size_t) w * h * 4);
+  gdk_texture_download (shot, px, (size_t) w * 4);
+  GtkWidget *pane = GTK_WIDGET (f->panes[0]);
+  graphene_point_t in = GRAPHENE_POINT_INIT (gtk_widget_get_width (pane) / 2.0,
+                                             gtk_widget_get_height (pane) / 2.0);
+  graphene_point_t out;
+  g_assert_true (gtk_widget_compute_point (pane, f->window, &in, &out));
+  memcpy (bgra, px + ((size_t) out.y * w + (size_t) out.x) * 4, 4);
+}
+
+static gboolean
+is_green (const guint8 bgra[4])
+{
+  return bgra[1] > 150 && bgra[2] < 60 && bgra[0] < 60;
+}
+
+static const char *
+left_pane_title (Fixture *f)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (f->panes[0]), GTK_TYPE_OVERLAY);
+  for (GtkWidget *c = gtk_widget_get_first_child (overlay); c; c = gtk_widget_get_next_sibling (c))
+    if (GTK_IS_LABEL (c))
+      return gtk_label_get_label (GTK_LABEL (c));
+  g_assert_not_reached ();
+}
+
+/* The fair comparison: the input through the same image decoder as the reconstruction, in
+ * the left pane instead of the photograph, while the toggle is on. */
+static void
+test_viewer_decoded_input (Fixture *f, gconstpointer data)
+{
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  g_autoptr (UadImage) flat = uad_image_new (56, 42);
+  for (int i = 0; i < 56 * 42; i++)
+    flat->rgb[3 * i + 1] = 220; /* green: the decoded input, as the test tells it */
+  g_autoptr (GdkTexture) decoded = workbench_texture_new_from_image (flat);
+  workbench_viewer_set_heatmap_opacity (f->viewer, 0);
+  guint8 px[4];
+
+  /* No decoded input yet: nothing to toggle. */
+  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask);
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_PENDING, NULL, NULL);
+  g_assert_false (action_enabled (f, "viewer.decoded-input"));
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY, decoded,
+                                       f->reconstruction);
+  g_assert_true (action_enabled (f, "viewer.decoded-input"));
+  left_pane_centre (f, px);
+  g_assert_false (is_green (px));
+  g_assert_cmpstr (left_pane_title (f), ==, "Input · heatmap");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->viewer), "viewer.decoded-input",
+                                             NULL));
+  left_pane_centre (f, px);
+  g_assert_true (is_green (px));
+  g_assert_cmpstr (left_pane_title (f), ==, "Decoded input · heatmap");
+  GtkWidget *toggle = find_action_button (GTK_WIDGET (f->viewer), "viewer.decoded-input");
+  g_assert_true (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (toggle)));
+  g_autoptr (GdkTexture) shot = render_window (f);
+  save_screenshot (shot, "viewer-decoded-input.png");
+
+  /* The choice stays for the next image; until its decoded input comes, the photograph. */
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_PENDING, NULL, NULL);
+  g_assert_false (action_enabled (f, "viewer.decoded-input"));
+  left_pane_centre (f, px);
+  g_assert_false (is_green (px));
+  g_assert_cmpstr (left_pane_title (f), ==, "Input · heatmap");
+  workbench_viewer_set_reconstruction (f->viewer, WORKBENCH_RECONSTRUCTION_READY, decoded,
+                                       f->reconstruction);
+  left_pane_centre (f, px);
+  g_assert_true (is_green (px));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->viewer), "viewer.decoded-input",
+                                             NULL));
+  left_pane_centre (f, px);
+  g_assert_false (is_green (px));
+}
+
+/* The first widget of type under root (root included) that has no action, depth first. */
+static GtkWidget *
+find_plain (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type)
+      && !(GTK_IS_ACTIONABLE (root) && gtk_actionable_get_action_name (GTK_ACTIONABLE (root))))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_plain (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Looking at the image is the job: the panes take the height, the details fold away under
+ * one line (the verdict, the details button, the legend) until asked for. */
+static void
+test_viewer_space (Fixture *f, gconstpointer data)
+{
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  static const char *const facts[] = {
+    "Score", "40.0", "Model verdict", "Fail", "Class", "magnetic_tile", "Label", "blowhole",
+    "File", "test/blowhole/exp1_num_4894.png", "Size", "448 × 336", "Bytes", "120.3 kB",
+    "Folder", "/home/operator/mvtec/magnetic_tile/test/blowhole", NULL,
+  };
+  show_image (f, f->original, f->map, f->mask, f->reconstruction);
+  workbench_viewer_set_pixel_threshold (f->viewer, 0.5f);
+  workbench_viewer_set_facts (f->viewer, facts);
+  workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_FAIL);
+  wait_frames (f->window, 2);
+  int window_h = gtk_widget_get_height (f->window);
+  int pane_w = gtk_widget_get_width (GTK_WIDGET (f->panes[0]));
+  int pane_h = gtk_widget_get_height (GTK_WIDGET (f->panes[0]));
+  g_test_message ("panes %d x %d in a %d x %d window", pane_w, pane_h,
+                  gtk_widget_get_width (f->window), window_h);
+  g_assert_cmpint (pane_h, >=, window_h - 170);
+
+  /* The details on request, below the panes, which keep most of the height; the button is in
+   * the line above them. */
+  GtkRevealer *revealer = GTK_REVEALER (find_plain (GTK_WIDGET (f->viewer), GTK_TYPE_REVEALER));
+  GtkWidget *strip = gtk_widget_get_prev_sibling (GTK_WIDGET (revealer));
+  GtkWidget *button = find_plain (strip, GTK_TYPE_TOGGLE_BUTTON);
+  g_assert_false (gtk_revealer_get_child_revealed (revealer));
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (button), TRUE);
+  for (int i = 0; i < 100 && !gtk_revealer_get_child_revealed (revealer); i++)
+    wait_frames (f->window, 1);
+  g_assert_true (gtk_revealer_get_child_revealed (revealer));
+  g_autoptr (GdkTexture) shot = render_window (f);
+  save_screenshot (shot, "viewer-details.png");
+  int details_h = gtk_widget_get_height (GTK_WIDGET (revealer));
+  g_test_message ("details open: %d px high; panes %d px", details_h,
+                  gtk_widget_get_height (GTK_WIDGET (f->panes[0])));
+  g_assert_cmpint (details_h, >, 0);
+  g_assert_cmpint (details_h, <, gtk_widget_get_height (GTK_WIDGET (f->panes[0])) / 2);
+}
+
 /* A model without reconstructions (PaDiM) gets no reconstruction pane: the original takes
  * its room. */
 static void
@@ -626,7 +925,7 @@ test_viewer_no_reconstruction (Fixture *f, gconstpointer data)
       g_test_skip ("no display");
       return;
     }
-  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, f->reconstruction);
+  show_image (f, f->original, f->map, f->mask, f->reconstruction);
   wait_frames (f->window, 2);
   int both = gtk_widget_get_width (GTK_WIDGET (f->panes[0]));
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (f->panes[1])));
@@ -658,7 +957,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
     "Score", "0.812", "Class", "metal_nut", "File", "scratch/017.png", "Size", "448 × 336",
     "Model", "uniad-mvtec.safetensors", NULL,
   };
-  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, f->reconstruction);
+  show_image (f, f->original, f->map, f->mask, f->reconstruction);
   workbench_viewer_set_map_range (f->viewer, 0, 1);
   workbench_viewer_set_facts (f->viewer, facts);
   workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_FAIL);
@@ -684,7 +983,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
   save_screenshot (fit, "viewer.png");
 
   /* Zoomed in on the defect, both panes alike, without a decoder. */
-  workbench_viewer_set_image (f->viewer, f->original, f->map, f->mask, NULL);
+  show_image (f, f->original, f->map, f->mask, NULL);
   workbench_viewer_set_colormap (f->viewer, UAD_COLORMAP_INFERNO);
   workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_PASS);
   workbench_image_pane_zoom_to (f->panes[0], 3.0);
@@ -694,7 +993,7 @@ test_viewer_render (Fixture *f, gconstpointer data)
   g_autoptr (GdkTexture) zoomed = render_window (f);
   save_screenshot (zoomed, "viewer-zoomed.png");
 
-  workbench_viewer_set_image (f->viewer, NULL, NULL, NULL, NULL);
+  show_image (f, NULL, NULL, NULL, NULL);
   workbench_viewer_set_facts (f->viewer, NULL);
   workbench_viewer_set_verdict (f->viewer, UAD_VERDICT_NONE);
   g_autoptr (GdkTexture) empty = render_window (f);
@@ -723,12 +1022,19 @@ main (int argc, char **argv)
   g_test_add_func ("/viewer/contours/border", test_contours_border);
   g_test_add_func ("/viewer/contours/holes", test_contours_holes);
   g_test_add_func ("/viewer/contours/saddle", test_contours_saddle);
+  g_test_add_func ("/viewer/contours/path", test_contours_path);
   g_test_add_func ("/viewer/textures", test_textures);
   g_test_add ("/viewer/widget/zoom", Fixture, NULL, fixture_setup, test_viewer_zoom,
               fixture_teardown);
   g_test_add ("/viewer/widget/properties", Fixture, NULL, fixture_setup, test_viewer_properties,
               fixture_teardown);
   g_test_add ("/viewer/widget/render", Fixture, NULL, fixture_setup, test_viewer_render,
+              fixture_teardown);
+  g_test_add ("/viewer/widget/reconstruction-state", Fixture, NULL, fixture_setup,
+              test_viewer_reconstruction_state, fixture_teardown);
+  g_test_add ("/viewer/widget/decoded-input", Fixture, NULL, fixture_setup,
+              test_viewer_decoded_input, fixture_teardown);
+  g_test_add ("/viewer/widget/space", Fixture, NULL, fixture_setup, test_viewer_space,
               fixture_teardown);
   g_test_add ("/viewer/widget/no-reconstruction", Fixture, NULL, fixture_setup,
               test_viewer_no_reconstruction, fixture_teardown);

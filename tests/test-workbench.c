@@ -10,7 +10,10 @@
  * `uniad infer --csv`, the stored verdicts and a CSV export agree (default and moved
  * thresholds), exports a PDF
  * (pdfinfo) and a CSV, fails to export into a missing folder, reopens the first run from the
- * History page, and saves screenshots of the main window.
+ * History page, and saves screenshots of the main window. The viewer: the image shown before
+ * the model had loaded gets its reconstruction and decoded input, an image shown during a run
+ * of 96 says its reconstruction is rendering and gets it long before the run ends, and at
+ * 1600 x 1000 the image panes get the height (screenshots with and without Decoded Input).
  *
  * Needs UNIAD_SHARED (MobileNetV2 weights), UNIAD_CLI, an X display (meson runs it under
  * xvfb-run), GSETTINGS_SCHEMA_DIR with the compiled schema; skips without them. Screenshots
@@ -22,6 +25,7 @@
 #include "workbench-driver.h"
 #include "workbench-gallery.h"
 #include "workbench-history-page.h"
+#include "workbench-image-pane.h"
 #include "workbench-viewer.h"
 
 #include <X11/extensions/XTest.h>
@@ -256,6 +260,75 @@ test_open (void)
   g_assert_cmpstr (workbench_item_get_name (shown_item (N_TEST - 1)), ==, "scratch_05.png");
   g_assert_true (wb_wait_for (thumbnails_loaded, NULL, 10000));
   g_assert_cmpint (count_label ("none-total"), ==, N_TEST);
+}
+
+/* ---- The reconstruction pane ---- */
+
+static struct {
+  GtkStack *stack;   /* the reconstruction pane's */
+  gboolean said_pending, said_no_decoder;
+} r;
+
+static void
+on_placeholder_label (GtkLabel *label)
+{
+  const char *text = gtk_label_get_label (label);
+  r.said_pending |= g_str_equal (text, "Rendering reconstruction…");
+  r.said_no_decoder |= g_str_equal (text, "This model has no image decoder");
+}
+
+static void
+find_panes (GtkWidget *widget, GtkWidget **panes, int *n)
+{
+  if (WORKBENCH_IS_IMAGE_PANE (widget) && *n < 2)
+    panes[(*n)++] = widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    find_panes (c, panes, n);
+}
+
+/* Finds the reconstruction pane and listens to what its placeholder says. */
+static void
+watch_reconstruction (void)
+{
+  GtkWidget *panes[2];
+  int n = 0;
+  find_panes (GTK_WIDGET (t.window), panes, &n);
+  g_assert_cmpint (n, ==, 2);
+  r.stack = GTK_STACK (gtk_widget_get_ancestor (panes[1], GTK_TYPE_STACK));
+  GtkWidget *label = wb_find_type (gtk_stack_get_child_by_name (r.stack, "placeholder"),
+                                   GTK_TYPE_LABEL);
+  g_signal_connect (label, "notify::label", G_CALLBACK (on_placeholder_label), NULL);
+  on_placeholder_label (GTK_LABEL (label));
+}
+
+static gboolean
+reconstruction_shown (gpointer data)
+{
+  return g_strcmp0 (gtk_stack_get_visible_child_name (r.stack), "image") == 0;
+}
+
+static void
+test_reconstruction (void)
+{
+  if (t.session == NULL)
+    {
+      g_test_skip ("the workbench did not open");
+      return;
+    }
+  /* The first image was selected as soon as the folder was read, usually before the model had
+   * loaded: its reconstruction follows the model, and the pane never says there is no
+   * decoder. */
+  watch_reconstruction ();
+  g_assert_nonnull (workbench_gallery_get_selected_item (gallery ()));
+  g_assert_true (wb_wait_for (reconstruction_shown, NULL, 30000));
+  g_assert_false (r.said_no_decoder);
+
+  /* With it came the input through the same decoder, which the viewer offers to compare. */
+  GtkWidget *viewer = wb_find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_VIEWER);
+  GtkWidget *toggle = wb_find_type (viewer, GTK_TYPE_TOGGLE_BUTTON);
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (toggle)), ==,
+                   "viewer.decoded-input");
+  g_assert_true (gtk_widget_get_sensitive (toggle));
 }
 
 static gint64 stall_last, stall_max;
@@ -1222,6 +1295,107 @@ test_damaged_history (void)
   g_assert_null (strstr (listing, "locked.sqlite3.damaged"));
 }
 
+/* ---- A render while a long run goes on ---- */
+
+#define N_MANY 96
+
+static gboolean
+many_open (gpointer data)
+{
+  guint n;
+  g_object_get (t.session, "n-items", &n, NULL);
+  return idle () && n == N_MANY;
+}
+
+static gboolean
+many_started (gpointer data)
+{
+  return workbench_session_get_count (t.session, UAD_VERDICT_NONE) < N_MANY;
+}
+
+static void
+test_render_during_run (void)
+{
+  if (t.first_run == 0)
+    {
+      g_test_skip ("no inspection");
+      return;
+    }
+  /* Images the model has not seen (a stored result would be taken instead): twelve batches. */
+  g_autofree char *many = make_dir ("many", NULL, NULL, NULL);
+  for (int i = 0; i < N_MANY; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("many_%03d.png", i);
+      g_autofree char *path = g_build_filename (many, name, NULL);
+      write_image (path, 1000 + i, i % 8 == 0);
+    }
+  g_autoptr (GFile) folder = g_file_new_for_path (many);
+  GFile *files[] = { folder };
+  workbench_window_open_files (t.window, files, 1);
+  g_assert_true (wb_wait_for (many_open, NULL, 30000));
+
+  /* The last image, which the run would reach last, is shown once the run is under way: the
+   * pane says its reconstruction is being rendered, and it comes after a batch, not the
+   * run. */
+  g_action_group_activate_action (G_ACTION_GROUP (t.window), "inspect", NULL);
+  g_assert_true (session_flag ("inspecting"));
+  g_assert_true (wb_wait_for (many_started, NULL, 60000));
+  r.said_pending = r.said_no_decoder = FALSE;
+  GtkGridView *grid = GTK_GRID_VIEW (wb_find_type (GTK_WIDGET (gallery ()), GTK_TYPE_GRID_VIEW));
+  gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (gtk_grid_view_get_model (grid)),
+                                     N_MANY - 1);
+  g_assert_false (reconstruction_shown (NULL));
+  g_assert_true (wb_wait_for (reconstruction_shown, NULL, 60000));
+  int left = workbench_session_get_count (t.session, UAD_VERDICT_NONE);
+  g_test_message ("reconstruction shown with %d of %d images still to inspect", left, N_MANY);
+  g_assert_true (session_flag ("inspecting"));
+  g_assert_cmpint (left, >, N_MANY / 2);
+  g_assert_true (r.said_pending);
+  g_assert_false (r.said_no_decoder);
+
+  g_action_group_activate_action (G_ACTION_GROUP (t.window), "cancel", NULL);
+  g_assert_true (wb_wait_for (inspected, NULL, 60000));
+}
+
+/* ---- The viewer at 1600 x 1000 ---- */
+
+static void
+test_viewer_space (void)
+{
+  if (t.first_run == 0)
+    {
+      g_test_skip ("no inspection");
+      return;
+    }
+  /* The size of the first real session (the screen is that large; no window manager
+   * maximizes the window). */
+  gtk_window_set_default_size (GTK_WINDOW (t.window), 1600, 1000);
+  GtkGridView *grid = GTK_GRID_VIEW (wb_find_type (GTK_WIDGET (gallery ()), GTK_TYPE_GRID_VIEW));
+  gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (gtk_grid_view_get_model (grid)), 0);
+  g_assert_true (wb_wait_for (reconstruction_shown, NULL, 30000));
+  wb_spin (500);
+  GtkWidget *panes[2];
+  int n = 0;
+  find_panes (GTK_WIDGET (t.window), panes, &n);
+  int w = gtk_widget_get_width (panes[0]), h = gtk_widget_get_height (panes[0]);
+  g_test_message ("window %d x %d: image panes %d x %d",
+                  gtk_widget_get_width (GTK_WIDGET (t.window)),
+                  gtk_widget_get_height (GTK_WIDGET (t.window)), w, h);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (t.window)), >=, 1580); /* less the frame */
+  /* Half as wide again as the 250 x 190 of the first session, and four times as high. */
+  g_assert_cmpint (w, >=, 360);
+  g_assert_cmpint (h, >=, 700);
+  screenshot ("workbench-1600x1000.png");
+
+  GtkWidget *viewer = wb_find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_VIEWER);
+  g_assert_true (gtk_widget_activate_action (viewer, "viewer.decoded-input", NULL));
+  GtkWidget *toggle = wb_find_type (viewer, GTK_TYPE_TOGGLE_BUTTON);
+  g_assert_true (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (toggle)));
+  wb_spin (1000); /* the button's checked colour fades in */
+  screenshot ("workbench-decoded-input.png");
+  g_assert_true (gtk_widget_activate_action (viewer, "viewer.decoded-input", NULL));
+}
+
 /* ---- Set-up ---- */
 
 static void
@@ -1263,6 +1437,7 @@ main (int argc, char **argv)
   uad_cpu_select_blas_kernels (argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/workbench/open", test_open);
+  g_test_add_func ("/workbench/reconstruction", test_reconstruction);
   g_test_add_func ("/workbench/inspect", test_inspect);
   g_test_add_func ("/workbench/agreement-defaults", test_agreement_defaults);
   g_test_add_func ("/workbench/thresholds", test_thresholds);
@@ -1274,6 +1449,8 @@ main (int argc, char **argv)
   g_test_add_func ("/workbench/screenshot", test_screenshot);
   g_test_add_func ("/workbench/damaged-history", test_damaged_history);
   g_test_add_func ("/workbench/weights", test_weights);
+  g_test_add_func ("/workbench/render-during-run", test_render_during_run);
+  g_test_add_func ("/workbench/viewer-space", test_viewer_space);
   int status = g_test_run ();
   tear_down ();
   return status;
