@@ -234,16 +234,15 @@ csv_close (CsvOut *c, gboolean complete, GError **error)
   return ok;
 }
 
-/* Every class's thresholds: the defaults from its training scores, with those given on the
- * command line in their place. */
+/* Every class's thresholds: the model's (its explicit ones, or the defaults from its training
+ * scores), with those given on the command line in their place. */
 static UadVerdictThresholds *
 class_thresholds (const UadModel *model, const InferArgs *a, GError **error)
 {
   g_autofree UadVerdictThresholds *th = g_new (UadVerdictThresholds, model->n_classes);
   for (int k = 0; k < model->n_classes; k++)
     {
-      th[k] = uad_verdict_default_thresholds (model->classes[k].score_mean,
-                                              model->classes[k].score_std);
+      th[k] = uad_model_class_thresholds (model, k);
       if (!isnan (a->pass_below))
         th[k].pass_below = a->pass_below;
       if (!isnan (a->fail_above))
