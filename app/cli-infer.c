@@ -405,8 +405,8 @@ cli_infer (int argc, char **argv)
     { "reconstructions", 0, 0, G_OPTION_ARG_FILENAME, &a.reconstructions, "Write each image's decoded features | decoded reconstruction as PNG (needs a model with an image decoder)", "DIR" },
     { "colormap", 0, 0, G_OPTION_ARG_STRING, &a.colormap, "Heatmap colours: jet (default), inferno, gray", "NAME" },
     { "class", 'c', 0, G_OPTION_ARG_STRING, &a.class_name, "Class of every image (default: from the path)", "NAME" },
-    { "pass-below", 0, 0, G_OPTION_ARG_STRING, &a.pass_below_text, "Scores below this pass (default: per class, mean + 3 std of training scores)", "T" },
-    { "fail-above", 0, 0, G_OPTION_ARG_STRING, &a.fail_above_text, "Scores above this fail, between the two: review (default: per class, mean + 6 std of training scores)", "T" },
+    { "pass-below", 0, 0, G_OPTION_ARG_STRING, &a.pass_below_text, "Scores below this pass (default: per class, the model's threshold or mean + 3 std of training scores)", "T" },
+    { "fail-above", 0, 0, G_OPTION_ARG_STRING, &a.fail_above_text, "Scores above this fail, between the two: review (default: per class, the model's threshold or mean + 6 std of training scores)", "T" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &a.threads, "Compute threads (default: one per core)", "N" },
     { NULL },
   };
