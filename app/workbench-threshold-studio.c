@@ -118,7 +118,7 @@ gather (WorkbenchThresholdStudio *self)
   g_autofree guint8 *labels = g_new (guint8, MAX (n, 1));
   int m = 0;
   int index = self->klass ? workbench_class_get_index (self->klass) : -1;
-  for (guint i = 0; i < n; i++)
+  for (guint i = 0; i < n && index >= 0; i++)
     {
       g_autoptr (WorkbenchItem) item = g_list_model_get_item (items, i);
       if (!workbench_item_get_inspected (item) || workbench_item_get_class_index (item) != index)

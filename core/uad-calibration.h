@@ -38,7 +38,8 @@ typedef enum {
 } UadLabel;
 
 /* One point of the curves, at a threshold t where an image counts as positive (defective)
- * when its score >= t: false and true positive rates (ROC), precision and recall (= tpr). */
+ * when its score >= t: false and true positive rates (ROC; NaN without good, respectively
+ * defective, images), precision and recall (= tpr). */
 typedef struct {
   double threshold;
   double fpr, tpr, precision;
@@ -48,8 +49,8 @@ typedef struct {
   int n_good, n_defective;
   double *good, *defective;  /* their scores, ascending */
   UadRankMetrics metrics;    /* AUROC, AP (the PR curve's area) and F1-max; NaN as there */
-  /* One point per distinct score, from the highest down; precision is NaN where nothing is
-   * positive. The ROC curve starts at (0, 0) before the first point. */
+  /* One point per distinct score, from the highest down (so something is always positive and
+   * precision is defined). The ROC curve starts at (0, 0) before the first point. */
   int n_points;
   UadCurvePoint *points;
 } UadCalibration;
