@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test-threshold-studio.c: the threshold studio in the real workbench on a (virtual) X display.
  *
- * A PaDiM model (`uniad train --method padim`, seconds) of real pcb images inspects 10 good and
- * 4 defective test images in MVTec layout; the studio, opened from the window's menu action,
- * labels them by their folders, suggests the fail threshold for a 20% false-reject target (it
- * fails 2 of the 10 good images, the 9th highest good score being the threshold), the pass
- * threshold for a 25% escape target, keeps pass <= fail while a slider moves, and applies the
- * thresholds through the class, which the history records with the operator's name. Saves a
- * picture of the studio under UNIAD_TEST_ARTIFACTS. Needs UNIAD_SHARED, UNIAD_CLI, an X display
- * and GSETTINGS_SCHEMA_DIR; skips without them. */
+ * A PaDiM model (`uniad train --method padim`, seconds) of real pcb images, calibrated by
+ * `uniad calibrate --target-frr 0.2` (the workbench takes its thresholds from the file),
+ * inspects 10 good and 4 defective test images in MVTec layout. The studio, opened with the
+ * window's action, labels them by their folders; suggests the fail threshold for a 20%
+ * false-reject target (the 9th highest good score, failing 2 of the 10 good images: the one
+ * the command wrote) and the pass threshold for a 25% escape target; keeps pass <= fail while
+ * a slider moves; and applies the thresholds through the class, which the history records with
+ * the operator's name. Saves a picture of the studio under UNIAD_TEST_ARTIFACTS. Needs
+ * UNIAD_SHARED, UNIAD_CLI, an X display and GSETTINGS_SCHEMA_DIR; skips without them. */
 #include "test-util.h"
 #include "test-workbench-util.h"
 #include "uad-cpu.h"
@@ -58,18 +59,17 @@ make_dataset (const char *industrial)
   return g_build_filename (t.root, "data", NULL);
 }
 
+/* Runs `uniad` with argv[1..] (argv[0] is filled in); fails the test if it fails. */
 static void
-train_padim (const char *data, const char *weights, const char *out)
+run_cli (const char **argv)
 {
-  const char *argv[] = { g_getenv ("UNIAD_CLI"), "train", "--method", "padim", "--data", data,
-                         "--backbone", "mobilenet_v2", "--weights", weights, "--no-disk-cache",
-                         "--out", out, "-t", "1", NULL };
+  argv[0] = g_getenv ("UNIAD_CLI");
   int status;
   g_autofree char *err = NULL;
   g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
                                NULL, &err, &status, NULL));
   if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("uniad train failed: %s", err);
+    g_error ("uniad %s failed: %s", argv[1], err);
 }
 
 static gboolean
@@ -213,7 +213,12 @@ test_studio (void)
   t.root = wb_test_make_dir ();
   g_autofree char *data = make_dataset (industrial);
   g_autofree char *model = g_build_filename (t.root, "pcb.uniad", NULL);
-  train_padim (data, weights, model);
+  run_cli ((const char *[]) { NULL, "train", "--method", "padim", "--data", data, "--backbone",
+                              "mobilenet_v2", "--weights", weights, "--no-disk-cache", "--out",
+                              model, "-t", "1", NULL });
+  /* The model file carries the thresholds of a 20% false-reject target on the test images. */
+  run_cli ((const char *[]) { NULL, "calibrate", "--model", model, "--data", data, "--weights",
+                              weights, "--target-frr", "0.2", "-t", "1", NULL });
   g_autofree char *data_home = g_build_filename (t.root, "xdg-data", NULL);
   t.app = wb_start (data_home, weights, OPERATOR);
   if (t.app == NULL)
@@ -228,6 +233,10 @@ test_studio (void)
   g_assert_true (wb_wait_for (opened, NULL, 30000));
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "inspect", NULL);
   g_assert_true (wb_wait_for (all_inspected, NULL, 120000));
+
+  g_autoptr (WorkbenchClass) klass = g_list_model_get_item (workbench_session_get_classes (t.session), 0);
+  g_assert_cmpstr (workbench_class_get_changed_by (klass), ==, "model file");
+  double from_file = workbench_class_get_fail_above (klass);
 
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "threshold-studio", NULL);
   WorkbenchThresholdStudio *studio = find_studio ();
@@ -248,6 +257,8 @@ test_studio (void)
   for (guint i = 0; i < good->len; i++)
     failed += g_array_index (good, double, i) > fail_above;
   g_assert_cmpint (failed, ==, 2);
+  /* The same threshold as `uniad calibrate` wrote (its scores, to their last digits). */
+  g_assert_cmpfloat_with_epsilon (fail_above, from_file, 1e-6 * fabs (from_file));
   g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (child (studio, "rates"))),
                             "False rejects 20.0%"));
 
@@ -268,7 +279,6 @@ test_studio (void)
 
   /* Applying sets the class's thresholds, recorded with the operator's name. */
   g_signal_emit_by_name (child (studio, "apply"), "clicked");
-  g_autoptr (WorkbenchClass) klass = g_list_model_get_item (workbench_session_get_classes (t.session), 0);
   g_assert_cmpfloat (workbench_class_get_fail_above (klass), ==, fail_above);
   g_assert_cmpfloat (workbench_class_get_pass_below (klass), ==, pass_below);
   g_assert_true (wb_wait_for (recorded, klass, 10000));
