@@ -123,7 +123,16 @@ draw_score_line (cairo_t *cr, const Frame *f, double lo, double hi, double t, do
   cairo_stroke (cr);
   g_autofree char *text = g_strdup_printf ("%.4g (%.2f)", t,
                                            uad_calibration_normalize (t, fail_above));
-  text_at (cr, x + 3, f->y + 11 + (t == fail_above ? 0 : 12), 0, text);
+  /* On a pale box, so that it reads over the bars; kept inside the frame. */
+  cairo_text_extents_t e;
+  cairo_text_extents (cr, text, &e);
+  double tx = MIN (x + 3, f->x + f->w - e.x_advance - 3);
+  double ty = f->y + 13 + (t == fail_above ? 0 : 15);
+  cairo_set_source_rgba (cr, 1, 1, 1, 0.85);
+  cairo_rectangle (cr, tx - 2, ty - 11, e.x_advance + 4, 14);
+  cairo_fill (cr);
+  set_colour (cr, c, 1);
+  text_at (cr, tx, ty, 0, text);
 }
 
 void
