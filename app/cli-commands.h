@@ -9,6 +9,7 @@ int cli_bench (int argc, char **argv);
 int cli_train (int argc, char **argv);
 int cli_infer (int argc, char **argv);
 int cli_eval (int argc, char **argv);
+int cli_calibrate (int argc, char **argv);
 int cli_train_decoder (int argc, char **argv);
 int cli_study (int argc, char **argv);
 

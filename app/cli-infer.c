@@ -234,16 +234,15 @@ csv_close (CsvOut *c, gboolean complete, GError **error)
   return ok;
 }
 
-/* Every class's thresholds: the defaults from its training scores, with those given on the
- * command line in their place. */
+/* Every class's thresholds: the model's (its explicit ones, or the defaults from its training
+ * scores), with those given on the command line in their place. */
 static UadVerdictThresholds *
 class_thresholds (const UadModel *model, const InferArgs *a, GError **error)
 {
   g_autofree UadVerdictThresholds *th = g_new (UadVerdictThresholds, model->n_classes);
   for (int k = 0; k < model->n_classes; k++)
     {
-      th[k] = uad_verdict_default_thresholds (model->classes[k].score_mean,
-                                              model->classes[k].score_std);
+      th[k] = uad_model_class_thresholds (model, k);
       if (!isnan (a->pass_below))
         th[k].pass_below = a->pass_below;
       if (!isnan (a->fail_above))
@@ -406,8 +405,8 @@ cli_infer (int argc, char **argv)
     { "reconstructions", 0, 0, G_OPTION_ARG_FILENAME, &a.reconstructions, "Write each image's decoded features | decoded reconstruction as PNG (needs a model with an image decoder)", "DIR" },
     { "colormap", 0, 0, G_OPTION_ARG_STRING, &a.colormap, "Heatmap colours: jet (default), inferno, gray", "NAME" },
     { "class", 'c', 0, G_OPTION_ARG_STRING, &a.class_name, "Class of every image (default: from the path)", "NAME" },
-    { "pass-below", 0, 0, G_OPTION_ARG_STRING, &a.pass_below_text, "Scores below this pass (default: per class, mean + 3 std of training scores)", "T" },
-    { "fail-above", 0, 0, G_OPTION_ARG_STRING, &a.fail_above_text, "Scores above this fail, between the two: review (default: per class, mean + 6 std of training scores)", "T" },
+    { "pass-below", 0, 0, G_OPTION_ARG_STRING, &a.pass_below_text, "Scores below this pass (default: per class, the model's threshold or mean + 3 std of training scores)", "T" },
+    { "fail-above", 0, 0, G_OPTION_ARG_STRING, &a.fail_above_text, "Scores above this fail, between the two: review (default: per class, the model's threshold or mean + 6 std of training scores)", "T" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &a.threads, "Compute threads (default: one per core)", "N" },
     { NULL },
   };

@@ -21,6 +21,7 @@ static const Command commands[] = {
   { "train-decoder", cli_train_decoder, "Add an image decoder to a model, or measure it" },
   { "infer", cli_infer, "Anomaly scores and verdicts of images" },
   { "eval", cli_eval, "Image and pixel metrics on a dataset's test split" },
+  { "calibrate", cli_calibrate, "Thresholds from target error rates, written into the model" },
   { "features", cli_features, "Backbone features of an image" },
   { "classify", cli_classify, "ImageNet top classes of an image (checks backbone weights)" },
   { "check-weights", cli_check_weights, "Check that a backbone weights file loads" },

@@ -54,6 +54,10 @@ update_changed (WorkbenchClassRow *self)
       if (g_strcmp0 (who, "default") == 0)
         /* Translators: %s is a date and time */
         g_string_append_printf (text, _("Default thresholds since %s"), date);
+      else if (g_strcmp0 (who, "model file") == 0)
+        /* Translators: %s is a date and time; the thresholds are those written in the model
+         * file (by uniad calibrate) */
+        g_string_append_printf (text, _("Thresholds of the model file since %s"), date);
       else
         /* Translators: the thresholds were set by an operator (first %s) at a time (second %s) */
         g_string_append_printf (text, _("Set by %s on %s"), who, date);

@@ -326,12 +326,11 @@ load_model (WorkbenchInspector *self, Job *job, GError **error)
                                        &found, error);
       if (!ok || found)
         continue;
-      UadVerdictThresholds d = uad_verdict_default_thresholds (model->classes[k].score_mean,
-                                                              model->classes[k].score_std);
+      UadVerdictThresholds d = uad_model_class_thresholds (model, k);
       th->pass_below = d.pass_below;
       th->fail_above = d.fail_above;
       th->pixel = d.pixel;
-      th->changed_by = g_strdup ("default");
+      th->changed_by = g_strdup (model->classes[k].has_thresholds ? "model file" : "default");
       th->changed_at = g_get_real_time ();
       ok = uad_history_set_thresholds (self->history, info->model_id, info->class_names[k],
                                        th->pass_below, th->fail_above, th->pixel, th->changed_by,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app-folders.h"
+#include "workbench-threshold-studio.h"
 
 static void
 enable (WorkbenchWindow *self, const char *name, gboolean enabled)
@@ -27,6 +28,7 @@ workbench_window_update_actions (WorkbenchWindow *self)
   enable (self, "open-model", !loading && !inspecting);
   enable (self, "open-folder", !loading && !inspecting);
   enable (self, "inspect", has_model && n_items > 0 && !loading && !inspecting);
+  enable (self, "threshold-studio", has_model && !loading);
   enable (self, "cancel", inspecting);
   enable (self, "export", run_id > 0 && !inspecting && !exporting);
   enable (self, "export-to", run_id > 0 && !inspecting && !exporting);
@@ -318,12 +320,21 @@ history_dismiss_action (GSimpleAction *action, GVariant *param, gpointer data)
   workbench_window_update_history_banner (self);
 }
 
+static void
+threshold_studio_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  WorkbenchWindow *self = data;
+  gtk_window_present (GTK_WINDOW (workbench_threshold_studio_new (GTK_WINDOW (self),
+                                                                  self->session)));
+}
+
 static const GActionEntry actions[] = {
   { .name = "open-model", .activate = open_model_action },
   { .name = "open-folder", .activate = open_folder_action },
   { .name = "inspect", .activate = inspect_action },
   { .name = "cancel", .activate = cancel_action },
   { .name = "export", .activate = export_action },
+  { .name = "threshold-studio", .activate = threshold_studio_action },
   { .name = "export-to", .activate = export_to_action, .parameter_type = "s" },
   { .name = "operator-verdict", .activate = operator_verdict_action, .parameter_type = "s", .state = "''" },
   { .name = "next-unreviewed", .activate = next_unreviewed_action },

@@ -241,6 +241,15 @@ metadata_json (const UadModel *model)
       append_number (s, "score_mean", k->score_mean);
       append_number (s, "score_std", k->score_std);
       append_number (s, "score_max", k->score_max);
+      if (k->has_thresholds)
+        {
+          append_key (s, "thresholds");
+          g_string_append_c (s, '{');
+          append_number (s, "pass_below", k->thresholds.pass_below);
+          append_number (s, "fail_above", k->thresholds.fail_above);
+          append_number (s, "pixel", k->thresholds.pixel);
+          g_string_append_c (s, '}');
+        }
       g_string_append_c (s, '}');
     }
   g_string_append (s, "]");
@@ -403,6 +412,23 @@ read_training (Reader *r, const UadJson *t, UadTrainingSummary *out)
     out->recipe = g_strdup (text (r, t, "recipe"));
 }
 
+/* A class's optional explicit thresholds, checked. */
+static void
+read_thresholds (Reader *r, const UadJson *k, UadModelClass *c)
+{
+  if (!r->ok || uad_json_object_get (k, "thresholds") == NULL)
+    return;
+  const UadJson *t = member (r, k, "thresholds", UAD_JSON_OBJECT);
+  c->thresholds = (UadVerdictThresholds) { number (r, t, "pass_below"),
+                                           number (r, t, "fail_above"), number (r, t, "pixel") };
+  c->has_thresholds = r->ok;
+  if (r->ok && !uad_verdict_check_thresholds (&c->thresholds, c->name, r->error))
+    {
+      g_prefix_error (r->error, "%s: ", r->path);
+      r->ok = FALSE;
+    }
+}
+
 /* The decoder described by the metadata's "decoder" object, with zero parameters. */
 static UadDecoder *
 decoder_from_json (const UadJson *d, Reader *r, const UadModel *model)
@@ -552,6 +578,7 @@ model_from_json (const UadJson *root, Reader *r)
       model->classes[i].score_mean = number (r, k, "score_mean");
       model->classes[i].score_std = number (r, k, "score_std");
       model->classes[i].score_max = number (r, k, "score_max");
+      read_thresholds (r, k, &model->classes[i]);
     }
   read_training (r, training, &model->training);
   const UadJson *decoder = uad_json_object_get (root, "decoder");
@@ -880,6 +907,14 @@ uad_model_describe (const UadModel *model)
   if (model->decoder)
     g_string_append (s, ", image decoder");
   return g_string_free (s, FALSE);
+}
+
+UadVerdictThresholds
+uad_model_class_thresholds (const UadModel *model, int k)
+{
+  const UadModelClass *c = &model->classes[k];
+  return c->has_thresholds ? c->thresholds
+                           : uad_verdict_default_thresholds (c->score_mean, c->score_std);
 }
 
 int

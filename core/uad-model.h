@@ -14,6 +14,12 @@
  * trained with), the class names with per-class score statistics on the training images, the
  * score kind, and a training summary.
  *
+ * Optionally a class also records explicit thresholds ("thresholds": {"pass_below",
+ * "fail_above", "pixel"} in its entry, as `uniad calibrate` writes them); without them its
+ * verdicts use the defaults of uad-verdict.h from its score statistics. Older readers ignore
+ * them. On load they must pass uad_verdict_check_thresholds, or the model is refused with an
+ * error naming the file and the class.
+ *
  * Optionally the file also holds an image decoder (uad-decoder.h) that renders features as
  * pictures: tensors "decoder." + its names, and a "decoder" object in the metadata with its
  * configuration and training summary. A model without one is just as valid (and reads as
@@ -36,6 +42,7 @@
 #include "uad-decoder.h"
 #include "uad-padim.h"
 #include "uad-transformer.h"
+#include "uad-verdict.h"
 
 /* The newest format this program reads. */
 #define UAD_MODEL_FORMAT_VERSION 3
@@ -50,6 +57,9 @@ typedef struct {
   int n_train;            /* training images */
   /* Image scores of the training images under the finished model. */
   double score_mean, score_std, score_max;
+  /* Explicit thresholds when has_thresholds; else unused (see uad_model_class_thresholds). */
+  gboolean has_thresholds;
+  UadVerdictThresholds thresholds;
 } UadModelClass;
 
 /* For PaDiM, which is fitted in one pass: 0 epochs, batch and loss, the fitting time and date. */
@@ -129,6 +139,10 @@ void uad_model_standardize_features (const UadModel *model, float *features, int
  * (scores[n] of the images, class_of[n]), under the finished model. */
 void uad_model_set_class_statistics (UadModel *model, const double *scores, const int *class_of,
                                      int n);
+
+/* The thresholds class k's verdicts use: its explicit ones, or the defaults of uad-verdict.h
+ * from its training score statistics. */
+UadVerdictThresholds uad_model_class_thresholds (const UadModel *model, int k);
 
 /* "uniad", "padim"; and back (UAD_ERROR_INVALID naming the valid names). */
 const char *uad_method_name (UadMethod method);

@@ -333,6 +333,44 @@ test_damaged_files (void)
   uad_test_remove_temp (path);
 }
 
+/* Explicit thresholds of a class go through the file; a class without them keeps the defaults;
+ * thresholds that cannot decide verdicts are refused naming the file and the class. */
+static void
+test_thresholds_in_file (void)
+{
+  g_autoptr (UadTensor) features = random_features (N_IMAGES, 9);
+  g_autoptr (UadModel) m = fitted_model (TRUE, features);
+  m->classes[1].has_thresholds = TRUE;
+  m->classes[1].thresholds = (UadVerdictThresholds) { 1, 2, 1.5 };
+  g_autofree char *path = uad_test_temp_path ("p.uniad");
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *bad = g_build_filename (dir, "bad.uniad", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (uad_model_save (m, path, &error));
+  g_autoptr (UadModel) back = uad_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_false (back->classes[0].has_thresholds);
+  UadVerdictThresholds d = uad_verdict_default_thresholds (back->classes[0].score_mean,
+                                                           back->classes[0].score_std);
+  UadVerdictThresholds th = uad_model_class_thresholds (back, 0);
+  g_assert_cmpmem (&th, sizeof th, &d, sizeof d);
+  g_assert_true (back->classes[1].has_thresholds);
+  th = uad_model_class_thresholds (back, 1);
+  g_assert_cmpfloat (th.pass_below, ==, 1);
+  g_assert_cmpfloat (th.fail_above, ==, 2);
+  g_assert_cmpfloat (th.pixel, ==, 1.5);
+
+  uad_test_copy_safetensors (path, bad, NULL, NULL, "\"fail_above\":2", "\"fail_above\":0.5");
+  assert_load_fails (bad, UAD_ERROR_INVALID);
+  g_assert_null (uad_model_load (bad, &error));
+  g_assert_nonnull (strstr (error->message, m->classes[1].name));
+  g_clear_error (&error);
+  uad_test_copy_safetensors (path, bad, NULL, NULL, "\"pixel\":1.5", "\"pixel\":null");
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  g_unlink (bad);
+  uad_test_remove_temp (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -341,5 +379,6 @@ main (int argc, char **argv)
   g_test_add_func ("/padim/separate-fits-each-class", test_separate_fits_each_class);
   g_test_add_func ("/padim/file-round-trip", test_file_round_trip);
   g_test_add_func ("/padim/damaged-files", test_damaged_files);
+  g_test_add_func ("/padim/thresholds-in-file", test_thresholds_in_file);
   return g_test_run ();
 }

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* workbench-threshold-plots.h: the threshold studio's three plots of one class's calibration
+ * data (uad-calibration.h), drawn with Cairo into a width x height area: a histogram of the
+ * good and defective images' scores, the ROC curve and the precision-recall curve. Each shows
+ * the pass and fail thresholds: vertical lines on the histogram, and on the curves the points
+ * where images stop passing (pass_below) and start failing (fail_above). Colours follow the
+ * verdicts (pass green, review amber, fail red); text uses the widget's foreground colour. */
+#pragma once
+
+#include <cairo.h>
+#include <gdk/gdk.h>
+
+#include "uad-calibration.h"
+
+void workbench_plot_histogram (cairo_t *cr, int width, int height, const GdkRGBA *fg,
+                               const UadCalibration *cal, double pass_below, double fail_above);
+void workbench_plot_roc (cairo_t *cr, int width, int height, const GdkRGBA *fg,
+                         const UadCalibration *cal, double pass_below, double fail_above);
+void workbench_plot_pr (cairo_t *cr, int width, int height, const GdkRGBA *fg,
+                        const UadCalibration *cal, double pass_below, double fail_above);
