@@ -237,10 +237,21 @@ thresholds_parse (UadHistory *history, const char *text, UadHistoryRun *run, GEr
     {
       const UadJson *e = uad_json_array_get (root, i);
       const char *name = uad_json_get_string (uad_json_object_get (e, "class"), NULL);
-      run->thresholds[i].class_name = g_strdup (name ? name : "");
-      run->thresholds[i].pass_below = uad_json_get_number (uad_json_object_get (e, "pass_below"));
-      run->thresholds[i].fail_above = uad_json_get_number (uad_json_object_get (e, "fail_above"));
-      run->thresholds[i].pixel = uad_json_get_number (uad_json_object_get (e, "pixel"));
+      UadClassThresholds *th = &run->thresholds[i];
+      th->class_name = g_strdup (name ? name : "");
+      th->pass_below = uad_json_get_number (uad_json_object_get (e, "pass_below"));
+      th->fail_above = uad_json_get_number (uad_json_object_get (e, "fail_above"));
+      th->pixel = uad_json_get_number (uad_json_object_get (e, "pixel"));
+      /* A missing member reads as NaN, and no score compares with NaN: every image would be
+       * sent to review, none failed. */
+      if (name == NULL || !isfinite (th->pass_below) || !isfinite (th->fail_above)
+          || !isfinite (th->pixel))
+        {
+          g_set_error (error, UAD_ERROR, UAD_ERROR_FORMAT, "the thresholds of run %"
+                       G_GINT64_FORMAT " in %s are damaged: entry %d lacks its class or a "
+                       "number for pass_below, fail_above or pixel", run->id, history->path, i);
+          return FALSE;
+        }
     }
   return TRUE;
 }
