@@ -114,6 +114,12 @@ touch "$tmp/stamp"
 expect 1 "pcb has no training images: .*nogood/pcb/train/good" train --method padim \
   --data "$tmp/nogood" "${bb[@]}" --no-disk-cache --out "$tmp/nogood.uniad"
 no_leftovers "$tmp"
+# A class folder whose name is not UTF-8 (the model's metadata is JSON): refused by name.
+mkdir -p "$tmp/latin1"
+mv "$tmp/nogood/magnetic_tile" "$tmp/latin1/$(printf 'caf\xe9')"
+expect 1 "caf.*: its name is not UTF-8" train --method padim --data "$tmp/latin1" "${bb[@]}" \
+  --no-disk-cache --out "$tmp/latin1.uniad"
+[[ ! -e $tmp/latin1.uniad ]] || fail "a model was written for a class named in Latin-1"
 make_dataset "$tmp/badmask" 2
 mask=$(find "$tmp/badmask/pcb/ground_truth" -name '*_mask.png' | head -1)
 rm "$mask"
