@@ -128,6 +128,16 @@ expect 1 "$(basename "$mask")" eval --model "$model" --weights "$weights" --data
 expect 1 "dataset folder .*absent does not exist" train --method padim --data "$tmp/absent" \
   "${bb[@]}" --out "$tmp/absent.uniad"
 
+# --- A checkpoint of other transformer sizes (a recipe of 1+1 layers) resumed by a run of the
+# default 2+2, whose options otherwise match: refused by name, no model written. ---
+small=(train --data "$data" "${bb[@]}" --batch 4 --no-disk-cache --epochs 6 --no-decoder)
+interrupt "$tmp/c.uniad.checkpoint" "$tmp/c.out" "${small[@]}" --recipe fast:layers=1 \
+  --checkpoint-every 1 --out "$tmp/c.uniad"
+[[ $status -eq 130 ]] || fail "interrupted training: exit $status: $(cat "$tmp/c.out")"
+expect 1 "c.uniad.checkpoint: the checkpoint's transformer has" "${small[@]}" --resume \
+  --out "$tmp/c.uniad"
+[[ -f $tmp/c.uniad.checkpoint && ! -e $tmp/c.uniad ]] || fail "resume of another size: $(ls "$tmp")"
+
 # --- Export targets: a folder, a read-only place (/proc refuses even root), a full disk (a
 # file size limit: writes fail with EFBIG as on a full disk). Existing files stay whole. ---
 mkdir "$tmp/out.csv" "$tmp/out.json"
