@@ -91,7 +91,7 @@ uad_detector_open (const char *model_path, const char *weights_path, const char 
                    char **weights_used, GError **error)
 {
   g_autoptr (UadModel) model = uad_model_load (model_path, error);
-  if (model == NULL)
+  if (model == NULL || !uad_model_check_grid (model, model_path, error))
     return NULL;
   g_autofree char *sha = NULL, *used = NULL;
   UadBackbone *bb = uad_detector_load_backbone (model, weights_path, weights_dir, &used, &sha,

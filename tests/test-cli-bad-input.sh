@@ -137,6 +137,33 @@ interrupt "$tmp/c.uniad.checkpoint" "$tmp/c.out" "${small[@]}" --recipe fast:lay
 expect 1 "c.uniad.checkpoint: the checkpoint's transformer has" "${small[@]}" --resume \
   --out "$tmp/c.uniad"
 [[ -f $tmp/c.uniad.checkpoint && ! -e $tmp/c.uniad ]] || fail "resume of another size: $(ls "$tmp")"
+# A model of a 16x16 feature grid, its position tensors grown to match: refused by name, not run
+# past the end of the backbone's 14x14 features.
+python3 - "$tmp/c.uniad.checkpoint" "$tmp/grid16.uniad" <<'PY'
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    data = f.read()
+meta = json.loads(header["__metadata__"]["uniad"])
+meta["config"]["grid_h"] = meta["config"]["grid_w"] = 16
+header["__metadata__"]["uniad"] = json.dumps(meta)
+out = bytearray()
+for name, t in header.items():
+    if name == "__metadata__":
+        continue
+    b = data[t["data_offsets"][0]:t["data_offsets"][1]]
+    rows = {14: 16, 196: 256}.get(t["shape"][0] if t["shape"] else 0)
+    if rows:  # grid rows, or one row per grid position
+        b = (b * 2)[:rows * len(b) // t["shape"][0]]
+        t["shape"][0] = rows
+    t["data_offsets"] = [len(out), len(out) + len(b)]
+    out += b
+h = json.dumps(header).encode()
+h += b" " * (-len(h) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + out)
+PY
+expect 1 "grid16.uniad: the model reads features on a 16x16 grid" infer --model "$tmp/grid16.uniad" \
+  --weights "$weights" "$good"
 
 # --- Export targets: a folder, a read-only place (/proc refuses even root), a full disk (a
 # file size limit: writes fail with EFBIG as on a full disk). Existing files stay whole. ---
