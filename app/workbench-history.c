@@ -265,6 +265,15 @@ uad_history_begin_run (UadHistory *history, gint64 model_id, const char *const *
       g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "a run needs at least one folder");
       return 0;
     }
+  for (int i = 0; folders[i]; i++)
+    if (!g_utf8_validate (folders[i], -1, NULL)) /* the list is stored as JSON, in UTF-8 */
+      {
+        g_autofree char *shown = g_filename_display_name (folders[i]);
+        g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
+                     "the folder %s: its name is not UTF-8 text, which the history records",
+                     shown);
+        return 0;
+      }
   const char *what = "cannot record the start of a run";
   g_autoptr (UadHistoryModel) model = NULL;
   g_autofree char *snapshot = NULL;

@@ -481,6 +481,13 @@ test_thresholds (void)
   g_assert_no_error (error);
   g_assert_cmpfloat (intact->thresholds[0].fail_above, ==, 2.2);
 
+  /* A folder named in Latin-1 is refused, not stored as a broken folder list. */
+  const char *const latin1[] = { "/data/caf\xe9", NULL };
+  g_assert_cmpint (uad_history_begin_run (h, model, latin1, NULL, &error), ==, 0);
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "not UTF-8"));
+  g_clear_error (&error);
+
   /* Refused: out of order, not finite, a class the model does not have, an unknown model. */
   g_assert_false (uad_history_set_thresholds (h, model, "bottle", 3, 2, 0.5, "x", &error));
   g_assert_error (error, UAD_ERROR, UAD_ERROR_INVALID);
