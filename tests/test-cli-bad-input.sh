@@ -40,7 +40,7 @@ b[:8] = struct.pack("<Q", struct.unpack("<Q", b[:8])[0] + int(sys.argv[3]))
 open(sys.argv[2], "wb").write(b)
 PY
 }
-# png GRAY_WIDTH HEIGHT OUT: a black greyscale PNG (a mask) of that size.
+# png WIDTH HEIGHT OUT: a black greyscale PNG (a mask) of that size.
 png() {
   python3 - "$@" <<'PY'
 import struct, sys, zlib
@@ -168,7 +168,9 @@ expect 1 "grid16.uniad: the model reads features on a 16x16 grid" infer --model 
 # --- Export targets: a folder, a read-only place (/proc refuses even root), a full disk (a
 # file size limit: writes fail with EFBIG as on a full disk). Existing files stay whole. ---
 mkdir "$tmp/out.csv" "$tmp/out.json"
-expect 1 "out.csv" "${infer[@]}" "$good" --csv "$tmp/out.csv"
+expect 1 "cannot write .*out.csv: it is a folder" "${infer[@]}" "$good" --csv "$tmp/out.csv"
+grep -Eq '^(PASS|REVIEW|FAIL) ' "$tmp/out" && fail "--csv FOLDER: inspected before refusing"
+[[ ! -e $tmp/out.csv.part ]] || fail "--csv FOLDER: out.csv.part left behind"
 expect 1 "out.json" eval --model "$model" --weights "$weights" --data "$data" --json "$tmp/out.json"
 expect 1 "/proc/uniad-test.csv" "${infer[@]}" "$good" --csv /proc/uniad-test.csv
 expect 1 "/proc/uniad-test.uniad" train --method padim --data "$data" "${bb[@]}" \
