@@ -187,6 +187,11 @@ typedef struct {
 static gboolean
 csv_open (CsvOut *c, const char *path, GError **error)
 {
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) /* said now, not after the whole run */
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_IO, "cannot write %s: it is a folder", path);
+      return FALSE;
+    }
   c->path = g_strdup (path);
   c->part = g_strconcat (path, ".part", NULL);
   c->rows = g_string_new ("path,class,score,pass_below,fail_above,verdict,heatmap_max\r\n");

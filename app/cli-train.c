@@ -390,6 +390,7 @@ run_train (TrainArgs *a)
   gboolean ok = ds != NULL;
   if (ok && a->continue_from != NULL)
     ok = (continued = uad_model_load (a->continue_from, &error)) != NULL
+         && uad_model_check_grid (continued, a->continue_from, &error)
          && check_continued_classes (continued, ds, a->continue_from, &error);
   ok = ok && (bb = load_backbone (a, continued, &sha, &error)) != NULL;
   if (!ok)

@@ -237,10 +237,21 @@ thresholds_parse (UadHistory *history, const char *text, UadHistoryRun *run, GEr
     {
       const UadJson *e = uad_json_array_get (root, i);
       const char *name = uad_json_get_string (uad_json_object_get (e, "class"), NULL);
-      run->thresholds[i].class_name = g_strdup (name ? name : "");
-      run->thresholds[i].pass_below = uad_json_get_number (uad_json_object_get (e, "pass_below"));
-      run->thresholds[i].fail_above = uad_json_get_number (uad_json_object_get (e, "fail_above"));
-      run->thresholds[i].pixel = uad_json_get_number (uad_json_object_get (e, "pixel"));
+      UadClassThresholds *th = &run->thresholds[i];
+      th->class_name = g_strdup (name ? name : "");
+      th->pass_below = uad_json_get_number (uad_json_object_get (e, "pass_below"));
+      th->fail_above = uad_json_get_number (uad_json_object_get (e, "fail_above"));
+      th->pixel = uad_json_get_number (uad_json_object_get (e, "pixel"));
+      /* A missing member reads as NaN, and no score compares with NaN: every image would be
+       * sent to review, none failed. */
+      if (name == NULL || !isfinite (th->pass_below) || !isfinite (th->fail_above)
+          || !isfinite (th->pixel))
+        {
+          g_set_error (error, UAD_ERROR, UAD_ERROR_FORMAT, "the thresholds of run %"
+                       G_GINT64_FORMAT " in %s are damaged: entry %d lacks its class or a "
+                       "number for pass_below, fail_above or pixel", run->id, history->path, i);
+          return FALSE;
+        }
     }
   return TRUE;
 }
@@ -254,6 +265,15 @@ uad_history_begin_run (UadHistory *history, gint64 model_id, const char *const *
       g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "a run needs at least one folder");
       return 0;
     }
+  for (int i = 0; folders[i]; i++)
+    if (!g_utf8_validate (folders[i], -1, NULL)) /* the list is stored as JSON, in UTF-8 */
+      {
+        g_autofree char *shown = g_filename_display_name (folders[i]);
+        g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
+                     "the folder %s: its name is not UTF-8 text, which the history records",
+                     shown);
+        return 0;
+      }
   const char *what = "cannot record the start of a run";
   g_autoptr (UadHistoryModel) model = NULL;
   g_autofree char *snapshot = NULL;

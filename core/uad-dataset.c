@@ -102,6 +102,14 @@ scan_class (const char *root, const char *name, UadClass *cls, GError **error)
       g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "class folder %s does not exist", dir);
       return FALSE;
     }
+  /* The class name goes into the model's JSON metadata, the CSV and the reports: UTF-8. */
+  if (!g_utf8_validate (name, -1, NULL))
+    {
+      g_autofree char *shown = g_filename_display_name (dir);
+      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
+                   "class folder %s: its name is not UTF-8 text, as a class name must be", shown);
+      return FALSE;
+    }
 
   g_autofree char *train_dir = g_build_filename (dir, "train", "good", NULL);
   if (!g_file_test (train_dir, G_FILE_TEST_IS_DIR))

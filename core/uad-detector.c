@@ -70,8 +70,13 @@ uad_detector_load_backbone (const UadModel *model, const char *weights_path,
   if (path == NULL)
     return NULL;
   g_autofree char *digest = uad_weights_sha256 (path, error);
-  if (digest == NULL || !uad_model_check_backbone (model, model->backbone, digest, error))
+  if (digest == NULL)
     return NULL;
+  if (!uad_model_check_backbone (model, model->backbone, digest, error))
+    {
+      g_prefix_error (error, "%s: ", path); /* which file to replace, among several */
+      return NULL;
+    }
   UadBackbone *bb = uad_backbone_load (model->backbone, path, error);
   if (bb == NULL)
     return NULL;
@@ -86,7 +91,7 @@ uad_detector_open (const char *model_path, const char *weights_path, const char 
                    char **weights_used, GError **error)
 {
   g_autoptr (UadModel) model = uad_model_load (model_path, error);
-  if (model == NULL)
+  if (model == NULL || !uad_model_check_grid (model, model_path, error))
     return NULL;
   g_autofree char *sha = NULL, *used = NULL;
   UadBackbone *bb = uad_detector_load_backbone (model, weights_path, weights_dir, &used, &sha,

@@ -942,6 +942,20 @@ uad_model_class_from_path (const UadModel *model, const char *path)
 
 
 gboolean
+uad_model_check_grid (const UadModel *model, const char *path, GError **error)
+{
+  if (model->method != UAD_METHOD_UNIAD)
+    return TRUE; /* PaDiM's Gaussians are made on GRID x GRID */
+  const UadTransformerConfig *c = uad_transformer_get_config (model->transformers[0]);
+  if (c->grid_h == GRID && c->grid_w == GRID)
+    return TRUE;
+  g_set_error (error, UAD_ERROR, UAD_ERROR_FORMAT,
+               "%s: the model reads features on a %dx%d grid, but the backbones give %dx%d",
+               path, c->grid_h, c->grid_w, GRID, GRID);
+  return FALSE;
+}
+
+gboolean
 uad_model_check_backbone (const UadModel *model, UadBackboneKind kind,
                           const char *backbone_sha256, GError **error)
 {

@@ -159,6 +159,11 @@ int uad_model_find_class (const UadModel *model, const char *name);
  * the innermost match winning, or -1. */
 int uad_model_class_from_path (const UadModel *model, const char *path);
 
+/* Fails with UAD_ERROR_FORMAT unless the model reads features on the UAD_FEATURE_GRID grid
+ * every backbone gives (the loader takes other grids, for tests of small models); path names
+ * the model file in the message. */
+gboolean uad_model_check_grid (const UadModel *model, const char *path, GError **error);
+
 /* Fails with UAD_ERROR_MISMATCH unless bb is the backbone kind the model was trained with
  * and backbone_sha256 (of the weights file) is the recorded one. */
 gboolean uad_model_check_backbone (const UadModel *model, UadBackboneKind kind,

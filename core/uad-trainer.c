@@ -309,7 +309,12 @@ uad_trainer_resume (UadTrainer *t, GError **error)
       size_t n, n_saved;
       float *dst = uad_transformer_params (t->model->transformers[i], &n);
       const float *src = uad_transformer_params (saved->transformers[i], &n_saved);
-      g_return_val_if_fail (n == n_saved, FALSE);
+      if (n != n_saved) /* a checkpoint edited to match the fingerprint: file content */
+        {
+          g_set_error (error, UAD_ERROR, UAD_ERROR_MISMATCH, "%s: the checkpoint's transformer "
+                       "has %zu parameters, this run's %zu", path, n_saved, n);
+          return FALSE;
+        }
       memcpy (dst, src, n * sizeof (float));
       g_autofree char *prefix = g_strdup_printf ("optim.%d.", i);
       if (!uad_adamw_load (t->optims[i], st, prefix, error))

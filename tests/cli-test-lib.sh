@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Sourced by the tests of the `uniad` program: skips (exit 77) without UNIAD_SHARED's material,
-# makes a temporary folder ($tmp, removed on exit), and defines fail, run and make_dataset.
+# makes a temporary folder ($tmp, removed on exit), and defines fail, run, make_dataset and
+# interrupt.
 uniad=${UNIAD_CLI:?UNIAD_CLI must name the uniad program}
 shared=${UNIAD_SHARED:-../shared}
 weights=$shared/weights/mobilenet_v2_1.0_224.safetensors
@@ -47,6 +48,25 @@ make_dataset() {
       ln -s "$industrial/$cls/ground_truth/$defect/$mask" "$data/$cls/ground_truth/$defect/$mask"
     done
   done
+}
+
+# interrupt CHECKPOINT OUTPUT ARGS...: runs uniad ARGS (a training) in the background, output in
+# OUTPUT, and when CHECKPOINT appears presses Ctrl-C twice, as an impatient user does; the exit
+# status is left in $status.
+interrupt() {
+  local checkpoint=$1 output=$2 pid
+  shift 2
+  "$uniad" "$@" >"$output" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do
+    [[ -f $checkpoint ]] && break
+    sleep 0.05
+  done
+  kill -INT "$pid"
+  sleep 0.05
+  kill -INT "$pid"
+  wait "$pid"
+  status=$?
 }
 
 # finish: the closing line, and the exit status.

@@ -85,19 +85,10 @@ run 1 "${train[@]}" --epochs 6 --out "$tmp/m.uniad"
 grep -q "exists" "$tmp/out" || fail "train over an existing model: $(cat "$tmp/out")"
 
 # Ctrl-C: a checkpoint, exit 130, and --resume ends with the same weights.
-"$uniad" "${train[@]}" --epochs 6 --checkpoint-every 1 --out "$tmp/r.uniad" >"$tmp/r.out" 2>&1 &
-pid=$!
-for _ in $(seq 600); do
-  [[ -f $tmp/r.uniad.checkpoint ]] && break
-  sleep 0.05
-done
 # Two in a row, as an impatient user does: still a checkpoint, and a word about it.
-kill -INT "$pid"
-sleep 0.05
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-[[ $rc -eq 130 ]] || fail "Ctrl-C: exit $rc: $(cat "$tmp/r.out")"
+interrupt "$tmp/r.uniad.checkpoint" "$tmp/r.out" "${train[@]}" --epochs 6 --checkpoint-every 1 \
+  --out "$tmp/r.uniad"
+[[ $status -eq 130 ]] || fail "Ctrl-C: exit $status: $(cat "$tmp/r.out")"
 grep -q "stopping: finishing this step and writing a checkpoint" "$tmp/r.out" \
   || fail "Ctrl-C: nothing said: $(cat "$tmp/r.out")"
 [[ -f $tmp/r.uniad.checkpoint && ! -f $tmp/r.uniad ]] || fail "Ctrl-C: no checkpoint, or a model already"

@@ -465,6 +465,29 @@ test_thresholds (void)
   g_assert_cmpint (r2->n_thresholds, ==, 1);
   g_assert_cmpfloat (r2->thresholds[0].pass_below, ==, 1.1);
 
+  /* A stored snapshot without fail_above (edited, another program's) is refused as damaged,
+   * not read as NaN; the intact run still reads. */
+  sqlite3 *db = raw_open (path);
+  g_autofree char *tamper = g_strdup_printf ("UPDATE runs SET thresholds = '[{\"class\":"
+                                             "\"bottle\",\"pass_below\":1,\"pixel\":0.5}]' "
+                                             "WHERE id = %" G_GINT64_FORMAT, run1);
+  raw_exec (db, tamper);
+  sqlite3_close (db);
+  g_assert_null (uad_history_get_run (h, run1, &error));
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "damaged"));
+  g_clear_error (&error);
+  g_autoptr (UadHistoryRun) intact = uad_history_get_run (h, run2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (intact->thresholds[0].fail_above, ==, 2.2);
+
+  /* A folder named in Latin-1 is refused, not stored as a broken folder list. */
+  const char *const latin1[] = { "/data/caf\xe9", NULL };
+  g_assert_cmpint (uad_history_begin_run (h, model, latin1, NULL, &error), ==, 0);
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "not UTF-8"));
+  g_clear_error (&error);
+
   /* Refused: out of order, not finite, a class the model does not have, an unknown model. */
   g_assert_false (uad_history_set_thresholds (h, model, "bottle", 3, 2, 0.5, "x", &error));
   g_assert_error (error, UAD_ERROR, UAD_ERROR_INVALID);
