@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The paper's experiments from the command line, on a few real images: the ablation flags of
+# `uniad train` recorded in the model and reproduced by eval. Needs UNIAD_SHARED (exit 77 =
+# skipped without it).
+set -u
+source "$(dirname "$0")/cli-test-lib.sh"
+
+data=$tmp/data
+make_dataset "$data" 6
+train=(train --data "$data" "${bb[@]}" --batch 4 --feature-cache "$tmp/cache" --epochs 1 --no-decoder)
+
+# config_of MODEL: the transformer's neighbour mask, layer-wise queries and jitter scale.
+config_of () {
+  python3 - "$1" <<'PY'
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+c = json.loads(header["__metadata__"]["uniad"])["config"]
+embeds = sum(k.endswith("learned_embed.weight") for k in header)
+print(c["neighbour_h"], c["neighbour_w"], c["layer_queries"], c["jitter_scale"], embeds)
+PY
+}
+
+run 0 "${train[@]}" --out "$tmp/u.uniad"
+[[ $(config_of "$tmp/u.uniad") == "7 7 1 10 2" ]] || fail "default: $(config_of "$tmp/u.uniad")"
+run 0 "${train[@]}" --mask 0 --queries 0 --jitter 0 --out "$tmp/a.uniad"
+[[ $(config_of "$tmp/a.uniad") == "0 0 0 0 1" ]] || fail "ablated: $(config_of "$tmp/a.uniad")"
+run 0 "${train[@]}" --recipe fast:mask=5 --out "$tmp/m.uniad"
+[[ $(config_of "$tmp/m.uniad") == "5 5 1 10 2" ]] || fail "mask=5: $(config_of "$tmp/m.uniad")"
+run 0 eval --model "$tmp/a.uniad" --weights "$weights" --data "$data"
+grep -q "image AUROC" "$tmp/out" || fail "eval of the ablated model: $(cat "$tmp/out")"
+run 2 "${train[@]}" --mask 4 --out "$tmp/x.uniad"
+grep -q "'mask=4'" "$tmp/out" || fail "--mask 4: $(cat "$tmp/out")"
+run 2 "${train[@]}" --queries yes --out "$tmp/x.uniad"
+[[ ! -e $tmp/x.uniad ]] || fail "a refused command wrote a model"
+
+finish "paper-experiment command-line"
