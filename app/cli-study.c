@@ -12,6 +12,7 @@
 #include "cli-common.h"
 #include "cli-progress.h"
 #include "cli-study-plot.h"
+#include "cli-recipe-model.h"
 
 #include "uad-dataset.h"
 #include "uad-error.h"
@@ -202,17 +203,14 @@ study_recipe (StudyArgs *a, const char *name, UadBackbone *bb, const char *sha, 
   if (!uad_recipe_lookup (name, &recipe, error))
     return FALSE;
   const UadDataset *ds = run->test->ds;
-  UadTransformerConfig cfg;
-  uad_recipe_transformer_config (&recipe, (int) train->shape[1], &cfg);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   for (int k = 0; k < ds->n_classes; k++)
     g_ptr_array_add (names, ds->classes[k].name);
-  g_autoptr (UadModel) model = uad_model_new (uad_backbone_get_kind (bb), sha, &cfg, FALSE,
-                                              (const char *const *) names->pdata, ds->n_classes, error);
+  g_autoptr (UadModel) model = cli_recipe_model_new (&recipe, uad_backbone_get_kind (bb), sha, train,
+                                                     FALSE, (const char *const *) names->pdata,
+                                                     ds->n_classes, error);
   if (model == NULL)
     return FALSE;
-  if (recipe.standardize)
-    uad_model_fit_standardization (model, train);
 
   UadTrainOptions opts = recipe.train;
   opts.seconds = a->minutes * 60;

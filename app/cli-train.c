@@ -6,11 +6,11 @@
 #include "cli-commands.h"
 #include "cli-common.h"
 #include "cli-progress.h"
+#include "cli-recipe-model.h"
 #include "cli-training-data.h"
 
 #include "uad-dataset.h"
 #include "uad-error.h"
-#include "uad-recipe.h"
 #include "uad-trainer.h"
 #include "uad-validation.h"
 #include "uad-verdict.h"
@@ -111,16 +111,12 @@ static UadModel *
 new_model (TrainArgs *a, const TrainPlan *plan, UadBackbone *bb, const char *sha,
            const UadDataset *ds, const UadTensor *features, GError **error)
 {
-  UadTransformerConfig cfg;
-  uad_recipe_transformer_config (&plan->recipe, uad_backbone_get_feature_channels (bb), &cfg);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   for (int k = 0; k < ds->n_classes; k++)
     g_ptr_array_add (names, ds->classes[k].name);
-  UadModel *model = uad_model_new (uad_backbone_get_kind (bb), sha, &cfg, a->separate,
-                                   (const char *const *) names->pdata, ds->n_classes, error);
-  if (model != NULL && plan->recipe.standardize)
-    uad_model_fit_standardization (model, features);
-  return model;
+  return cli_recipe_model_new (&plan->recipe, uad_backbone_get_kind (bb), sha, features,
+                               a->separate, (const char *const *) names->pdata, ds->n_classes,
+                               error);
 }
 
 /* A finished model goes on only with the classes it was trained on, in the same order. */

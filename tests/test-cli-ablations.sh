@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The paper's experiments from the command line, on a few real images: the ablation flags of
-# `uniad train` recorded in the model and reproduced by eval. Needs UNIAD_SHARED (exit 77 =
-# skipped without it).
+# `uniad train` recorded in the model and reproduced by eval; the semantic protocol on a few
+# CIFAR-10 images per class. Needs UNIAD_SHARED (exit 77 = skipped without it).
 set -u
 source "$(dirname "$0")/cli-test-lib.sh"
 
@@ -34,5 +34,30 @@ run 2 "${train[@]}" --mask 4 --out "$tmp/x.uniad"
 grep -q "'mask=4'" "$tmp/out" || fail "--mask 4: $(cat "$tmp/out")"
 run 2 "${train[@]}" --queries yes --out "$tmp/x.uniad"
 [[ ! -e $tmp/x.uniad ]] || fail "a refused command wrote a model"
+
+# The semantic protocol: 3 training and 2 test images per CIFAR-10 class, one epoch per split.
+cifar=$shared/data/cifar10
+sem=$tmp/cifar
+for part in train:3 test:2; do
+  for cls in $(ls "$cifar/${part%:*}"); do
+    mkdir -p "$sem/${part%:*}/$cls"
+    for f in $(ls "$cifar/${part%:*}/$cls" | head -"${part#*:}"); do
+      ln -s "$cifar/${part%:*}/$cls/$f" "$sem/${part%:*}/$cls/$f"
+    done
+  done
+done
+semantic=(eval --protocol semantic --data "$sem" "${bb[@]}" --epochs 1 --feature-cache "$tmp/cache")
+run 0 "${semantic[@]}" --normal 0,1,2,3,4 --json "$tmp/sem.json"
+grep -q "^0,1,2,3,4 *15 *20 *10 *1 .* [0-9]*\.[0-9]$" "$tmp/out" || fail "semantic: $(cat "$tmp/out")"
+grep -q "^classes: 0 airplane, 1 automobile," "$tmp/out" || fail "semantic classes: $(cat "$tmp/out")"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["score"]=="mean" and 0<=j["mean_image_auroc"]<=1' \
+  "$tmp/sem.json" || fail "semantic JSON: $(cat "$tmp/sem.json")"
+run 0 "${semantic[@]}" --splits paper
+[[ $(grep -cE "^(0,1,2,3,4|5,6,7,8,9|0,2,4,6,8|1,3,5,7,9) " "$tmp/out") -eq 4 ]] && grep -q "^mean " "$tmp/out" \
+  || fail "semantic paper splits: $(cat "$tmp/out")"
+run 1 "${semantic[@]}" --normal 0,10
+grep -q "'10' is not a new class index in 0..9" "$tmp/out" || fail "semantic, bad split: $(cat "$tmp/out")"
+run 2 "${semantic[@]}" --normal 0 --splits paper
+run 2 eval --data "$sem" --normal 0
 
 finish "paper-experiment command-line"
