@@ -69,7 +69,7 @@ py (const Axes *ax, double value)
 }
 
 static void
-draw_axes (cairo_t *cr, const Axes *ax, const char *title)
+draw_axes (cairo_t *cr, const Axes *ax, const char *title, const char *x_label)
 {
   cairo_set_source_rgb (cr, 0, 0, 0);
   cairo_set_font_size (cr, 15);
@@ -103,7 +103,7 @@ draw_axes (cairo_t *cr, const Axes *ax, const char *title)
       cairo_show_text (cr, label);
     }
   cairo_move_to (cr, ax->x0 + PANEL_W / 2 - 60, ax->y0 + PLOT_H + 34);
-  cairo_show_text (cr, "minutes of training");
+  cairo_show_text (cr, x_label);
   cairo_set_source_rgb (cr, 0, 0, 0);
   cairo_rectangle (cr, ax->x0, ax->y0, PANEL_W, PLOT_H);
   cairo_stroke (cr);
@@ -112,9 +112,10 @@ draw_axes (cairo_t *cr, const Axes *ax, const char *title)
 /* One panel: which = 0 image AUROC, 1 pixel AUROC. */
 static void
 draw_panel (cairo_t *cr, const Axes *ax, CliStudySeries **series, int n_series,
-            const CliStudyReference *refs, int n_refs, int which)
+            const CliStudyReference *refs, int n_refs, int which, const char *x_label)
 {
-  draw_axes (cr, ax, which == 0 ? "Image AUROC, mean over classes (%)" : "Pixel AUROC, mean over classes (%)");
+  draw_axes (cr, ax, which == 0 ? "Image AUROC, mean over classes (%)" : "Pixel AUROC, mean over classes (%)",
+             x_label);
   cairo_save (cr);
   cairo_rectangle (cr, ax->x0, ax->y0, PANEL_W, PLOT_H);
   cairo_clip (cr);
@@ -204,7 +205,7 @@ value_range (CliStudySeries **series, int n_series, const CliStudyReference *ref
 
 static void
 draw (cairo_t *cr, CliStudySeries **series, int n_series, const CliStudyReference *refs,
-      int n_refs, double minutes)
+      int n_refs, double minutes, const char *x_label)
 {
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_paint (cr);
@@ -214,7 +215,7 @@ draw (cairo_t *cr, CliStudySeries **series, int n_series, const CliStudyReferenc
   for (int which = 0; which < 2; which++)
     {
       ax.x0 = MARGIN_L + which * (PANEL_W + MARGIN_L);
-      draw_panel (cr, &ax, series, n_series, refs, n_refs, which);
+      draw_panel (cr, &ax, series, n_series, refs, n_refs, which, x_label);
     }
   /* Legend under the panels. */
   cairo_set_font_size (cr, 13);
@@ -247,11 +248,11 @@ check_surface (cairo_surface_t *surface, const char *path, GError **error)
 gboolean
 cli_study_plot (const char *png_path, const char *svg_path, CliStudySeries **series,
                 int n_series, const CliStudyReference *refs, int n_refs, double minutes,
-                GError **error)
+                const char *x_label, GError **error)
 {
   cairo_surface_t *png = cairo_image_surface_create (CAIRO_FORMAT_RGB24, WIDTH, HEIGHT);
   cairo_t *cr = cairo_create (png);
-  draw (cr, series, n_series, refs, n_refs, minutes);
+  draw (cr, series, n_series, refs, n_refs, minutes, x_label);
   cairo_destroy (cr);
   cairo_status_t status = cairo_surface_write_to_png (png, png_path);
   cairo_surface_destroy (png);
@@ -267,7 +268,7 @@ cli_study_plot (const char *png_path, const char *svg_path, CliStudySeries **ser
       return FALSE;
     }
   cr = cairo_create (svg);
-  draw (cr, series, n_series, refs, n_refs, minutes);
+  draw (cr, series, n_series, refs, n_refs, minutes, x_label);
   cairo_destroy (cr);
   cairo_surface_finish (svg);
   gboolean ok = check_surface (svg, svg_path, error);

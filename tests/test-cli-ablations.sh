@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The paper's experiments from the command line, on a few real images: the ablation flags of
 # `uniad train` recorded in the model and reproduced by eval; the semantic protocol on a few
-# CIFAR-10 images per class. Needs UNIAD_SHARED (exit 77 = skipped without it).
+# CIFAR-10 images per class; the identical-shortcut study's CSV (a row per network, class set
+# and checkpoint) and plots. Needs UNIAD_SHARED (exit 77 = skipped without it).
 set -u
 source "$(dirname "$0")/cli-test-lib.sh"
 
@@ -59,5 +60,26 @@ run 1 "${semantic[@]}" --normal 0,10
 grep -q "'10' is not a new class index in 0..9" "$tmp/out" || fail "semantic, bad split: $(cat "$tmp/out")"
 run 2 "${semantic[@]}" --normal 0 --splits paper
 run 2 eval --data "$sem" --normal 0
+
+# The identical-shortcut study: 4 networks x 3 checkpoints (epochs 1 and 2 of --every 1, and 3,
+# the last), unified; then 4 networks x 2 classes x 1 checkpoint, one network per class.
+shortcut=(study shortcut --data "$data" "${bb[@]}" --feature-cache "$tmp/cache")
+run 0 "${shortcut[@]}" --epochs 3 --every 2 --out "$tmp/sc"
+csv=$tmp/sc/shortcut.csv
+head -1 "$csv" | grep -q "^model,classes,epoch,minutes,loss,image_auroc,pixel_auroc$" \
+  || fail "shortcut CSV header: $(head -1 "$csv")"
+for net in UniAD Transformer MLP CNN; do
+  [[ $(grep -cE "^$net,all,[23],[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+$" "$csv") -eq 2 ]] \
+    || fail "shortcut CSV, $net: $(cat "$csv")"
+done
+[[ $(wc -l < "$csv") -eq 9 ]] || fail "shortcut CSV rows: $(cat "$csv")"
+[[ $(head -c 8 "$tmp/sc/shortcut.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] \
+  || fail "shortcut.png is not a PNG"
+grep -q "<svg" "$tmp/sc/shortcut.svg" || fail "shortcut.svg is not SVG"
+grep -q "^pcb  *[0-9.]*  *[0-9.]*  *[0-9.]*  *[0-9.]*$" "$tmp/out" || fail "shortcut table: $(cat "$tmp/out")"
+run 0 "${shortcut[@]}" --epochs 1 --separate --out "$tmp/sc2"
+[[ $(grep -cE "^[A-Za-z]+,(magnetic_tile|pcb),1," "$tmp/sc2/shortcut.csv") -eq 8 ]] \
+  || fail "shortcut --separate CSV: $(cat "$tmp/sc2/shortcut.csv")"
+run 2 "${shortcut[@]}" --out "$tmp/sc3"
 
 finish "paper-experiment command-line"
