@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli-study-plot.h: the plots of the studies: mean image AUROC and mean pixel AUROC against
- * training (minutes for `uniad study convergence`, epochs for `uniad study shortcut`), one
- * line per recipe or network, with reference methods (PaDiM) as dashed horizontal lines; drawn
- * with Cairo to PNG and SVG. */
+/* cli-study-plot.h: the plots of the studies: mean image AUROC, mean pixel AUROC and the
+ * training loss against training (minutes for `uniad study convergence`, epochs for `uniad
+ * study shortcut`), one line per recipe or network, with reference methods (PaDiM) as dashed
+ * horizontal lines on the AUROC panels; drawn with Cairo to PNG and SVG. */
 #pragma once
 
 #include <glib.h>
 
 typedef struct {
   char *name;
-  GArray *minutes, *image, *pixel; /* double, one per evaluation; "minutes" is the x value
-                                      (epochs in the shortcut study) */
+  GArray *minutes, *image, *pixel, *loss; /* double, one per evaluation; "minutes" is the x
+                                             value (epochs in the shortcut study) */
 } CliStudySeries;
 
 CliStudySeries *cli_study_series_new (const char *name);
-void cli_study_series_add (CliStudySeries *s, double minutes, double image_auroc, double pixel_auroc);
+void cli_study_series_add (CliStudySeries *s, double minutes, double image_auroc, double pixel_auroc,
+                           double loss);
 void cli_study_series_free (CliStudySeries *s);
 
 typedef struct {

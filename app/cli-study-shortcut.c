@@ -266,7 +266,7 @@ train_net (Net *net, Run *run, GError **error)
                    seconds / 60, loss, image, pixel);
           fflush (run->csv);
           if (run->series != NULL)
-            cli_study_series_add (run->series, epoch + 1, image, pixel);
+            cli_study_series_add (run->series, epoch + 1, image, pixel, loss);
           g_autofree char *note = g_strdup_printf ("%s (%s) epoch %d: loss %.5f, image AUROC %.1f, "
                                                    "pixel AUROC %.1f", net->name, set, epoch + 1,
                                                    loss, image, pixel);

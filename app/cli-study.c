@@ -83,7 +83,7 @@ record (StudyRun *run, UadModel *model, double seconds)
   fprintf (run->csv, "%s,%.3f,%d,%.6f,%.2f,%.2f,%.2f\n", run->recipe, seconds / 60, run->last_epoch,
            run->last_loss, image, pixel, estimate);
   fflush (run->csv);
-  cli_study_series_add (run->series, seconds / 60, image, pixel);
+  cli_study_series_add (run->series, seconds / 60, image, pixel, run->last_loss);
   fprintf (stderr, "%-14s %6.1f min  epoch %3d  loss %.5f  image AUROC %5.1f  pixel AUROC %5.1f  "
            "validation estimate %5.1f  (eval %.0f s)\n", run->recipe, seconds / 60, run->last_epoch,
            run->last_loss, image, pixel, estimate, (g_get_monotonic_time () - t0) / 1e6);
