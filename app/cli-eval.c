@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cli-eval.c: `uniad eval`: the paper's table on the test split of an MVTec-layout dataset:
  * per class image AUROC, pixel AUROC, AUPRO (FPR <= 0.3), pixel AP and image F1-max, then the
- * unweighted mean over classes. Classes without masks get image metrics only. */
+ * unweighted mean over classes. Classes without masks get image metrics only. With
+ * `--protocol semantic`, the paper's semantic protocol instead (cli-eval-semantic.h). */
 #include "cli-commands.h"
 #include "cli-common.h"
+#include "cli-eval-semantic.h"
 #include "cli-progress.h"
 
 #include "uad-dataset.h"
 #include "uad-image.h"
 #include "uad-json.h"
 #include "uad-metrics.h"
+#include "uad-recipe.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -235,22 +238,52 @@ run_eval (const char *model_path, const char *weights, const char *data, const c
 int
 cli_eval (int argc, char **argv)
 {
-  g_autofree char *model = NULL, *weights = NULL, *data = NULL, *json = NULL;
-  int threads = 0;
+  g_autofree char *model = NULL, *data = NULL, *json = NULL, *protocol = NULL, *normal = NULL;
+  g_autofree char *splits = NULL, *recipe = NULL, *cache_dir = NULL;
+  CliSemanticArgs sem = { .seed = 133 };
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file", "MODEL.uniad" },
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset root in MVTec AD layout", "ROOT" },
-    { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &weights, "Backbone weights (default: found by the model's record)", "FILE" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset root in MVTec AD layout (semantic: ROOT/{train,test}/CLASS/)", "ROOT" },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Also write the table as JSON", "FILE" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: one per core)", "N" },
-    { NULL },
+    { "protocol", 0, 0, G_OPTION_ARG_STRING, &protocol, "industrial (default: a trained model on defects), or semantic: train on some classes, the others are the anomalies", "NAME" },
+    { "normal", 0, 0, G_OPTION_ARG_STRING, &normal, "Semantic: the normal classes' indices (classes sorted by name)", "0,1,2,3,4" },
+    { "splits", 0, 0, G_OPTION_ARG_STRING, &splits, "Semantic: 'paper', the four splits 01234, 56789, 02468, 13579", "paper" },
+    { "recipe", 'r', 0, G_OPTION_ARG_STRING, &recipe, "Semantic: training recipe (default " UAD_RECIPE_DEFAULT ")", "NAME" },
+    { "minutes", 0, 0, G_OPTION_ARG_DOUBLE, &sem.minutes, "Semantic: training time of each split's model (default: the recipe's)", "M" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &sem.epochs, "Semantic: epochs of each split's model instead of a time budget", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &sem.seed, "Semantic: random seed (default 133)", "N" },
+    { "feature-cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_dir, "Semantic: folder for cached backbone features (default: the user cache folder)", "DIR" },
+    { NULL }, { NULL }, { NULL }, { NULL },
   };
+  int n_entries = G_N_ELEMENTS (entries) - 4;
+  cli_backbone_entries (&sem.bo, entries + n_entries);
+  int status = CLI_EXIT_USAGE;
+  gboolean semantic = FALSE;
   if (!cli_parse (&argc, &argv, "eval", "", "evaluate a model on a dataset's test split", entries))
-    return CLI_EXIT_USAGE;
-  if (argc != 1 || model == NULL || data == NULL)
+    ;
+  else if (protocol != NULL && !(semantic = strcmp (protocol, "semantic") == 0)
+           && strcmp (protocol, "industrial") != 0)
+    cli_error ("eval", "--protocol is industrial or semantic, not '%s'", protocol);
+  else if (argc != 1 || data == NULL || (model == NULL) != semantic)
+    cli_error ("eval", "--data is required, with --model, or with --protocol semantic (see 'uniad eval --help')");
+  else if (!semantic && (normal || splits || recipe || cache_dir || sem.bo.backbone || sem.minutes != 0
+                         || sem.epochs != 0))
+    cli_error ("eval", "--normal, --splits, --recipe, --minutes, --epochs, --feature-cache and "
+               "--backbone are for --protocol semantic");
+  else if (semantic && (normal == NULL) == (splits == NULL))
+    cli_error ("eval", "--protocol semantic needs --normal 0,1,... or --splits paper");
+  else if (semantic && splits && strcmp (splits, "paper") != 0)
+    cli_error ("eval", "--splits is 'paper', not '%s'", splits);
+  else if (sem.minutes < 0 || sem.epochs < 0 || sem.seed < 0 || (sem.minutes > 0 && sem.epochs > 0))
+    cli_error ("eval", "--minutes or --epochs (not both) must be > 0, --seed >= 0");
+  else if (semantic)
     {
-      cli_error ("eval", "--model and --data are required (see 'uniad eval --help')");
-      return CLI_EXIT_USAGE;
+      sem.data = data, sem.json = json, sem.normal = normal, sem.splits = splits;
+      sem.recipe = recipe, sem.cache_dir = cache_dir;
+      status = cli_eval_semantic (&sem);
     }
-  return run_eval (model, weights, data, json, threads);
+  else
+    status = run_eval (model, sem.bo.weights, data, json, sem.bo.threads);
+  cli_backbone_options_clear (&sem.bo);
+  return status;
 }

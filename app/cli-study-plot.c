@@ -9,7 +9,8 @@
 
 #define PANEL_W 540
 #define MARGIN_L 60
-#define WIDTH (2 * (MARGIN_L + PANEL_W) + 30)
+#define PANELS 3 /* image AUROC, pixel AUROC, training loss */
+#define WIDTH (PANELS * (MARGIN_L + PANEL_W) + 30)
 #define HEIGHT 520
 #define MARGIN_T 50
 #define PLOT_H 360
@@ -27,15 +28,18 @@ cli_study_series_new (const char *name)
   s->minutes = g_array_new (FALSE, FALSE, sizeof (double));
   s->image = g_array_new (FALSE, FALSE, sizeof (double));
   s->pixel = g_array_new (FALSE, FALSE, sizeof (double));
+  s->loss = g_array_new (FALSE, FALSE, sizeof (double));
   return s;
 }
 
 void
-cli_study_series_add (CliStudySeries *s, double minutes, double image_auroc, double pixel_auroc)
+cli_study_series_add (CliStudySeries *s, double minutes, double image_auroc, double pixel_auroc,
+                      double loss)
 {
   g_array_append_val (s->minutes, minutes);
   g_array_append_val (s->image, image_auroc);
   g_array_append_val (s->pixel, pixel_auroc);
+  g_array_append_val (s->loss, loss);
 }
 
 void
@@ -47,14 +51,23 @@ cli_study_series_free (CliStudySeries *s)
   g_array_unref (s->minutes);
   g_array_unref (s->image);
   g_array_unref (s->pixel);
+  g_array_unref (s->loss);
   g_free (s);
 }
 
 typedef struct {
   double x0, y0;         /* top left of the plot area */
   double minutes;        /* x range 0..minutes */
-  double lo, hi;         /* y range, percent */
+  double lo, hi, step;   /* y range and grid spacing */
 } Axes;
+
+/* A spacing of 1, 2 or 5 times a power of ten that cuts range into about five steps. */
+static double
+nice_step (double range)
+{
+  double raw = range / 5, power = pow (10, floor (log10 (raw)));
+  return raw / power > 5 ? 10 * power : raw / power > 2 ? 5 * power : raw / power > 1 ? 2 * power : power;
+}
 
 static double
 px (const Axes *ax, double minutes)
@@ -69,7 +82,7 @@ py (const Axes *ax, double value)
 }
 
 static void
-draw_axes (cairo_t *cr, const Axes *ax, const char *title)
+draw_axes (cairo_t *cr, const Axes *ax, const char *title, const char *x_label)
 {
   cairo_set_source_rgb (cr, 0, 0, 0);
   cairo_set_font_size (cr, 15);
@@ -77,25 +90,20 @@ draw_axes (cairo_t *cr, const Axes *ax, const char *title)
   cairo_show_text (cr, title);
   cairo_set_font_size (cr, 11);
   cairo_set_line_width (cr, 1);
-  for (double v = ax->lo; v <= ax->hi + 1e-9; v += 5)
+  for (double v = ax->lo; v <= ax->hi + 1e-9 * ax->step; v += ax->step)
     {
       cairo_set_source_rgb (cr, 0.88, 0.88, 0.88);
       cairo_move_to (cr, ax->x0, py (ax, v));
       cairo_line_to (cr, ax->x0 + PANEL_W, py (ax, v));
       cairo_stroke (cr);
-      g_autofree char *label = g_strdup_printf ("%.0f", v);
+      g_autofree char *label = g_strdup_printf ("%g", v);
+      cairo_text_extents_t ext;
+      cairo_text_extents (cr, label, &ext);
       cairo_set_source_rgb (cr, 0, 0, 0);
-      cairo_move_to (cr, ax->x0 - 26, py (ax, v) + 4);
+      cairo_move_to (cr, ax->x0 - 8 - ext.x_advance, py (ax, v) + 4);
       cairo_show_text (cr, label);
     }
-  /* About five ticks, at 1, 2 or 5 times a power of ten. */
-  double raw = ax->minutes / 5, power = pow (10, floor (log10 (raw))), step = power;
-  if (raw / power > 5)
-    step = 10 * power;
-  else if (raw / power > 2)
-    step = 5 * power;
-  else if (raw / power > 1)
-    step = 2 * power;
+  double step = nice_step (ax->minutes);
   for (double m = 0; m <= ax->minutes + 1e-9; m += step)
     {
       g_autofree char *label = g_strdup_printf ("%g", m);
@@ -103,22 +111,32 @@ draw_axes (cairo_t *cr, const Axes *ax, const char *title)
       cairo_show_text (cr, label);
     }
   cairo_move_to (cr, ax->x0 + PANEL_W / 2 - 60, ax->y0 + PLOT_H + 34);
-  cairo_show_text (cr, "minutes of training");
+  cairo_show_text (cr, x_label);
   cairo_set_source_rgb (cr, 0, 0, 0);
   cairo_rectangle (cr, ax->x0, ax->y0, PANEL_W, PLOT_H);
   cairo_stroke (cr);
 }
 
-/* One panel: which = 0 image AUROC, 1 pixel AUROC. */
+static const char *const panel_titles[PANELS] = {
+  "Image AUROC, mean over classes (%)", "Pixel AUROC, mean over classes (%)", "Training loss",
+};
+
+static const GArray *
+panel_values (const CliStudySeries *s, int which)
+{
+  return which == 0 ? s->image : which == 1 ? s->pixel : s->loss;
+}
+
+/* One panel: which = 0 image AUROC, 1 pixel AUROC (with the references), 2 training loss. */
 static void
 draw_panel (cairo_t *cr, const Axes *ax, CliStudySeries **series, int n_series,
-            const CliStudyReference *refs, int n_refs, int which)
+            const CliStudyReference *refs, int n_refs, int which, const char *x_label)
 {
-  draw_axes (cr, ax, which == 0 ? "Image AUROC, mean over classes (%)" : "Pixel AUROC, mean over classes (%)");
+  draw_axes (cr, ax, panel_titles[which], x_label);
   cairo_save (cr);
   cairo_rectangle (cr, ax->x0, ax->y0, PANEL_W, PLOT_H);
   cairo_clip (cr);
-  for (int r = 0; r < n_refs; r++)
+  for (int r = 0; r < n_refs && which < 2; r++)
     {
       double v = which == 0 ? refs[r].image_auroc : refs[r].pixel_auroc;
       if (isnan (v))
@@ -144,7 +162,7 @@ draw_panel (cairo_t *cr, const Axes *ax, CliStudySeries **series, int n_series,
   for (int s = 0; s < n_series; s++)
     {
       const double *c = palette[s % G_N_ELEMENTS (palette)];
-      const GArray *ys = which == 0 ? series[s]->image : series[s]->pixel;
+      const GArray *ys = panel_values (series[s], which);
       cairo_set_source_rgb (cr, c[0], c[1], c[2]);
       cairo_set_line_width (cr, 2);
       gboolean started = FALSE;
@@ -173,7 +191,25 @@ draw_panel (cairo_t *cr, const Axes *ax, CliStudySeries **series, int n_series,
   cairo_restore (cr);
 }
 
-/* The y range: 5-point steps around every value shown. */
+/* The loss panel's y range: from 0 to above the largest loss. */
+static void
+loss_range (CliStudySeries **series, int n_series, double *hi, double *step)
+{
+  double max = 0;
+  for (int s = 0; s < n_series; s++)
+    for (guint i = 0; i < series[s]->loss->len; i++)
+      {
+        double v = g_array_index (series[s]->loss, double, i);
+        if (isfinite (v))
+          max = MAX (max, v);
+      }
+  if (!(max > 0))
+    max = 1;
+  *step = nice_step (max);
+  *hi = ceil (max / *step) * *step;
+}
+
+/* The AUROC panels' y range: 5-point steps around every value shown. */
 static void
 value_range (CliStudySeries **series, int n_series, const CliStudyReference *refs, int n_refs,
              double *lo, double *hi)
@@ -204,17 +240,22 @@ value_range (CliStudySeries **series, int n_series, const CliStudyReference *ref
 
 static void
 draw (cairo_t *cr, CliStudySeries **series, int n_series, const CliStudyReference *refs,
-      int n_refs, double minutes)
+      int n_refs, double minutes, const char *x_label)
 {
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_paint (cr);
   cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  Axes ax = { MARGIN_L, MARGIN_T, minutes, 0, 100 };
+  Axes ax = { MARGIN_L, MARGIN_T, minutes, 0, 100, 5 };
   value_range (series, n_series, refs, n_refs, &ax.lo, &ax.hi);
-  for (int which = 0; which < 2; which++)
+  for (int which = 0; which < PANELS; which++)
     {
       ax.x0 = MARGIN_L + which * (PANEL_W + MARGIN_L);
-      draw_panel (cr, &ax, series, n_series, refs, n_refs, which);
+      if (which == 2)
+        {
+          ax.lo = 0;
+          loss_range (series, n_series, &ax.hi, &ax.step);
+        }
+      draw_panel (cr, &ax, series, n_series, refs, n_refs, which, x_label);
     }
   /* Legend under the panels. */
   cairo_set_font_size (cr, 13);
@@ -247,11 +288,11 @@ check_surface (cairo_surface_t *surface, const char *path, GError **error)
 gboolean
 cli_study_plot (const char *png_path, const char *svg_path, CliStudySeries **series,
                 int n_series, const CliStudyReference *refs, int n_refs, double minutes,
-                GError **error)
+                const char *x_label, GError **error)
 {
   cairo_surface_t *png = cairo_image_surface_create (CAIRO_FORMAT_RGB24, WIDTH, HEIGHT);
   cairo_t *cr = cairo_create (png);
-  draw (cr, series, n_series, refs, n_refs, minutes);
+  draw (cr, series, n_series, refs, n_refs, minutes, x_label);
   cairo_destroy (cr);
   cairo_status_t status = cairo_surface_write_to_png (png, png_path);
   cairo_surface_destroy (png);
@@ -267,7 +308,7 @@ cli_study_plot (const char *png_path, const char *svg_path, CliStudySeries **ser
       return FALSE;
     }
   cr = cairo_create (svg);
-  draw (cr, series, n_series, refs, n_refs, minutes);
+  draw (cr, series, n_series, refs, n_refs, minutes, x_label);
   cairo_destroy (cr);
   cairo_surface_finish (svg);
   gboolean ok = check_surface (svg, svg_path, error);

@@ -12,12 +12,12 @@
 #include "cli-common.h"
 #include "cli-progress.h"
 #include "cli-study-plot.h"
+#include "cli-recipe-model.h"
+#include "cli-study-test-set.h"
 
 #include "uad-dataset.h"
 #include "uad-error.h"
 #include "uad-feature-scorer.h"
-#include "uad-image.h"
-#include "uad-metrics.h"
 #include "uad-recipe.h"
 #include "uad-validation.h"
 #include "uad-weights.h"
@@ -39,18 +39,8 @@ typedef struct {
   gint64 seed;
 } StudyArgs;
 
-/* The test split, as features, with labels and masks. */
 typedef struct {
-  const UadDataset *ds;
-  UadTensor *features;    /* [n, C, 14, 14], raw */
-  int n;
-  int *class_of;          /* [n] */
-  guint8 *labels;         /* [n] */
-  guint8 *masks;          /* [n, MAP, MAP]; all zero for classes without masks */
-} TestSet;
-
-typedef struct {
-  const TestSet *test;
+  const CliTestSet *test;
   const UadValidation *validation; /* held out of training, for the estimate beside the truth;
                                       NULL with too few images (then all_train trains) */
   UadTensor *all_train;
@@ -69,52 +59,9 @@ typedef struct {
   int last_epoch;
 } StudyRun;
 
-static gboolean
-load_test_set (StudyArgs *a, UadBackbone *bb, const char *sha, const UadDataset *ds,
-               TestSet *ts, GError **error)
-{
-  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
-  for (int k = 0; k < ds->n_classes; k++)
-    for (int i = 0; i < ds->classes[k].n_test; i++)
-      g_ptr_array_add (paths, g_strdup (ds->classes[k].test[i].path));
-  ts->ds = ds;
-  ts->n = (int) paths->len;
-  ts->class_of = g_new (int, ts->n);
-  ts->labels = g_new (guint8, ts->n);
-  ts->masks = g_new0 (guint8, (size_t) ts->n * MAP * MAP);
-  int j = 0;
-  for (int k = 0; k < ds->n_classes; k++)
-    for (int i = 0; i < ds->classes[k].n_test; i++, j++)
-      {
-        const UadTestItem *item = &ds->classes[k].test[i];
-        ts->class_of[j] = k;
-        ts->labels[j] = item->anomalous;
-        if (item->mask_path
-            && !uad_mask_load_for_image (item->mask_path, item->path, MAP, ts->masks + (size_t) j * MAP * MAP, error))
-          {
-            g_ptr_array_unref (paths);
-            return FALSE;
-          }
-      }
-  g_ptr_array_add (paths, NULL);
-  ts->features = cli_extract_features (bb, sha, a->cache_dir, FALSE,
-                                       (const char *const *) paths->pdata, ts->n, error);
-  g_ptr_array_unref (paths);
-  return ts->features != NULL;
-}
-
-static void
-test_set_clear (TestSet *ts)
-{
-  uad_tensor_free (ts->features);
-  g_free (ts->class_of);
-  g_free (ts->labels);
-  g_free (ts->masks);
-}
-
 /* Mean over classes of image AUROC and of pixel AUROC (classes with masks), as `uniad eval`. */
 static void
-evaluate (UadModel *model, const TestSet *ts, double *image_auroc, double *pixel_auroc)
+evaluate (UadModel *model, const CliTestSet *ts, double *image_auroc, double *pixel_auroc)
 {
   size_t per = uad_tensor_numel (ts->features) / ts->n;
   g_autofree double *scores = g_new (double, ts->n);
@@ -123,28 +70,7 @@ evaluate (UadModel *model, const TestSet *ts, double *image_auroc, double *pixel
   for (int i = 0; i < ts->n; i += SCORE_BATCH)
     uad_feature_scorer_run (scorer, ts->features->data + i * per, MIN (SCORE_BATCH, ts->n - i),
                             ts->class_of + i, scores + i, maps + (size_t) i * MAP * MAP, NULL, NULL);
-  double image_sum = 0, pixel_sum = 0;
-  int pixel_classes = 0, first = 0;
-  for (int k = 0; k < ts->ds->n_classes; k++)
-    {
-      const UadClass *cls = &ts->ds->classes[k];
-      g_autofree float *s = g_new (float, cls->n_test);
-      for (int i = 0; i < cls->n_test; i++)
-        s[i] = (float) scores[first + i];
-      UadRankMetrics image, pixel;
-      uad_rank_metrics (s, ts->labels + first, cls->n_test, &image);
-      image_sum += image.auroc;
-      if (cls->has_masks)
-        {
-          uad_rank_metrics (maps + (size_t) first * MAP * MAP, ts->masks + (size_t) first * MAP * MAP,
-                            (size_t) cls->n_test * MAP * MAP, &pixel);
-          pixel_sum += pixel.auroc;
-          pixel_classes++;
-        }
-      first += cls->n_test;
-    }
-  *image_auroc = 100 * image_sum / ts->ds->n_classes;
-  *pixel_auroc = pixel_classes ? 100 * pixel_sum / pixel_classes : NAN;
+  cli_test_set_metrics (ts, scores, maps, image_auroc, pixel_auroc, NULL);
 }
 
 static void
@@ -157,7 +83,7 @@ record (StudyRun *run, UadModel *model, double seconds)
   fprintf (run->csv, "%s,%.3f,%d,%.6f,%.2f,%.2f,%.2f\n", run->recipe, seconds / 60, run->last_epoch,
            run->last_loss, image, pixel, estimate);
   fflush (run->csv);
-  cli_study_series_add (run->series, seconds / 60, image, pixel);
+  cli_study_series_add (run->series, seconds / 60, image, pixel, run->last_loss);
   fprintf (stderr, "%-14s %6.1f min  epoch %3d  loss %.5f  image AUROC %5.1f  pixel AUROC %5.1f  "
            "validation estimate %5.1f  (eval %.0f s)\n", run->recipe, seconds / 60, run->last_epoch,
            run->last_loss, image, pixel, estimate, (g_get_monotonic_time () - t0) / 1e6);
@@ -202,17 +128,14 @@ study_recipe (StudyArgs *a, const char *name, UadBackbone *bb, const char *sha, 
   if (!uad_recipe_lookup (name, &recipe, error))
     return FALSE;
   const UadDataset *ds = run->test->ds;
-  UadTransformerConfig cfg;
-  uad_recipe_transformer_config (&recipe, (int) train->shape[1], &cfg);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   for (int k = 0; k < ds->n_classes; k++)
     g_ptr_array_add (names, ds->classes[k].name);
-  g_autoptr (UadModel) model = uad_model_new (uad_backbone_get_kind (bb), sha, &cfg, FALSE,
-                                              (const char *const *) names->pdata, ds->n_classes, error);
+  g_autoptr (UadModel) model = cli_recipe_model_new (&recipe, uad_backbone_get_kind (bb), sha, train,
+                                                     FALSE, (const char *const *) names->pdata,
+                                                     ds->n_classes, error);
   if (model == NULL)
     return FALSE;
-  if (recipe.standardize)
-    uad_model_fit_standardization (model, train);
 
   UadTrainOptions opts = recipe.train;
   opts.seconds = a->minutes * 60;
@@ -243,7 +166,7 @@ study_recipe (StudyArgs *a, const char *name, UadBackbone *bb, const char *sha, 
 /* PaDiM's mean image and pixel AUROC on the test set, fitted unified or per class. */
 static gboolean
 padim_line (UadBackbone *bb, const char *sha, const UadTensor *train,
-            const int *class_of, const TestSet *ts, gboolean separate, CliStudyReference *ref,
+            const int *class_of, const CliTestSet *ts, gboolean separate, CliStudyReference *ref,
             GError **error)
 {
   const UadDataset *ds = ts->ds;
@@ -297,8 +220,8 @@ run_study (StudyArgs *a, GError **error)
   g_autoptr (UadTensor) train = sha ? cli_extract_features (bb, sha, a->cache_dir, FALSE,
                                                             (const char *const *) paths, n, error)
                                     : NULL;
-  TestSet ts = { 0 };
-  gboolean ok = train != NULL && load_test_set (a, bb, sha, ds, &ts, error);
+  CliTestSet ts = { 0 };
+  gboolean ok = train != NULL && cli_test_set_load (&ts, bb, sha, a->cache_dir, ds, error);
   CliStudyReference refs[2];
   ok = ok && padim_line (bb, sha, train, class_of, &ts, FALSE, &refs[0], error)
        && padim_line (bb, sha, train, class_of, &ts, TRUE, &refs[1], error);
@@ -351,7 +274,7 @@ run_study (StudyArgs *a, GError **error)
       g_autofree char *png = g_build_filename (a->out, "convergence.png", NULL);
       g_autofree char *svg = g_build_filename (a->out, "convergence.svg", NULL);
       ok = cli_study_plot (png, svg, (CliStudySeries **) series->pdata, (int) series->len, refs,
-                           2, a->minutes, error);
+                           2, a->minutes, "minutes of training", error);
       if (ok)
         printf ("wrote %s, %s and %s\n", csv_path, png, svg);
     }
@@ -360,7 +283,7 @@ run_study (StudyArgs *a, GError **error)
       g_set_error (error, UAD_ERROR, UAD_ERROR_CANCELLED, "stopped; %s has what was measured", a->out);
       ok = FALSE;
     }
-  test_set_clear (&ts);
+  cli_test_set_clear (&ts);
   uad_backbone_free (bb);
   return ok;
 }
@@ -368,6 +291,8 @@ run_study (StudyArgs *a, GError **error)
 int
 cli_study (int argc, char **argv)
 {
+  if (argc >= 2 && strcmp (argv[1], "shortcut") == 0)
+    return cli_study_shortcut (argc, argv);
   StudyArgs a = { .minutes = 15, .eval_every = 0, .seed = 133 };
   g_autofree char *recipes = g_strjoinv (", ", (char **) uad_recipe_names ());
   g_autofree char *recipe_help = g_strdup_printf ("Recipes to compare, comma-separated (default fast,official; known: %s)", recipes);
@@ -389,7 +314,8 @@ cli_study (int argc, char **argv)
                   "compare training recipes by time to accuracy", entries))
     ;
   else if (argc != 2 || strcmp (argv[1], "convergence") != 0)
-    cli_error ("study", "the study to run: 'uniad study convergence' (see 'uniad study --help')");
+    cli_error ("study", "the study to run: 'uniad study convergence' or 'uniad study shortcut' "
+               "(see 'uniad study --help')");
   else if (a.data == NULL || a.out == NULL)
     cli_error ("study", "--data ROOT and --out DIR are required");
   else if (!(a.minutes > 0) || a.eval_every < 0 || a.seed < 0)

@@ -6,11 +6,11 @@
 #include "cli-commands.h"
 #include "cli-common.h"
 #include "cli-progress.h"
+#include "cli-recipe-model.h"
 #include "cli-training-data.h"
 
 #include "uad-dataset.h"
 #include "uad-error.h"
-#include "uad-recipe.h"
 #include "uad-trainer.h"
 #include "uad-validation.h"
 #include "uad-verdict.h"
@@ -30,6 +30,7 @@
 typedef struct {
   CliBackboneOptions bo;
   char *data, *classes, *out, *cache_dir, *recipe, *continue_from, *method;
+  char *mask, *queries, *jitter; /* the paper's ablations, as recipe settings */
   gboolean separate, resume, force, no_disk_cache, no_decoder, until_plateau;
   double validation; /* share of the training images held out */
   int epochs, batch, lr_step, checkpoint_every, decoder_epochs;
@@ -110,16 +111,12 @@ static UadModel *
 new_model (TrainArgs *a, const TrainPlan *plan, UadBackbone *bb, const char *sha,
            const UadDataset *ds, const UadTensor *features, GError **error)
 {
-  UadTransformerConfig cfg;
-  uad_recipe_transformer_config (&plan->recipe, uad_backbone_get_feature_channels (bb), &cfg);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   for (int k = 0; k < ds->n_classes; k++)
     g_ptr_array_add (names, ds->classes[k].name);
-  UadModel *model = uad_model_new (uad_backbone_get_kind (bb), sha, &cfg, a->separate,
-                                   (const char *const *) names->pdata, ds->n_classes, error);
-  if (model != NULL && plan->recipe.standardize)
-    uad_model_fit_standardization (model, features);
-  return model;
+  return cli_recipe_model_new (&plan->recipe, uad_backbone_get_kind (bb), sha, features,
+                               a->separate, (const char *const *) names->pdata, ds->n_classes,
+                               error);
 }
 
 /* A finished model goes on only with the classes it was trained on, in the same order. */
@@ -320,6 +317,15 @@ make_plan (const TrainArgs *a, TrainPlan *plan, GError **error)
   memset (plan, 0, sizeof *plan);
   if (!uad_recipe_lookup (a->recipe ? a->recipe : UAD_RECIPE_DEFAULT, &plan->recipe, error))
     return FALSE;
+  const struct { const char *key, *value; } ablations[] = {
+    { "mask", a->mask }, { "queries", a->queries }, { "jitter", a->jitter },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (ablations); i++)
+    {
+      g_autofree char *setting = g_strdup_printf ("%s=%s", ablations[i].key, ablations[i].value);
+      if (ablations[i].value != NULL && !uad_recipe_set (&plan->recipe, setting, error))
+        return FALSE;
+    }
   UadTrainOptions *o = &plan->recipe.train;
   double minutes = a->minutes > 0 ? a->minutes
                    : a->epochs > 0 ? 0
@@ -464,6 +470,9 @@ cli_train (int argc, char **argv)
     { "until-plateau", 0, 0, G_OPTION_ARG_NONE, &a.until_plateau, "Stop when the validation estimate has not improved for 3 epochs (within --minutes or --epochs, or the recipe's default)", NULL },
     { "continue", 0, 0, G_OPTION_ARG_FILENAME, &a.continue_from, "Train this finished model further (its weights, new optimiser state, the recipe's schedule over the new --minutes or --epochs); --out may be the same file", "MODEL.uniad" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &a.resume, "Continue an interrupted run from MODEL.uniad.checkpoint, with the same data and options (a finished run: see --continue)", NULL },
+    { "mask", 0, 0, G_OPTION_ARG_STRING, &a.mask, "Ablation: neighbour-mask size, odd, 0 = no mask (default 7)", "N" },
+    { "queries", 0, 0, G_OPTION_ARG_STRING, &a.queries, "Ablation: 0 = one learned query at the decoder's input instead of one per layer (default 1)", "0|1" },
+    { "jitter", 0, 0, G_OPTION_ARG_STRING, &a.jitter, "Ablation: feature-jitter scale, 0 = none (default: the recipe's; fast: 10)", "X" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &a.force, "Replace an existing model file", NULL },
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, "Batch size (default 8)", "N" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr, "Learning rate, the peak with a cosine schedule (default: the recipe's)", "LR" },
@@ -506,5 +515,6 @@ cli_train (int argc, char **argv)
   cli_backbone_options_clear (&a.bo);
   g_free (a.data), g_free (a.classes), g_free (a.out), g_free (a.cache_dir);
   g_free (a.recipe), g_free (a.continue_from), g_free (a.method);
+  g_free (a.mask), g_free (a.queries), g_free (a.jitter);
   return status;
 }

@@ -57,6 +57,17 @@ list_entries (const char *dir, gboolean want_dirs, GError **error)
   return names;
 }
 
+char **
+uad_list_folders (const char *dir, GError **error)
+{
+  GPtrArray *names = list_entries (dir, TRUE, error);
+  if (names == NULL)
+    return NULL;
+  g_ptr_array_set_free_func (names, NULL);
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (names, FALSE);
+}
+
 /* Adds the test images of test/<defect> to items, with their masks when gt_dir is set. */
 static gboolean
 scan_defect (const char *test_dir, const char *defect, const char *gt_dir,

@@ -50,6 +50,10 @@ gboolean uad_dataset_check_masks (const UadDataset *ds, GError **error);
 /* True when name has one of the image extensions above. */
 gboolean uad_is_image_filename (const char *name);
 
+/* The sorted names of dir's non-hidden subfolders, NULL-terminated (free with g_strfreev);
+ * NULL and UAD_ERROR_IO when dir cannot be read. */
+char **uad_list_folders (const char *dir, GError **error);
+
 /* The images of path: a file is returned as itself (whatever its name); a folder is searched
  * recursively (symbolic links followed, each folder visited once) for image files. Sorted,
  * NULL-terminated, possibly empty; free with g_strfreev. NULL and an error when path is

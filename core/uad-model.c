@@ -181,6 +181,7 @@ append_config (GString *s, const UadTransformerConfig *c)
   append_number (s, "grid_w", c->grid_w);
   append_number (s, "neighbour_h", c->neighbour_h);
   append_number (s, "neighbour_w", c->neighbour_w);
+  append_number (s, "layer_queries", c->layer_queries ? 1 : 0);
   append_number (s, "dropout", c->dropout);
   append_number (s, "jitter_scale", c->jitter_scale);
   append_number (s, "jitter_prob", c->jitter_prob);
@@ -393,6 +394,9 @@ read_config (Reader *r, const UadJson *c, UadTransformerConfig *cfg)
   cfg->grid_w = integer (r, c, "grid_w", 1, 32);
   cfg->neighbour_h = integer (r, c, "neighbour_h", 0, 32);
   cfg->neighbour_w = integer (r, c, "neighbour_w", 0, 32);
+  /* Models from before the ablation have layer-wise queries, as UniAD does. */
+  cfg->layer_queries = c == NULL || uad_json_object_get (c, "layer_queries") == NULL
+                       || integer (r, c, "layer_queries", 0, 1) == 1;
   cfg->dropout = (float) number (r, c, "dropout");
   cfg->jitter_scale = (float) number (r, c, "jitter_scale");
   cfg->jitter_prob = (float) number (r, c, "jitter_prob");

@@ -15,6 +15,7 @@ official (UadRecipe *r)
   r->summary = "the paper's: AdamW 1e-4, step decay at epoch 800 of 1000, raw features";
   uad_train_options_default (&r->train);
   r->jitter_scale = -1;
+  r->neighbour = -1;
   r->default_epochs = r->train.epochs;
 }
 
@@ -78,6 +79,9 @@ uad_recipe_transformer_config (const UadRecipe *recipe, int channels, UadTransfo
     cfg->encoder_layers = cfg->decoder_layers = recipe->layers;
   if (recipe->jitter_scale >= 0)
     cfg->jitter_scale = (float) recipe->jitter_scale;
+  if (recipe->neighbour >= 0)
+    cfg->neighbour_h = cfg->neighbour_w = recipe->neighbour;
+  cfg->layer_queries = !recipe->single_query;
 }
 
 const char *const *
@@ -94,9 +98,8 @@ uad_recipe_names (void)
   return names;
 }
 
-/* "key=value": a change to the recipe, for studies of one setting. */
-static gboolean
-apply_setting (UadRecipe *r, const char *setting, GError **error)
+gboolean
+uad_recipe_set (UadRecipe *r, const char *setting, GError **error)
 {
   g_auto (GStrv) kv = g_strsplit (setting, "=", 2);
   if (kv[0] && kv[1] && strcmp (kv[0], "distance") == 0)
@@ -114,6 +117,11 @@ apply_setting (UadRecipe *r, const char *setting, GError **error)
     r->layers = (int) v;
   else if (ok && strcmp (kv[0], "jitter") == 0)
     r->jitter_scale = v;
+  else if (ok && strcmp (kv[0], "mask") == 0 && v <= 13 && v == floor (v)
+           && (v == 0 || fmod (v, 2) == 1))
+    r->neighbour = (int) v;
+  else if (ok && strcmp (kv[0], "queries") == 0 && (v == 0 || v == 1))
+    r->single_query = v == 0;
   else if (ok && strcmp (kv[0], "standardize") == 0 && (v == 0 || v == 1))
     r->standardize = v == 1;
   else if (ok && strcmp (kv[0], "balanced") == 0 && (v == 0 || v == 1))
@@ -124,7 +132,7 @@ apply_setting (UadRecipe *r, const char *setting, GError **error)
     {
       g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
                    "'%s': a recipe setting is lr=X, batch=N, warmup=F, layers=N, jitter=X, "
-                   "standardize=0|1, balanced=0|1, bf16=0|1 or distance=l2|mahalanobis|class-mahalanobis",
+                   "mask=0|1|3|..|13, queries=0|1, standardize=0|1, balanced=0|1, bf16=0|1 or distance=l2|mahalanobis|class-mahalanobis",
                    setting);
       return FALSE;
     }
@@ -142,7 +150,7 @@ uad_recipe_lookup (const char *name, UadRecipe *recipe, GError **error)
         recipe->name = recipes[i].name;
         recipes[i].init (recipe);
         for (int k = 1; parts[k]; k++)
-          if (!apply_setting (recipe, parts[k], error))
+          if (!uad_recipe_set (recipe, parts[k], error))
             return FALSE;
         return TRUE;
       }

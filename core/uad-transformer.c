@@ -20,7 +20,8 @@ typedef struct {
 /* UniAD's names: "self_attn" attends from the query embedding to the encoder memory,
  * "multihead_attn" from the layer's state to the previous decoder output. */
 typedef struct {
-  float *embed;
+  float *embed; /* NULL without layer-wise queries after the first layer: the query is then
+                 * the previous layer's output */
   UadMhaParams self_attn, multihead_attn;
   UadFfnParams ffn;
   UadLayerNormParams norm1, norm2, norm3;
@@ -74,6 +75,7 @@ uad_transformer_config_default (UadTransformerConfig *cfg, int channels)
     .grid_w = UAD_FEATURE_GRID,
     .neighbour_h = 7,
     .neighbour_w = 7,
+    .layer_queries = TRUE,
     .dropout = 0.1f,
     .jitter_scale = 20.0f,
     .jitter_prob = 1.0f,
@@ -142,6 +144,13 @@ reg_norm (UadTransformer *m, UadLayerNormParams *p, UadLayerNormParams *g, const
   reg (m, &p->bias, &g->bias, INIT_ZERO, D, 0, "%s.bias", name);
 }
 
+/* Whether decoder layer l has a learned query embedding of its own. */
+static gboolean
+has_query (const UadTransformerConfig *c, int l)
+{
+  return c->layer_queries || l == 0;
+}
+
 /* The table, in the order of the original state dict. */
 static void
 register_params (UadTransformer *m)
@@ -169,7 +178,8 @@ register_params (UadTransformer *m)
       g_autofree char *n1 = g_strdup_printf ("%s.norm1", pre);
       g_autofree char *n2 = g_strdup_printf ("%s.norm2", pre);
       g_autofree char *n3 = g_strdup_printf ("%s.norm3", pre);
-      REG (dec[l].embed, INIT_NORMAL, m->tokens, D, "%s.learned_embed.weight", pre);
+      if (has_query (c, l))
+        REG (dec[l].embed, INIT_NORMAL, m->tokens, D, "%s.learned_embed.weight", pre);
       reg_mha (m, &m->p.dec[l].self_attn, &m->g.dec[l].self_attn, sa);
       reg_mha (m, &m->p.dec[l].multihead_attn, &m->g.dec[l].multihead_attn, ma);
       reg_ffn (m, &m->p.dec[l].ffn, &m->g.dec[l].ffn, pre);
@@ -189,9 +199,10 @@ uad_transformer_config_params (const UadTransformerConfig *c)
 {
   double D = c->hidden, C = c->channels, F = c->ffn, tokens = (double) c->grid_h * c->grid_w;
   double mha = 4 * D * D + 4 * D, ffn = 2 * F * D + F + D, norm = 2 * D;
+  double queries = c->layer_queries ? c->decoder_layers : 1;
   return (c->grid_h + c->grid_w) * (D / 2)
          + c->encoder_layers * (mha + ffn + 2 * norm)
-         + c->decoder_layers * (tokens * D + 2 * mha + ffn + 3 * norm)
+         + queries * tokens * D + c->decoder_layers * (2 * mha + ffn + 3 * norm)
          + norm + (D * C + D) + (C * D + C);
 }
 
@@ -741,15 +752,24 @@ decoder_forward (UadTransformer *m, UadTransformerWorkspace *ws, int l, const fl
   int T = m->tokens, D = c->hidden, N = T * batch;
   int64_t ND = (int64_t) N * D;
 
-  for (int64_t i = 0; i < (int64_t) T * D; i++)
-    ws->epos[i] = p->embed[i] + ws->pos[i];
-  uad_add_broadcast (NULL, ws->epos, T, batch, D, b->q1);
+  /* The query: the layer's embedding E, or the previous layer's output without one. */
+  if (p->embed != NULL)
+    {
+      for (int64_t i = 0; i < (int64_t) T * D; i++)
+        ws->epos[i] = p->embed[i] + ws->pos[i];
+      uad_add_broadcast (NULL, ws->epos, T, batch, D, b->q1);
+    }
+  else
+    uad_add_broadcast (prev, ws->pos, T, batch, D, b->q1);
   uad_mha_forward (&p->self_attn, b->attn1, batch, b->q1, ws->mempos, mem, m->mask, dropout,
                    rng, ws->attn_scratch, b->z1);
   TRACE_TOKENS (b->z1, "dec%d.self_attn", l);
   if (dropout > 0.0f)
     uad_dropout_forward (rng, dropout, b->z1, b->keep1, ND);
-  uad_add_broadcast (b->z1, p->embed, T, batch, D, b->z1);
+  if (p->embed != NULL)
+    uad_add_broadcast (b->z1, p->embed, T, batch, D, b->z1);
+  else
+    uad_add_inplace (b->z1, prev, ND);
   uad_layernorm_forward (&p->norm1, b->z1, N, D, c->layernorm_eps, b->t1, b->mean1, b->rstd1);
   TRACE_TOKENS (b->t1, "dec%d.norm1", l);
 
@@ -902,6 +922,18 @@ encoder_backward (UadTransformer *m, UadTransformerWorkspace *ws, int l, const f
   uad_reduce_broadcast (dqk, T, batch, D, ws->d_pos);
 }
 
+/* Adds d, a gradient of the decoder layer's query [N, D], to its embedding's gradient, or to
+ * dprev when the previous layer's output is the query. */
+static void
+add_query_grad (const DecParams *p, const DecParams *g, const float *d, int T, int batch, int D,
+                float *dprev)
+{
+  if (p->embed != NULL)
+    uad_reduce_broadcast (d, T, batch, D, g->embed);
+  else
+    uad_add_inplace (dprev, d, (int64_t) T * batch * D);
+}
+
 /* Adds the gradients of the previous decoder output to dprev and of the memory to dmem (they
  * are the same buffer for the first layer). */
 static void
@@ -938,16 +970,16 @@ decoder_backward (UadTransformer *m, UadTransformerWorkspace *ws, int l, const f
   uad_reduce_broadcast (dq, T, batch, D, ws->d_pos);
   uad_reduce_broadcast (dk, T, batch, D, ws->d_pos);
 
-  /* t1 = LN1(E + drop(attn(E + pos, mem + pos, mem))) */
+  /* t1 = LN1(E + drop(attn(E + pos, mem + pos, mem))), E = prev without an embedding */
   zero (da, ND);
   uad_layernorm_backward (&p->norm1, &g->norm1, b->z1, b->mean1, b->rstd1, dt1, N, D, da);
-  uad_reduce_broadcast (da, T, batch, D, g->embed);
+  add_query_grad (p, g, da, T, batch, D, dprev);
   uad_dropout_backward (dropout, b->keep1, da, ND);
   zero (dq, ND);
   zero (dk, ND);
   uad_mha_backward (&p->self_attn, &g->self_attn, b->attn1, batch, b->q1, ws->mempos, mem,
                     dropout, da, ws->attn_scratch, dq, dk, dmem);
-  uad_reduce_broadcast (dq, T, batch, D, g->embed);
+  add_query_grad (p, g, dq, T, batch, D, dprev);
   uad_reduce_broadcast (dq, T, batch, D, ws->d_pos);
   uad_add_inplace (dmem, dk, ND);
   uad_reduce_broadcast (dk, T, batch, D, ws->d_pos);

@@ -27,6 +27,10 @@ typedef struct {
   int decoder_layers;    /* 4 */
   int grid_h, grid_w;    /* 14 x 14 */
   int neighbour_h, neighbour_w; /* 7 x 7 (odd; 0 x 0 disables the mask) */
+  gboolean layer_queries; /* TRUE: every decoder layer attends from its own learned query
+                           * (UniAD); FALSE, the paper's ablation: only the first layer has a
+                           * learned query, every later one attends from the previous layer's
+                           * output (a plain transformer decoder) */
   float dropout;         /* 0.1, training only */
   float jitter_scale;    /* 20, training only */
   float jitter_prob;     /* 1.0: probability that a training batch is jittered */

@@ -101,9 +101,24 @@ test_recipe_lookup (void)
   g_assert_cmpint (cfg.decoder_layers, ==, 2);
   g_assert_cmpint (cfg.channels, ==, 168);
   g_assert_cmpint (cfg.neighbour_h, ==, 7);
+  g_assert_true (cfg.layer_queries);
+
+  /* The paper's ablations: no mask, one query, no jitter; and a smaller mask. */
+  g_assert_true (uad_recipe_lookup ("fast:mask=0:queries=0:jitter=0", &r, &error));
+  uad_recipe_transformer_config (&r, 168, &cfg);
+  g_assert_cmpint (cfg.neighbour_h, ==, 0);
+  g_assert_cmpint (cfg.neighbour_w, ==, 0);
+  g_assert_false (cfg.layer_queries);
+  g_assert_cmpfloat (cfg.jitter_scale, ==, 0.0f);
+  g_assert_true (uad_recipe_lookup ("official", &r, &error));
+  g_assert_true (uad_recipe_set (&r, "mask=5", &error));
+  uad_recipe_transformer_config (&r, 168, &cfg);
+  g_assert_cmpint (cfg.neighbour_w, ==, 5);
+  g_assert_true (cfg.layer_queries);
 
   const char *bad[] = { "nope", "fast:lr=-1", "fast:batch=2.5", "fast:colour=red", "fast:lr=",
-                        "fast:layers=0", "fast:balanced=2", "fast:jitter=-1" };
+                        "fast:layers=0", "fast:balanced=2", "fast:jitter=-1", "fast:mask=4",
+                        "fast:mask=15", "fast:queries=2" };
   for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_assert_false (uad_recipe_lookup (bad[i], &r, &error));

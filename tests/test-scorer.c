@@ -23,11 +23,14 @@
 
 static const int class_of[N] = { 0, 1, 1, 0, 1, 0 };
 
+/* A small model with the given ablations (uad-transformer.h): neighbour-mask size, queries. */
 static UadModel *
-random_model (gboolean separate, guint64 seed)
+random_ablated_model (gboolean separate, guint64 seed, int neighbour, gboolean layer_queries)
 {
   UadTransformerConfig cfg;
   uad_transformer_config_default (&cfg, CHANNELS);
+  cfg.neighbour_h = cfg.neighbour_w = neighbour;
+  cfg.layer_queries = layer_queries;
   cfg.hidden = 16;
   cfg.heads = 2;
   cfg.ffn = 24;
@@ -42,6 +45,12 @@ random_model (gboolean separate, guint64 seed)
   for (int i = 0; i < m->n_transformers; i++)
     uad_transformer_init (m->transformers[i], &rng);
   return m;
+}
+
+static UadModel *
+random_model (gboolean separate, guint64 seed)
+{
+  return random_ablated_model (separate, seed, 7, TRUE);
 }
 
 static UadTensor *
@@ -336,6 +345,45 @@ test_file_round_trip (void)
   g_rmdir (dir);
 }
 
+/* A model trained with ablations is loaded with them (infer and eval reproduce it), and a
+ * model from before the ablations, without "layer_queries", has layer-wise queries. */
+static void
+test_ablation_round_trip (void)
+{
+  g_autoptr (UadTensor) features = random_features (N, 4);
+  g_autofree char *path = temp_path ("a.uniad");
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *old = g_build_filename (dir, "old.uniad", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (UadModel) m = random_ablated_model (FALSE, 3, 0, FALSE);
+  g_assert_true (uad_model_save (m, path, &error));
+  g_autoptr (UadModel) back = uad_model_load (path, &error);
+  g_assert_no_error (error);
+  const UadTransformerConfig *c = uad_transformer_get_config (back->transformers[0]);
+  g_assert_cmpint (c->neighbour_h, ==, 0);
+  g_assert_false (c->layer_queries);
+  double a[N], b[N];
+  uad_model_score_features (m, features, NULL, a);
+  uad_model_score_features (back, features, NULL, b);
+  g_assert_cmpmem (a, sizeof a, b, sizeof b);
+
+  g_autoptr (UadModel) full = random_model (FALSE, 3);
+  g_assert_true (uad_model_save (full, path, &error));
+  uad_test_copy_safetensors (path, old, NULL, NULL, "\"layer_queries\":1,", "");
+  g_autofree char *meta = model_metadata (old);
+  g_assert_null (strstr (meta, "layer_queries"));
+  g_autoptr (UadModel) old_back = uad_model_load (old, &error);
+  g_assert_no_error (error);
+  g_assert_true (uad_transformer_get_config (old_back->transformers[0])->layer_queries);
+  uad_model_score_features (full, features, NULL, a);
+  uad_model_score_features (old_back, features, NULL, b);
+  g_assert_cmpmem (a, sizeof a, b, sizeof b);
+  g_unlink (old);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* ---- residual Gaussians ------------------------------------------------------------------ */
 
 /* The maps the residual Gaussians should give, computed without the scorer's residual path:
@@ -474,6 +522,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scorer/follows-weights", test_follows_weights);
   g_test_add_func ("/scorer/standardization", test_standardization);
   g_test_add_func ("/scorer/file-round-trip", test_file_round_trip);
+  g_test_add_func ("/scorer/ablation-round-trip", test_ablation_round_trip);
   g_test_add_func ("/scorer/residual-distance", test_residual_distance);
   g_test_add_func ("/scorer/residual-file", test_residual_file);
   return g_test_run ();

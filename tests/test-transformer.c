@@ -111,11 +111,19 @@ test_golden (void)
 
 enum { SMALL_C = 12, SMALL_B = 2, SMALL_GRID = 5 };
 
+/* The paper's ablations of a model: the neighbour-mask size (0: none) and layer-wise queries. */
+typedef struct {
+  int neighbour;
+  gboolean layer_queries;
+} Ablation;
+
+static const Ablation UNIAD = { 3, TRUE };
+
 /* C 12, D 16, 2 heads, FFN 32, 2 + 2 layers (so the decoder has a layer whose previous output
- * is not the memory), 5 x 5 grid, 3 x 3 neighbourhood. Parameters: UniAD's initialisation plus
- * U(-0.1, 0.1), so that biases and norm offsets are not all zero. */
+ * is not the memory), 5 x 5 grid, the ablation's neighbourhood and queries. Parameters: UniAD's
+ * initialisation plus U(-0.1, 0.1), so that biases and norm offsets are not all zero. */
 static UadTransformer *
-small_model (float dropout, float jitter_scale)
+small_ablated_model (float dropout, float jitter_scale, Ablation ablation)
 {
   UadTransformerConfig cfg;
   uad_transformer_config_default (&cfg, SMALL_C);
@@ -125,7 +133,8 @@ small_model (float dropout, float jitter_scale)
   cfg.encoder_layers = 2;
   cfg.decoder_layers = 2;
   cfg.grid_h = cfg.grid_w = SMALL_GRID;
-  cfg.neighbour_h = cfg.neighbour_w = 3;
+  cfg.neighbour_h = cfg.neighbour_w = ablation.neighbour;
+  cfg.layer_queries = ablation.layer_queries;
   cfg.dropout = dropout;
   cfg.jitter_scale = jitter_scale;
   g_autoptr (GError) error = NULL;
@@ -147,6 +156,12 @@ small_model (float dropout, float jitter_scale)
     }
   g_free (noise);
   return m;
+}
+
+static UadTransformer *
+small_model (float dropout, float jitter_scale)
+{
+  return small_ablated_model (dropout, jitter_scale, UNIAD);
 }
 
 static float *
@@ -175,9 +190,9 @@ small_features (void)
 #define MODEL_FD_SAMPLES 5
 
 static void
-check_model_gradient (float dropout, float jitter_scale)
+check_model_gradient (float dropout, float jitter_scale, Ablation ablation)
 {
-  UadTransformer *m = small_model (dropout, jitter_scale);
+  UadTransformer *m = small_ablated_model (dropout, jitter_scale, ablation);
   UadTransformerWorkspace *ws = uad_transformer_workspace_new (m, SMALL_B, TRUE);
   float *features = small_features ();
   UadRng rng0;
@@ -237,8 +252,9 @@ check_model_gradient (float dropout, float jitter_scale)
           worst_name = info->name;
         }
     }
-  g_test_message ("whole model (dropout %g, jitter %g): worst gradient error %.3g in %s "
-                  "(tolerance %g) over %d entries", dropout, jitter_scale, worst, worst_name,
+  g_test_message ("whole model (dropout %g, jitter %g, mask %d, layer-wise queries %d): worst "
+                  "gradient error %.3g in %s (tolerance %g) over %d entries", dropout,
+                  jitter_scale, ablation.neighbour, ablation.layer_queries, worst, worst_name,
                   MODEL_FD_TOL, checked);
   if (!(worst <= MODEL_FD_TOL))
     g_test_fail_printf ("gradient of %s off by %.3g of its scale", worst_name, worst);
@@ -251,13 +267,74 @@ check_model_gradient (float dropout, float jitter_scale)
 static void
 test_model_gradient (void)
 {
-  check_model_gradient (0.0f, 0.0f);
+  check_model_gradient (0.0f, 0.0f, UNIAD);
 }
 
 static void
 test_model_gradient_dropout_jitter (void)
 {
-  check_model_gradient (0.1f, 20.0f);
+  check_model_gradient (0.1f, 20.0f, UNIAD);
+}
+
+/* The ablations: without the neighbour mask, with one learned query, and both (with jitter
+ * off, the plain transformer of the paper's identical-shortcut comparison). */
+static void
+test_model_gradient_no_mask (void)
+{
+  check_model_gradient (0.0f, 0.0f, (Ablation) { 0, TRUE });
+}
+
+static void
+test_model_gradient_one_query (void)
+{
+  check_model_gradient (0.0f, 0.0f, (Ablation) { 3, FALSE });
+}
+
+static void
+test_model_gradient_plain (void)
+{
+  check_model_gradient (0.1f, 0.0f, (Ablation) { 0, FALSE });
+}
+
+/* Each ablation keeps the maps' shape and changes what is computed: no mask gives other
+ * reconstructions, one query drops the later layers' query embeddings from the table (and
+ * from the parameter count a loader checks). */
+static void
+test_ablation_shapes (void)
+{
+  float *features = small_features ();
+  int n_maps = SMALL_B * SMALL_C * SMALL_GRID * SMALL_GRID;
+  const Ablation ablations[] = { UNIAD, { 0, TRUE }, { 3, FALSE }, { 0, FALSE } };
+  float *rec[G_N_ELEMENTS (ablations)];
+  for (size_t a = 0; a < G_N_ELEMENTS (ablations); a++)
+    {
+      UadTransformer *m = small_ablated_model (0.0f, 0.0f, ablations[a]);
+      const UadTransformerConfig *cfg = uad_transformer_get_config (m);
+      g_assert_cmpfloat (uad_transformer_config_params (cfg), ==,
+                         (double) uad_transformer_count_params (m));
+      int embeds = 0;
+      for (int i = 0; i < uad_transformer_n_params (m); i++)
+        embeds += g_str_has_suffix (uad_transformer_param_info (m, i)->name, "learned_embed.weight");
+      g_assert_cmpint (embeds, ==, ablations[a].layer_queries ? cfg->decoder_layers : 1);
+      g_assert_cmpstr (uad_transformer_param_info (m, 0)->name, ==, "pos_embed.row_embed.weight");
+
+      UadTransformerWorkspace *ws = uad_transformer_workspace_new (m, SMALL_B, FALSE);
+      rec[a] = g_new (float, n_maps);
+      uad_transformer_forward (m, ws, features, SMALL_B, rec[a]);
+      for (int i = 0; i < n_maps; i++)
+        g_assert_true (isfinite (rec[a][i]));
+      uad_transformer_workspace_free (ws);
+      uad_transformer_free (m);
+    }
+  /* The same random stream initialises the unmasked model identically: only the mask differs. */
+  double diff = 0;
+  for (int i = 0; i < n_maps; i++)
+    diff = fmax (diff, fabs (rec[0][i] - rec[1][i]));
+  g_test_message ("largest change of a reconstruction without the mask: %.3g", diff);
+  g_assert_cmpfloat (diff, >, 1e-3);
+  for (size_t a = 0; a < G_N_ELEMENTS (ablations); a++)
+    g_free (rec[a]);
+  g_free (features);
 }
 
 /* ---- Training step semantics -------------------------------------------------------------- */
@@ -604,6 +681,10 @@ main (int argc, char **argv)
   g_test_add_func ("/transformer/golden", test_golden);
   g_test_add_func ("/transformer/gradient", test_model_gradient);
   g_test_add_func ("/transformer/gradient-dropout-jitter", test_model_gradient_dropout_jitter);
+  g_test_add_func ("/transformer/gradient-no-mask", test_model_gradient_no_mask);
+  g_test_add_func ("/transformer/gradient-one-query", test_model_gradient_one_query);
+  g_test_add_func ("/transformer/gradient-plain", test_model_gradient_plain);
+  g_test_add_func ("/transformer/ablation-shapes", test_ablation_shapes);
   g_test_add_func ("/transformer/train-step", test_train_step);
   g_test_add_func ("/transformer/init", test_init);
   g_test_add_func ("/transformer/save-load", test_save_load);
