@@ -2,6 +2,7 @@
 #include "workbench-scan.h"
 
 #include "uad-dataset.h"
+#include "workbench-image-info.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -55,9 +56,10 @@ is_mvtec_mask (char **parts, int n)
   return g_file_test (test_dir, G_FILE_TEST_IS_DIR);
 }
 
-/* The item of one image file; NULL for an MVTec mask. */
+/* The item of one image file found in folder (index folder of the opened ones); NULL for an
+ * MVTec mask. */
 static WorkbenchItem *
-make_item (const char *path, guint folder)
+make_item (const char *path, guint folder, const char *folder_path)
 {
   g_auto (GStrv) parts = g_strsplit (path, G_DIR_SEPARATOR_S, -1);
   int n = (int) g_strv_length (parts);
@@ -84,17 +86,20 @@ make_item (const char *path, guint folder)
     }
   GStatBuf st;
   gboolean exists = g_stat (path, &st) == 0;
-  return workbench_item_new (path, folder, path_class, defect, mask,
+  const char *const in[] = { folder_path, NULL };
+  g_autofree char *name = uad_image_relative_path (path, in);
+  return workbench_item_new (path, folder, name, path_class, defect, mask,
                              exists ? (gint64) st.st_size : 0,
                              exists ? (gint64) st.st_mtime * G_USEC_PER_SEC : 0);
 }
 
 static void
-add_item (GPtrArray *items, GHashTable *seen, const char *path, guint folder)
+add_item (GPtrArray *items, GHashTable *seen, const char *path, guint folder,
+          const char *folder_path)
 {
   if (!g_hash_table_add (seen, g_strdup (path)))
     return;
-  WorkbenchItem *item = make_item (path, folder);
+  WorkbenchItem *item = make_item (path, folder, folder_path);
   if (item)
     g_ptr_array_add (items, item);
 }
@@ -115,7 +120,7 @@ scan_folders (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
           return;
         }
       for (char **p = found; *p; p++)
-        add_item (items, seen, *p, f);
+        add_item (items, seen, *p, f, d->paths[f]);
       if (g_task_return_error_if_cancelled (task))
         return;
     }
@@ -132,12 +137,16 @@ scan_files (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
     {
       guint folder = 0;
       for (guint f = 0; d->folders && d->folders[f]; f++)
-        if (g_str_has_prefix (d->paths[i], d->folders[f]))
-          {
-            folder = f;
-            break;
-          }
-      add_item (items, seen, d->paths[i], folder);
+        {
+          const char *const one[] = { d->folders[f], NULL };
+          g_autofree char *name = uad_image_relative_path (d->paths[i], one);
+          if (strcmp (name, d->paths[i]) != 0)
+            {
+              folder = f;
+              break;
+            }
+        }
+      add_item (items, seen, d->paths[i], folder, d->folders ? d->folders[folder] : NULL);
     }
   g_task_return_pointer (task, g_steal_pointer (&items), (GDestroyNotify) g_ptr_array_unref);
 }
