@@ -133,6 +133,8 @@ test_pdf (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (text, "night shift"));
   g_assert_nonnull (strstr (text, "bottle, cable, screw"));
   g_assert_nonnull (strstr (text, "Verdicts per class"));
+  g_assert_nonnull (strstr (text, "Scores per class"));
+  g_assert_nonnull (strstr (text, "bottle - "));
   g_assert_nonnull (strstr (text, "with their anomaly maps"));
   /* 0.8 * i % 4 over i < n: a quarter pass at 0, a quarter at 0.8, a quarter review, a
    * quarter fail; image 2 turned from review to fail by the operator. */
@@ -223,7 +225,7 @@ test_csv (Fixture *f, gconstpointer data)
   g_assert_cmpuint (rows->len, ==, f->n_images + 1);
   const char *header[] = { "path", "class", "score", "pass_below", "fail_above",
                            "model_verdict", "operator_verdict", "note", "inspected_at",
-                           "reviewed_at", "heatmap_max" };
+                           "reviewed_at", "heatmap_max", "relative_path" };
   for (guint c = 0; c < G_N_ELEMENTS (header); c++)
     g_assert_cmpstr (cell (rows, 0, c), ==, header[c]);
   for (int i = 0; i < f->n_images; i++)
@@ -244,7 +246,76 @@ test_csv (Fixture *f, gconstpointer data)
                                            cell (rows, i + 1, 8), 0, 0));
       g_assert_cmpuint (strlen (cell (rows, i + 1, 9)), ==, i == 2 ? 20 : 0);
       g_assert_cmpstr (cell (rows, i + 1, 10), ==, "4"); /* twice fail_above */
+      g_assert_cmpstr (cell (rows, i + 1, 11), ==, name);
     }
+}
+
+/* A run over an MVTec root, as a first real session had it: every defect folder has a 000.png,
+ * class names are long, scores large. The report names each image by its path in the opened
+ * folder, cuts no cell short (no ellipsis anywhere), and has a histogram per class. */
+static void
+test_pdf_real_names (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = wb_test_make_dir ();
+  g_autofree char *db = g_build_filename (dir, "history.sqlite3", NULL);
+  g_autoptr (UadHistory) h = uad_history_open (db, 0, &error);
+  g_assert_no_error (error);
+  const char *const classes[] = { "magnetic_tile", "transistor", NULL };
+  gint64 model = uad_history_add_model (h, "/models/line-3.uniad", "ab12", "efficientnet_b4",
+                                        classes, &error);
+  g_assert_no_error (error);
+  for (int c = 0; classes[c]; c++)
+    g_assert_true (uad_history_set_thresholds (h, model, classes[c], 30.5, 48.25, 0.5,
+                                               "Operator Kim", &error));
+  g_autofree char *root = g_build_filename (dir, "mvtec", NULL);
+  const char *const folders[] = { root, NULL };
+  gint64 run = uad_history_begin_run (h, model, folders, NULL, &error);
+  g_assert_no_error (error);
+  static const struct { const char *cls, *defect; double score; } images[] = {
+    { "magnetic_tile", "blowhole", 56.1234 }, { "magnetic_tile", "crack", 1234.5678 },
+    { "magnetic_tile", "good", 12.0001 }, { "transistor", "misplaced", 41.75 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (images); i++)
+    {
+      g_autofree char *folder = g_build_filename (root, images[i].cls, "test", images[i].defect,
+                                                  NULL);
+      g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+      g_autofree char *path = wb_test_write_png (folder, "000.png", 32, 32, (int) i);
+      gint64 image = wb_test_add_image (h, path);
+      gint64 in = uad_history_record_inspection (h, run, image, images[i].cls, images[i].score,
+                                                 30.5, 48.25, NULL, 0, 0, &error);
+      g_assert_no_error (error);
+      g_assert_true (uad_history_set_operator_verdict (h, in, UAD_VERDICT_REVIEW, NULL, &error));
+    }
+  g_autofree char *pdf = g_build_filename (dir, "run.pdf", NULL);
+  g_assert_true (uad_report_write_pdf (h, run, pdf, NULL, &error));
+  g_assert_no_error (error);
+  if (g_getenv ("UNIAD_TEST_KEEP_REPORT"))
+    {
+      g_autofree char *keep = g_build_filename (g_get_tmp_dir (), "uniad-real-names.pdf", NULL);
+      g_autofree char *bytes = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (pdf, &bytes, &len, NULL));
+      g_assert_true (g_file_set_contents (keep, bytes, len, NULL));
+      g_test_message ("kept %s", keep);
+    }
+  g_autofree char *text = poppler ("pdftotext", pdf);
+  if (text)
+    {
+      const char *expect[] = {
+        "magnetic_tile/test/blowhole/000.png", "magnetic_tile/test/crack/000.png",
+        "transistor/test/misplaced/000.png", "56.1234", "1234.5678", "Operator", "review",
+        "Pass below", "30.5000", "48.2500", "Reviewed", "Scores per class",
+        "magnetic_tile - 3 images", "transistor - 1 image", "fail above 48.2500",
+      };
+      for (guint i = 0; i < G_N_ELEMENTS (expect); i++)
+        if (strstr (text, expect[i]) == NULL)
+          g_error ("\"%s\" is not in the report:\n%s", expect[i], text);
+      g_assert_null (strstr (text, "\u2026"));
+    }
+  uad_history_close (g_steal_pointer (&h));
+  wb_test_remove_tree (dir);
 }
 
 /* Every failure leaves the report folder as it was: no file under the name, no temporary. */
@@ -334,6 +405,7 @@ main (int argc, char **argv)
   ADD ("/report/pdf-paginated", 120, test_pdf);
   ADD ("/report/pdf-missing-images", 4, test_pdf_missing_images);
   ADD ("/report/csv", 8, test_csv);
+  g_test_add_func ("/report/pdf-real-names", test_pdf_real_names);
   ADD ("/report/unwritable", 4, test_unwritable);
   ADD ("/report/disk-full", 8, test_disk_full);
   return g_test_run ();

@@ -717,8 +717,8 @@ export_to (const char *path)
 }
 
 /* The report's CSV: path,class,score,pass_below,fail_above,model_verdict,operator_verdict,
- * note,inspected_at,reviewed_at,heatmap_max. */
-#define EXPORT_FIELDS 11
+ * note,inspected_at,reviewed_at,heatmap_max,relative_path. */
+#define EXPORT_FIELDS 12
 
 /* `uniad infer --csv` (with the options in extra), the verdicts the workbench stored for its
  * current run, the workbench's CSV export of that run and the gallery agree on every image's
@@ -766,6 +766,7 @@ check_agreement (const char *const *extra, int counts[UAD_N_VERDICTS])
       /* The gallery shows the stored verdict; the viewer would draw with the same scale. */
       WorkbenchItem *item = g_hash_table_lookup (items, in->image_path);
       g_assert_nonnull (item);
+      g_assert_cmpstr (e[11], ==, workbench_item_get_name (item));
       g_assert_cmpint (workbench_item_get_model_verdict (item), ==, in->model_verdict);
       UadVerdictThresholds th;
       g_assert_true (workbench_session_get_item_thresholds (t.session, item, &th));
