@@ -368,6 +368,60 @@ inspected (gpointer data)
   return idle () && workbench_session_get_run_id (t.session) > 0;
 }
 
+static gboolean
+items_are (gpointer data)
+{
+  guint n;
+  g_object_get (t.session, "n-items", &n, NULL);
+  return idle () && n == GPOINTER_TO_UINT (data);
+}
+
+static const char *
+gallery_count (void)
+{
+  return gtk_label_get_text (GTK_LABEL (wb_find_named (GTK_WIDGET (gallery ()),
+                                                       "gallery-count")));
+}
+
+/* An MVTec class folder: its test images by default, the training images only when asked
+ * for, and the gallery says how many of each. */
+static void
+test_training_images (void)
+{
+  if (t.app == NULL)
+    return;
+  GtkCheckButton *check = GTK_CHECK_BUTTON (wb_find_named (GTK_WIDGET (gallery ()),
+                                                           "training-check"));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (check)));
+  g_autofree char *class_root = g_path_get_dirname (t.test_folder);
+  workbench_session_open_folders (t.session, (const char *const[]) { class_root, NULL });
+  g_assert_true (wb_wait_for (items_are, GUINT_TO_POINTER (N_TEST), 30000));
+  g_assert_cmpuint (workbench_session_get_n_training (t.session), ==, N_TRAIN);
+  for (guint i = 0; i < N_TEST; i++)
+    g_assert_true (g_str_has_prefix (workbench_item_get_name (shown_item (i)), "test/"));
+  g_test_message ("%s", gallery_count ());
+  g_autofree char *left_out = g_strdup_printf ("%d images · %d training images (train/good) "
+                                               "not included", N_TEST, N_TRAIN);
+  g_assert_cmpstr (gallery_count (), ==, left_out);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (check)));
+
+  gtk_check_button_set_active (check, TRUE);
+  g_assert_true (wb_wait_for (items_are, GUINT_TO_POINTER (N_TEST + N_TRAIN), 30000));
+  g_autofree char *included = g_strdup_printf ("%d images · %d training images included",
+                                               N_TEST + N_TRAIN, N_TRAIN);
+  g_assert_cmpstr (gallery_count (), ==, included);
+  g_assert_cmpstr (workbench_item_get_name (shown_item (N_TEST + N_TRAIN - 1)), ==,
+                   "train/good/train_7.png");
+  gtk_check_button_set_active (check, FALSE);
+  g_assert_true (wb_wait_for (items_are, GUINT_TO_POINTER (N_TEST), 30000));
+
+  /* The test folder again, as the next steps expect. */
+  workbench_session_open_folders (t.session, (const char *const[]) { t.test_folder, NULL });
+  g_assert_true (wb_wait_for (opened, NULL, 30000));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (check)));
+  g_assert_true (wb_wait_for (thumbnails_loaded, NULL, 10000));
+}
+
 static void
 test_inspect (void)
 {
@@ -1266,6 +1320,7 @@ main (int argc, char **argv)
   uad_cpu_select_blas_kernels (argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/workbench/open", test_open);
+  g_test_add_func ("/workbench/training-images", test_training_images);
   g_test_add_func ("/workbench/inspect", test_inspect);
   g_test_add_func ("/workbench/agreement-defaults", test_agreement_defaults);
   g_test_add_func ("/workbench/thresholds", test_thresholds);
