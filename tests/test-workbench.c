@@ -383,6 +383,8 @@ gallery_count (void)
                                                        "gallery-count")));
 }
 
+static void screenshot (const char *name);
+
 /* An MVTec class folder: its test images by default, the training images only when asked
  * for, and the gallery says how many of each. */
 static void
@@ -404,6 +406,8 @@ test_training_images (void)
                                                "not included", N_TEST, N_TRAIN);
   g_assert_cmpstr (gallery_count (), ==, left_out);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (check)));
+  g_assert_true (wb_wait_for (thumbnails_loaded, NULL, 10000));
+  screenshot ("workbench-class-root.png");
 
   gtk_check_button_set_active (check, TRUE);
   g_assert_true (wb_wait_for (items_are, GUINT_TO_POINTER (N_TEST + N_TRAIN), 30000));
