@@ -153,7 +153,7 @@ uad_report_write_csv (UadHistory *history, gint64 run_id, const char *path,
 #define THUMB_PX 224   /* thumbnail size in pixels: the anomaly map's resolution */
 #define THUMB_PT 150.0 /* and on paper */
 #define THUMBS_PER_ROW 3
-#define THUMB_CAPTION_H 40.0
+#define THUMB_CAPTION_H 50.0 /* the name on up to two lines, two lines of facts */
 
 #define FONT_TITLE "Sans Bold 18"
 #define FONT_HEADING "Sans Bold 12"
@@ -840,8 +840,13 @@ draw_thumbnail (Pdf *p, UadHistory *history, const RunData *d, const UadInspecti
                                            in->class_name ? in->class_name : "unknown class",
                                            in->score, verdict_text (in->model_verdict),
                                            verdict_text (in->operator_verdict));
-  double ty = y + THUMB_PT + 2;
-  ty += draw_text (p, x, ty, THUMB_PT, FONT_BOLD, name, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_MIDDLE);
+  /* The whole name, wrapped in the cell: "test/crack/000.png" is told apart by its folders. */
+  double ty = y + THUMB_PT + 2, w, h;
+  set_text (p, CONTENT_W / THUMBS_PER_ROW - 8, FONT_BOLD, name, PANGO_ALIGN_LEFT,
+            PANGO_ELLIPSIZE_END, 2, &w, &h);
+  cairo_move_to (p->cr, x, ty);
+  pango_cairo_show_layout (p->cr, p->layout);
+  ty += h;
   draw_text (p, x, ty, THUMB_PT, FONT_SMALL, line, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_END);
 }
 
