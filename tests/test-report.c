@@ -101,6 +101,22 @@ pdf_pages (const char *info)
 
 static int pdf_shortened_runs (const char *path);
 
+/* A copy of a report under UNIAD_TEST_ARTIFACTS (when set), for people to look at. */
+static void
+keep_artifact (const char *path, const char *name)
+{
+  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
+  if (dir == NULL)
+    return;
+  g_autofree char *keep = g_build_filename (dir, name, NULL);
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_assert_true (g_file_set_contents (keep, bytes, len, NULL));
+  g_test_message ("kept %s", keep);
+}
+
 static void
 test_pdf (Fixture *f, gconstpointer data)
 {
@@ -113,6 +129,8 @@ test_pdf (Fixture *f, gconstpointer data)
                   (g_get_monotonic_time () - t0) / 1e6);
   g_autofree char *listing = wb_test_list_dir (f->out);
   g_assert_cmpstr (listing, ==, "run.pdf");
+  g_autofree char *kept = g_strdup_printf ("report-%d-images.pdf", f->n_images);
+  keep_artifact (pdf, kept);
 
   g_autofree char *info = poppler ("pdfinfo", pdf);
   if (info == NULL)
@@ -345,15 +363,7 @@ test_pdf_real_names (void)
   g_autofree char *pdf = g_build_filename (dir, "run.pdf", NULL);
   g_assert_true (uad_report_write_pdf (h, run, pdf, NULL, &error));
   g_assert_no_error (error);
-  if (g_getenv ("UNIAD_TEST_KEEP_REPORT"))
-    {
-      g_autofree char *keep = g_build_filename (g_get_tmp_dir (), "uniad-real-names.pdf", NULL);
-      g_autofree char *bytes = NULL;
-      gsize len;
-      g_assert_true (g_file_get_contents (pdf, &bytes, &len, NULL));
-      g_assert_true (g_file_set_contents (keep, bytes, len, NULL));
-      g_test_message ("kept %s", keep);
-    }
+  keep_artifact (pdf, "report-real-names.pdf");
   g_autofree char *text = poppler ("pdftotext", pdf);
   if (text)
     {
