@@ -150,13 +150,14 @@ update_page (WorkbenchGallery *self)
     training = g_strdup_printf (with_training
                                 ? ngettext ("%u training image included",
                                             "%u training images included", n_training)
-                                : ngettext ("%u training image (train/good) not included",
-                                            "%u training images (train/good) not included",
-                                            n_training),
+                                : ngettext ("%u training image not included",
+                                            "%u training images not included", n_training),
                                 n_training);
   g_autofree char *line = training ? g_strdup_printf ("%s · %s", text, training)
                                    : g_steal_pointer (&text);
   gtk_label_set_text (self->count_label, total || training ? line : "");
+  /* A narrow gallery shortens the line; the pointer shows it whole. */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->count_label), training ? line : NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->training_check), n_training > 0);
   gtk_check_button_set_active (self->training_check, with_training);
 }
