@@ -382,6 +382,28 @@ test_pdf_real_names (void)
   wb_test_remove_tree (dir);
 }
 
+/* How the report (and the workbench) names an image: by its path in the first folder that
+ * holds it, on a path boundary. */
+static void
+test_relative_path (void)
+{
+  static const struct { const char *path, *folders[3], *name; } cases[] = {
+    { "/d/mvtec/tile/test/crack/000.png", { "/d/mvtec", NULL }, "tile/test/crack/000.png" },
+    { "/d/mvtec/tile/test/crack/000.png", { "/d/mvtec/", NULL }, "tile/test/crack/000.png" },
+    { "/d/mvtec/tile/test/crack/000.png", { "/d/mvtec/tile", "/d/mvtec" }, "test/crack/000.png" },
+    { "/d/ab/x.png", { "/d/a", NULL }, "/d/ab/x.png" },      /* not a boundary */
+    { "/d/a/x.png", { "/e", "/d/a" }, "x.png" },
+    { "/d/a/x.png", { NULL }, "/d/a/x.png" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = uad_image_relative_path (cases[i].path, cases[i].folders);
+      g_assert_cmpstr (name, ==, cases[i].name);
+    }
+  g_autofree char *none = uad_image_relative_path ("/d/x.png", NULL);
+  g_assert_cmpstr (none, ==, "/d/x.png");
+}
+
 /* Every failure leaves the report folder as it was: no file under the name, no temporary. */
 static void
 assert_refused (Fixture *f, const char *path, GQuark domain, int code, const char *says,
@@ -470,6 +492,7 @@ main (int argc, char **argv)
   ADD ("/report/pdf-missing-images", 4, test_pdf_missing_images);
   ADD ("/report/csv", 8, test_csv);
   g_test_add_func ("/report/pdf-real-names", test_pdf_real_names);
+  g_test_add_func ("/report/relative-path", test_relative_path);
   ADD ("/report/unwritable", 4, test_unwritable);
   ADD ("/report/disk-full", 8, test_disk_full);
   return g_test_run ();
