@@ -103,7 +103,9 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   WorkbenchItem *item = self->item;
   if (item == NULL)
     return FALSE;
-  g_autoptr (GString) tip = g_string_new (workbench_item_get_path (item));
+  /* The name in its folder first: that is how the image is known on screen. */
+  g_autoptr (GString) tip = g_string_new (workbench_item_get_name (item));
+  g_string_append_printf (tip, "\n%s", workbench_item_get_path (item));
   const char *class_name = workbench_item_get_class_name (item);
   const char *error = workbench_item_get_error (item);
   if (class_name)

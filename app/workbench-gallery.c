@@ -39,6 +39,7 @@ struct _WorkbenchGallery
   GtkDropDown *class_dropdown;
   GtkStringList *class_names;
   GtkLabel *count_label;
+  GtkCheckButton *training_check;
   GtkStack *stack;
   GtkGridView *grid_view;
 
@@ -140,7 +141,32 @@ update_page (WorkbenchGallery *self)
     /* Translators: "12 of 40 images" shown after filtering */
     text = g_strdup_printf (ngettext ("%u of %u image", "%u of %u images", total), shown,
                             total);
-  gtk_label_set_text (self->count_label, total ? text : "");
+  /* An MVTec folder's training images: how many, and whether they are in the run. */
+  guint n_training = self->session ? workbench_session_get_n_training (self->session) : 0;
+  gboolean with_training = n_training > 0
+                           && workbench_session_get_include_training (self->session);
+  g_autofree char *training = NULL;
+  if (n_training > 0)
+    training = g_strdup_printf (with_training
+                                ? ngettext ("%u training image included",
+                                            "%u training images included", n_training)
+                                : ngettext ("%u training image not included",
+                                            "%u training images not included", n_training),
+                                n_training);
+  g_autofree char *line = training ? g_strdup_printf ("%s · %s", text, training)
+                                   : g_steal_pointer (&text);
+  gtk_label_set_text (self->count_label, total || training ? line : "");
+  /* A narrow gallery shortens the line; the pointer shows it whole. */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->count_label), training ? line : NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->training_check), n_training > 0);
+  gtk_check_button_set_active (self->training_check, with_training);
+}
+
+static void
+on_training_toggled (WorkbenchGallery *self)
+{
+  workbench_session_set_include_training (self->session,
+                                          gtk_check_button_get_active (self->training_check));
 }
 
 static gboolean
@@ -275,6 +301,9 @@ workbench_gallery_set_session (WorkbenchGallery *self, WorkbenchSession *session
                            G_CALLBACK (on_classes_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (session, "relabelled", G_CALLBACK (on_relabelled), self,
                            G_CONNECT_SWAPPED);
+  /* The open folders are scanned again to take them in: not while a run uses the images. */
+  g_object_bind_property (session, "inspecting", self->training_check, "sensitive",
+                          G_BINDING_SYNC_CREATE | G_BINDING_INVERT_BOOLEAN);
   on_classes_changed (self);
   update_page (self);
 }
@@ -414,6 +443,7 @@ workbench_gallery_class_init (WorkbenchGalleryClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WorkbenchGallery, class_dropdown);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchGallery, class_names);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchGallery, count_label);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchGallery, training_check);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchGallery, stack);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchGallery, grid_view);
 }
@@ -457,4 +487,6 @@ workbench_gallery_init (WorkbenchGallery *self)
                             G_CALLBACK (on_filter_selected), self);
   g_signal_connect_swapped (self->class_dropdown, "notify::selected",
                             G_CALLBACK (on_filter_selected), self);
+  g_signal_connect_swapped (self->training_check, "toggled", G_CALLBACK (on_training_toggled),
+                            self);
 }

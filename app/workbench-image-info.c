@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "uad-error.h"
 #include "uad-weights.h"
@@ -43,4 +44,19 @@ uad_image_file_info_clear (UadImageFileInfo *info)
 {
   g_clear_pointer (&info->path, g_free);
   g_clear_pointer (&info->sha256, g_free);
+}
+
+char *
+uad_image_relative_path (const char *path, const char *const *folders)
+{
+  for (guint f = 0; folders && folders[f]; f++)
+    {
+      /* "/a/b" holds "/a/b/x.png", not "/a/bc/x.png". */
+      gsize n = strlen (folders[f]);
+      while (n > 1 && folders[f][n - 1] == G_DIR_SEPARATOR)
+        n--;
+      if (n > 0 && strncmp (path, folders[f], n) == 0 && path[n] == G_DIR_SEPARATOR && path[n + 1])
+        return g_strdup (path + n + 1);
+    }
+  return g_strdup (path);
 }

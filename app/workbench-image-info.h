@@ -18,4 +18,9 @@ typedef struct {
 gboolean uad_image_file_info_read (const char *path, UadImageFileInfo *out, GError **error);
 void uad_image_file_info_clear (UadImageFileInfo *info);
 
+/* How an image is named to people: its path relative to the first of folders
+ * (NULL-terminated, may be NULL) that holds it ("test/blowhole/000.png"; MVTec folders all
+ * have a 000.png), else the path as it is. */
+char *uad_image_relative_path (const char *path, const char *const *folders);
+
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UadImageFileInfo, uad_image_file_info_clear)

@@ -156,12 +156,12 @@ workbench_item_init (WorkbenchItem *self)
 }
 
 WorkbenchItem *
-workbench_item_new (const char *path, guint folder, const char *path_class, const char *defect,
-                    const char *mask_path, gint64 size, gint64 mtime)
+workbench_item_new (const char *path, guint folder, const char *name, const char *path_class,
+                    const char *defect, const char *mask_path, gint64 size, gint64 mtime)
 {
   WorkbenchItem *self = g_object_new (WORKBENCH_TYPE_ITEM, NULL);
   self->path = g_strdup (path);
-  self->name = g_path_get_basename (path);
+  self->name = g_strdup (name);
   self->folder = folder;
   self->path_class = g_strdup (path_class);
   self->defect = g_strdup (defect);

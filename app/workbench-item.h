@@ -18,11 +18,12 @@ G_BEGIN_DECLS
 #define WORKBENCH_TYPE_ITEM (workbench_item_get_type ())
 G_DECLARE_FINAL_TYPE (WorkbenchItem, workbench_item, WORKBENCH, ITEM, GObject)
 
-/* folder: index of the opened folder the image was found in. path_class, defect and
+/* folder: index of the opened folder the image was found in; name: the path relative to that
+ * folder (uad_image_relative_path), how the image is named on screen. path_class, defect and
  * mask_path come from an MVTec layout (NULL otherwise). */
-WorkbenchItem *workbench_item_new (const char *path, guint folder, const char *path_class,
-                                   const char *defect, const char *mask_path, gint64 size,
-                                   gint64 mtime);
+WorkbenchItem *workbench_item_new (const char *path, guint folder, const char *name,
+                                   const char *path_class, const char *defect,
+                                   const char *mask_path, gint64 size, gint64 mtime);
 
 const char *workbench_item_get_path (WorkbenchItem *self);
 const char *workbench_item_get_name (WorkbenchItem *self);

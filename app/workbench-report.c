@@ -116,7 +116,7 @@ uad_report_write_csv (UadHistory *history, gint64 run_id, const char *path,
     return FALSE;
   g_autoptr (GString) out = g_string_new ("path,class,score,pass_below,fail_above,model_verdict,"
                                           "operator_verdict,note,inspected_at,reviewed_at,"
-                                          "heatmap_max\r\n");
+                                          "heatmap_max,relative_path\r\n");
   for (guint i = 0; i < d.inspections->len; i++)
     {
       if (!check_cancelled (cancellable, path, error))
@@ -135,7 +135,10 @@ uad_report_write_csv (UadHistory *history, gint64 run_id, const char *path,
       uad_csv_append_field (out, inspected, FALSE);
       uad_csv_append_field (out, reviewed, FALSE);
       uad_json_append_double (out, uad_verdict_heatmap_max (in->fail_above));
-      g_string_append (out, "\r\n");
+      g_string_append_c (out, ',');
+      g_autofree char *name = uad_image_relative_path (in->image_path,
+                                                       (const char *const *) d.run->folders);
+      uad_csv_append_path (out, name, TRUE);
     }
   return write_atomically (path, out->str, out->len, "CSV table", error);
 }
@@ -150,7 +153,7 @@ uad_report_write_csv (UadHistory *history, gint64 run_id, const char *path,
 #define THUMB_PX 224   /* thumbnail size in pixels: the anomaly map's resolution */
 #define THUMB_PT 150.0 /* and on paper */
 #define THUMBS_PER_ROW 3
-#define THUMB_CAPTION_H 40.0
+#define THUMB_CAPTION_H 50.0 /* the name on up to two lines, two lines of facts */
 
 #define FONT_TITLE "Sans Bold 18"
 #define FONT_HEADING "Sans Bold 12"
@@ -166,12 +169,26 @@ typedef struct {
   int page;
 } Pdf;
 
-typedef struct {
-  const char *title;
-  double width;
-  PangoAlignment align;
-  PangoEllipsizeMode ellipsize;
-} Column;
+/* Lays text out in a box `width` wide (< 0: one line as long as it is): wrapped, and when
+ * ellipsize is set cut after `lines` lines. Returns its size in points. */
+static void
+set_text (Pdf *p, double width, const char *font, const char *text, PangoAlignment align,
+          PangoEllipsizeMode ellipsize, int lines, double *w, double *h)
+{
+  PangoFontDescription *desc = pango_font_description_from_string (font);
+  pango_layout_set_font_description (p->layout, desc);
+  pango_font_description_free (desc);
+  pango_layout_set_width (p->layout, width < 0 ? -1 : (int) (width * PANGO_SCALE));
+  pango_layout_set_height (p->layout, -lines);
+  pango_layout_set_ellipsize (p->layout, ellipsize);
+  pango_layout_set_wrap (p->layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_alignment (p->layout, align);
+  pango_layout_set_text (p->layout, text ? text : "", -1);
+  int pw, ph;
+  pango_layout_get_size (p->layout, &pw, &ph);
+  *w = (double) pw / PANGO_SCALE;
+  *h = (double) ph / PANGO_SCALE;
+}
 
 /* Lays out text in a box `width` wide at (x, y): wrapped, or on one line ellipsized when
  * ellipsize is set. Returns its height. */
@@ -179,19 +196,11 @@ static double
 draw_text (Pdf *p, double x, double y, double width, const char *font, const char *text,
            PangoAlignment align, PangoEllipsizeMode ellipsize)
 {
-  PangoFontDescription *desc = pango_font_description_from_string (font);
-  pango_layout_set_font_description (p->layout, desc);
-  pango_font_description_free (desc);
-  pango_layout_set_width (p->layout, (int) (width * PANGO_SCALE));
-  pango_layout_set_ellipsize (p->layout, ellipsize);
-  pango_layout_set_wrap (p->layout, PANGO_WRAP_WORD_CHAR);
-  pango_layout_set_alignment (p->layout, align);
-  pango_layout_set_text (p->layout, text ? text : "", -1);
+  double w, h;
+  set_text (p, width, font, text, align, ellipsize, 1, &w, &h);
   cairo_move_to (p->cr, x, y);
   pango_cairo_show_layout (p->cr, p->layout);
-  int w, h;
-  pango_layout_get_size (p->layout, &w, &h);
-  return (double) h / PANGO_SCALE;
+  return h;
 }
 
 static void
@@ -246,43 +255,163 @@ rule (Pdf *p, double y, double width)
   cairo_stroke (p->cr);
 }
 
+/* ---- Tables sized to their content ---- */
+
+#define MAX_COLUMNS 8
+#define CELL_PAD 8.0     /* between columns */
+#define MIN_WRAP_W 60.0  /* narrowest a wrapped column gets */
+#define MAX_CELL_LINES 4 /* a longer note is cut (with an ellipsis) after these */
+
+typedef struct {
+  const char *title;
+  PangoAlignment align;
+  gboolean wraps; /* free text (names, notes): wraps only when the page cannot hold it */
+} Column;
+
+/* A table is laid out once all its cells are known, so that every column is as wide as its
+ * widest cell: a figure is never cut. */
+typedef struct {
+  const Column *cols;
+  int n;
+  GPtrArray *rows; /* GStrv of n cells */
+  int total_row;   /* index of a row set off by a rule (a total), or -1 */
+  double width[MAX_COLUMNS];
+} Table;
+
 static void
-table_line (Pdf *p, const Column *cols, int n, const char *const *cells, const char *font)
+table_init (Table *t, const Column *cols, int n)
 {
-  double x = MARGIN;
-  for (int c = 0; c < n; c++)
-    {
-      /* One line per row: line breaks in a note become spaces. */
-      g_autofree char *line = g_strdup (cells[c]);
-      g_strdelimit (line, "\r\n\t", ' ');
-      draw_text (p, x, p->y, cols[c].width - 8, font, line, cols[c].align, cols[c].ellipsize);
-      x += cols[c].width;
-    }
-  p->y += ROW_H;
+  g_assert (n <= MAX_COLUMNS);
+  t->cols = cols;
+  t->n = n;
+  t->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  t->total_row = -1;
 }
 
 static void
-table_header (Pdf *p, const Column *cols, int n)
+table_clear (Table *t)
 {
-  const char *titles[16];
-  g_assert (n <= (int) G_N_ELEMENTS (titles));
-  for (int c = 0; c < n; c++)
-    titles[c] = cols[c].title;
-  table_line (p, cols, n, titles, FONT_BOLD);
+  g_clear_pointer (&t->rows, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Table, table_clear)
+
+static void
+table_add (Table *t, const char *const *cells)
+{
+  char **row = g_new0 (char *, t->n + 1);
+  for (int c = 0; c < t->n; c++)
+    {
+      /* Line breaks in a note become spaces: a row's cells start on one line. */
+      row[c] = g_strdup (cells[c] ? cells[c] : "");
+      g_strdelimit (row[c], "\r\n\t", ' ');
+    }
+  g_ptr_array_add (t->rows, row);
+}
+
+/* Column widths: each column's widest cell; when the page cannot hold that, the wrapping
+ * columns share what the others leave (a narrow one keeps its width), and only when even that
+ * is too little is every column narrowed in proportion. */
+static void
+table_fit (Pdf *p, Table *t)
+{
+  double natural[MAX_COLUMNS], total = 0, fixed = 0, w, h;
+  int n_wrap = 0;
+  for (int c = 0; c < t->n; c++)
+    {
+      set_text (p, -1, FONT_BOLD, t->cols[c].title, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_NONE, 1,
+                &natural[c], &h);
+      for (guint r = 0; r < t->rows->len; r++)
+        {
+          set_text (p, -1, FONT_BODY, ((char **) t->rows->pdata[r])[c], PANGO_ALIGN_LEFT,
+                    PANGO_ELLIPSIZE_NONE, 1, &w, &h);
+          natural[c] = MAX (natural[c], w);
+        }
+      natural[c] = ceil (natural[c]) + CELL_PAD;
+      t->width[c] = natural[c];
+      total += natural[c];
+      if (t->cols[c].wraps)
+        n_wrap++;
+      else
+        fixed += natural[c];
+    }
+  if (total <= CONTENT_W)
+    return;
+  double room = CONTENT_W - fixed;
+  if (room < n_wrap * MIN_WRAP_W)
+    {
+      for (int c = 0; c < t->n; c++)
+        t->width[c] = natural[c] * CONTENT_W / total;
+      return;
+    }
+  /* Water-filling: columns narrower than an equal share keep their width. */
+  gboolean done[MAX_COLUMNS] = { FALSE };
+  for (gboolean changed = TRUE; changed && n_wrap > 0;)
+    {
+      changed = FALSE;
+      double share = room / n_wrap;
+      for (int c = 0; c < t->n; c++)
+        if (t->cols[c].wraps && !done[c] && natural[c] <= share)
+          {
+            done[c] = TRUE, changed = TRUE;
+            room -= natural[c], n_wrap--;
+          }
+    }
+  for (int c = 0; c < t->n; c++)
+    if (t->cols[c].wraps && !done[c])
+      t->width[c] = room / n_wrap;
+}
+
+/* Draws a row (or with draw FALSE only measures it); returns its height. */
+static double
+table_line (Pdf *p, const Table *t, const char *const *cells, const char *font, gboolean draw)
+{
+  double x = MARGIN, height = 0, w, h;
+  for (int c = 0; c < t->n; c++)
+    {
+      set_text (p, t->width[c] - CELL_PAD, font, cells[c], t->cols[c].align,
+                PANGO_ELLIPSIZE_END, MAX_CELL_LINES, &w, &h);
+      if (draw)
+        {
+          cairo_move_to (p->cr, x, p->y);
+          pango_cairo_show_layout (p->cr, p->layout);
+        }
+      height = MAX (height, h);
+      x += t->width[c];
+    }
+  return MAX (ROW_H, height + 3);
+}
+
+static void
+table_header (Pdf *p, const Table *t)
+{
+  const char *titles[MAX_COLUMNS];
+  for (int c = 0; c < t->n; c++)
+    titles[c] = t->cols[c].title;
+  p->y += table_line (p, t, titles, FONT_BOLD, TRUE);
   rule (p, p->y - 2, 0.6);
   p->y += 1;
 }
 
-/* A row; on a new page the header comes again. */
+/* The whole table; on each new page the header comes again. */
 static void
-table_row (Pdf *p, const Column *cols, int n, const char *const *cells)
+table_draw (Pdf *p, Table *t)
 {
-  if (p->y + ROW_H > PAGE_H - MARGIN)
+  table_fit (p, t);
+  table_header (p, t);
+  for (guint r = 0; r < t->rows->len; r++)
     {
-      new_page (p);
-      table_header (p, cols, n);
+      const char *const *cells = (const char *const *) t->rows->pdata[r];
+      double h = table_line (p, t, cells, FONT_BODY, FALSE);
+      if (p->y + h > PAGE_H - MARGIN)
+        {
+          new_page (p);
+          table_header (p, t);
+        }
+      if ((int) r == t->total_row)
+        rule (p, p->y - 2, 0.3);
+      p->y += table_line (p, t, cells, FONT_BODY, TRUE);
     }
-  table_line (p, cols, n, cells, FONT_BODY);
 }
 
 static char *
@@ -356,12 +485,13 @@ draw_summary (Pdf *p, const RunData *d)
       return;
     }
   static const Column cols[] = {
-    { "Class", 200, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_END },
-    { "Pass below", 100, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_END },
-    { "Fail above", 100, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_END },
-    { "Pixel", 100, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_END },
+    { "Class", PANGO_ALIGN_LEFT, TRUE },
+    { "Pass below", PANGO_ALIGN_RIGHT, FALSE },
+    { "Fail above", PANGO_ALIGN_RIGHT, FALSE },
+    { "Pixel", PANGO_ALIGN_RIGHT, FALSE },
   };
-  table_header (p, cols, G_N_ELEMENTS (cols));
+  g_auto (Table) table = { 0 };
+  table_init (&table, cols, G_N_ELEMENTS (cols));
   for (int i = 0; i < run->n_thresholds; i++)
     {
       const UadClassThresholds *t = &run->thresholds[i];
@@ -370,8 +500,9 @@ draw_summary (Pdf *p, const RunData *d)
       g_snprintf (fail, sizeof fail, "%.4f", t->fail_above);
       g_snprintf (pixel, sizeof pixel, "%.4f", t->pixel);
       const char *cells[] = { t->class_name, pass, fail, pixel };
-      table_row (p, cols, G_N_ELEMENTS (cols), cells);
+      table_add (&table, cells);
     }
+  table_draw (p, &table);
 }
 
 /* ---- Counts per class ---- */
@@ -402,7 +533,7 @@ class_count (GPtrArray *counts, const char *name)
 }
 
 static void
-count_row (Pdf *p, const Column *cols, int n, const ClassCount *c)
+count_row (Table *t, const ClassCount *c)
 {
   char num[5][16];
   g_snprintf (num[0], 16, "%d", c->n);
@@ -411,7 +542,7 @@ count_row (Pdf *p, const Column *cols, int n, const ClassCount *c)
   g_snprintf (num[3], 16, "%d", c->final[UAD_VERDICT_FAIL]);
   g_snprintf (num[4], 16, "%d", c->reviewed);
   const char *cells[] = { c->name, num[0], num[1], num[2], num[3], num[4] };
-  table_row (p, cols, n, cells);
+  table_add (t, cells);
 }
 
 static void
@@ -433,19 +564,164 @@ draw_class_counts (Pdf *p, const RunData *d)
     }
   heading (p, "Verdicts per class");
   static const Column cols[] = {
-    { "Class", 175, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_END },
-    { "Images", 60, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_END },
-    { "Pass", 60, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_END },
-    { "Review", 60, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_END },
-    { "Fail", 60, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_END },
-    { "Reviewed", 80, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_END },
+    { "Class", PANGO_ALIGN_LEFT, TRUE },
+    { "Images", PANGO_ALIGN_RIGHT, FALSE },
+    { "Pass", PANGO_ALIGN_RIGHT, FALSE },
+    { "Review", PANGO_ALIGN_RIGHT, FALSE },
+    { "Fail", PANGO_ALIGN_RIGHT, FALSE },
+    { "Reviewed", PANGO_ALIGN_RIGHT, FALSE },
   };
-  table_header (p, cols, G_N_ELEMENTS (cols));
+  g_auto (Table) table = { 0 };
+  table_init (&table, cols, G_N_ELEMENTS (cols));
   for (guint i = 0; i < counts->len; i++)
     if (((ClassCount *) counts->pdata[i])->n > 0)
-      count_row (p, cols, G_N_ELEMENTS (cols), counts->pdata[i]);
-  rule (p, p->y - 2, 0.3);
-  count_row (p, cols, G_N_ELEMENTS (cols), &total);
+      count_row (&table, counts->pdata[i]);
+  table.total_row = (int) table.rows->len;
+  count_row (&table, &total);
+  table_draw (p, &table);
+}
+
+/* ---- Score histograms per class ---- */
+
+#define HIST_BINS 40
+#define HIST_H 110.0   /* the plot's height */
+#define HIST_AXIS 34.0 /* room left of the plot for the counts */
+
+static void
+verdict_colour (Pdf *p, UadVerdict v)
+{
+  static const double rgb[UAD_N_VERDICTS][3] = {
+    { 0.6, 0.6, 0.6 }, { 0.20, 0.62, 0.32 }, { 0.93, 0.62, 0.10 }, { 0.80, 0.18, 0.18 },
+  };
+  cairo_set_source_rgb (p->cr, rgb[v][0], rgb[v][1], rgb[v][2]);
+}
+
+/* A threshold as a dashed line across the plot, its value above it: the pass threshold's to
+ * the left of its line, the fail threshold's to the right, a line higher when it would touch
+ * the label at `after` (the pass label's right end). Returns the label's right end. */
+static double
+threshold_line (Pdf *p, double x, double top, const char *label, UadVerdict v, double after)
+{
+  verdict_colour (p, v);
+  const double dash[] = { 3, 2 };
+  cairo_set_dash (p->cr, dash, 2, 0);
+  cairo_set_line_width (p->cr, 1);
+  cairo_move_to (p->cr, x, top);
+  cairo_line_to (p->cr, x, top + HIST_H);
+  cairo_stroke (p->cr);
+  cairo_set_dash (p->cr, NULL, 0, 0);
+  double w, h;
+  set_text (p, -1, FONT_SMALL, label, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_NONE, 1, &w, &h);
+  double left = CLAMP (v == UAD_VERDICT_PASS ? x - w - 2 : x + 2, MARGIN, PAGE_W - MARGIN - w);
+  cairo_move_to (p->cr, left, top - (left < after + 4 ? 2 : 1) * (h + 1));
+  pango_cairo_show_layout (p->cr, p->layout);
+  cairo_set_source_rgb (p->cr, 0, 0, 0);
+  return left + w;
+}
+
+/* The scores of one class's images (class_name NULL: of unknown class) in bins coloured by the
+ * model's verdict, with the pass and fail thresholds the verdicts were decided with (the last
+ * image's, should they have moved during the run). */
+static void
+draw_histogram (Pdf *p, const RunData *d, const char *class_name)
+{
+  double lo = INFINITY, hi = -INFINITY, pass = 0, fail = 0;
+  int n = 0;
+  for (guint i = 0; i < d->inspections->len; i++)
+    {
+      const UadInspection *in = d->inspections->pdata[i];
+      if (g_strcmp0 (in->class_name, class_name) != 0 || !isfinite (in->score))
+        continue;
+      lo = MIN (lo, in->score), hi = MAX (hi, in->score);
+      pass = in->pass_below, fail = in->fail_above;
+      n++;
+    }
+  if (n == 0)
+    return;
+  lo = MIN (lo, pass), hi = MAX (hi, fail);
+  double span = hi - lo > 1e-9 ? hi - lo : 1;
+  /* A little room either side; scores of 0 and more keep the axis from 0. */
+  lo = lo >= 0 ? MAX (0, lo - 0.02 * span) : lo - 0.02 * span;
+  hi += 0.04 * span, span = hi - lo;
+  int bins[HIST_BINS][UAD_N_VERDICTS] = { { 0 } }, top = 1;
+  for (guint i = 0; i < d->inspections->len; i++)
+    {
+      const UadInspection *in = d->inspections->pdata[i];
+      if (g_strcmp0 (in->class_name, class_name) != 0 || !isfinite (in->score))
+        continue;
+      int b = CLAMP ((int) ((in->score - lo) / span * HIST_BINS), 0, HIST_BINS - 1);
+      bins[b][in->model_verdict]++;
+    }
+  for (int b = 0; b < HIST_BINS; b++)
+    {
+      int sum = 0;
+      for (int v = 0; v < UAD_N_VERDICTS; v++)
+        sum += bins[b][v];
+      top = MAX (top, sum);
+    }
+
+  need (p, HIST_H + 5 * ROW_H);
+  g_autofree char *title = g_strdup_printf ("%s - %d %s", class_name ? class_name
+                                            : "(unknown class)", n, n == 1 ? "image" : "images");
+  p->y += draw_text (p, MARGIN, p->y, CONTENT_W, FONT_BOLD, title, PANGO_ALIGN_LEFT,
+                     PANGO_ELLIPSIZE_NONE) + 2 * ROW_H;
+  const double x0 = MARGIN + HIST_AXIS, plot_w = CONTENT_W - HIST_AXIS, y0 = p->y;
+  const double bar_w = plot_w / HIST_BINS;
+  for (int b = 0; b < HIST_BINS; b++)
+    {
+      double y = y0 + HIST_H;
+      for (int v = 0; v < UAD_N_VERDICTS; v++)
+        {
+          double h = HIST_H * bins[b][v] / top;
+          verdict_colour (p, v);
+          cairo_rectangle (p->cr, x0 + b * bar_w + 0.5, y - h, bar_w - 1, h);
+          cairo_fill (p->cr);
+          y -= h;
+        }
+    }
+  cairo_set_source_rgb (p->cr, 0, 0, 0);
+  cairo_set_line_width (p->cr, 0.6);
+  cairo_move_to (p->cr, x0, y0);
+  cairo_line_to (p->cr, x0, y0 + HIST_H);
+  cairo_line_to (p->cr, x0 + plot_w, y0 + HIST_H);
+  cairo_stroke (p->cr);
+  char label[64];
+  g_snprintf (label, sizeof label, "%d", top);
+  draw_text (p, MARGIN, y0 - 4, HIST_AXIS - 4, FONT_SMALL, label, PANGO_ALIGN_RIGHT,
+             PANGO_ELLIPSIZE_NONE);
+  draw_text (p, MARGIN, y0 + HIST_H - 8, HIST_AXIS - 4, FONT_SMALL, "0", PANGO_ALIGN_RIGHT,
+             PANGO_ELLIPSIZE_NONE);
+  g_snprintf (label, sizeof label, "pass below %.4f", pass);
+  double after = threshold_line (p, x0 + (pass - lo) / span * plot_w, y0, label,
+                                 UAD_VERDICT_PASS, -G_MAXDOUBLE);
+  if (fail > pass)
+    {
+      g_snprintf (label, sizeof label, "fail above %.4f", fail);
+      threshold_line (p, x0 + (fail - lo) / span * plot_w, y0, label, UAD_VERDICT_FAIL, after);
+    }
+  p->y = y0 + HIST_H + 2;
+  g_snprintf (label, sizeof label, "%.4f", lo);
+  draw_text (p, x0, p->y, plot_w, FONT_SMALL, label, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_NONE);
+  g_snprintf (label, sizeof label, "%.4f", hi);
+  draw_text (p, x0, p->y, plot_w, FONT_SMALL, label, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_NONE);
+  draw_text (p, x0, p->y, plot_w, FONT_SMALL, "image score", PANGO_ALIGN_CENTER,
+             PANGO_ELLIPSIZE_NONE);
+  p->y += 2 * ROW_H;
+}
+
+static void
+draw_histograms (Pdf *p, const RunData *d)
+{
+  new_page (p);
+  heading (p, "Scores per class");
+  need (p, ROW_H);
+  p->y += draw_text (p, MARGIN, p->y, CONTENT_W, FONT_SMALL,
+                     "Images by score, coloured by the model's verdict (green pass, amber "
+                     "review, red fail); the dashed lines are the class's thresholds.",
+                     PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_NONE) + ROW_H;
+  for (int c = 0; d->model->classes[c]; c++)
+    draw_histogram (p, d, d->model->classes[c]);
+  draw_histogram (p, d, NULL);
 }
 
 /* ---- All images ---- */
@@ -455,30 +731,33 @@ draw_image_table (Pdf *p, const RunData *d, GCancellable *cancellable, const cha
                   GError **error)
 {
   static const Column cols[] = {
-    { "Image", 140, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_MIDDLE },
-    { "Class", 80, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_END },
-    { "Score", 55, PANGO_ALIGN_RIGHT, PANGO_ELLIPSIZE_END },
-    { "Model", 50, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_END },
-    { "Operator", 66, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_END },
-    { "Note", CONTENT_W - 391, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_END },
+    { "Image", PANGO_ALIGN_LEFT, TRUE },
+    { "Class", PANGO_ALIGN_LEFT, TRUE },
+    { "Score", PANGO_ALIGN_RIGHT, FALSE },
+    { "Model", PANGO_ALIGN_LEFT, FALSE },
+    { "Operator", PANGO_ALIGN_LEFT, FALSE },
+    { "Note", PANGO_ALIGN_LEFT, TRUE },
   };
-  new_page (p);
-  heading (p, "All images");
-  table_header (p, cols, G_N_ELEMENTS (cols));
+  g_auto (Table) table = { 0 };
+  table_init (&table, cols, G_N_ELEMENTS (cols));
   for (guint i = 0; i < d->inspections->len; i++)
     {
       if (!check_cancelled (cancellable, path, error))
         return FALSE;
       const UadInspection *in = d->inspections->pdata[i];
-      g_autofree char *name = g_path_get_basename (in->image_path);
+      g_autofree char *name = uad_image_relative_path (in->image_path,
+                                                       (const char *const *) d->run->folders);
       char score[32];
       g_snprintf (score, sizeof score, "%.4f", in->score);
       const char *cells[] = {
         name, in->class_name ? in->class_name : "-", score, verdict_text (in->model_verdict),
         verdict_text (in->operator_verdict), in->note ? in->note : "",
       };
-      table_row (p, cols, G_N_ELEMENTS (cols), cells);
+      table_add (&table, cells);
     }
+  new_page (p);
+  heading (p, "All images");
+  table_draw (p, &table);
   return TRUE;
 }
 
@@ -527,7 +806,8 @@ thumbnail (UadHistory *history, const UadInspection *in, char **problem)
 }
 
 static void
-draw_thumbnail (Pdf *p, UadHistory *history, const UadInspection *in, double x, double y)
+draw_thumbnail (Pdf *p, UadHistory *history, const RunData *d, const UadInspection *in,
+                double x, double y)
 {
   g_autofree char *problem = NULL;
   cairo_surface_t *s = thumbnail (history, in, &problem);
@@ -554,13 +834,19 @@ draw_thumbnail (Pdf *p, UadHistory *history, const UadInspection *in, double x, 
     draw_text (p, x + 4, y + 4, THUMB_PT - 8, FONT_SMALL, problem, PANGO_ALIGN_LEFT,
                PANGO_ELLIPSIZE_NONE);
 
-  g_autofree char *name = g_path_get_basename (in->image_path);
+  g_autofree char *name = uad_image_relative_path (in->image_path,
+                                                   (const char *const *) d->run->folders);
   g_autofree char *line = g_strdup_printf ("%s, score %.4f\nmodel %s, operator %s",
                                            in->class_name ? in->class_name : "unknown class",
                                            in->score, verdict_text (in->model_verdict),
                                            verdict_text (in->operator_verdict));
-  double ty = y + THUMB_PT + 2;
-  ty += draw_text (p, x, ty, THUMB_PT, FONT_BOLD, name, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_MIDDLE);
+  /* The whole name, wrapped in the cell: "test/crack/000.png" is told apart by its folders. */
+  double ty = y + THUMB_PT + 2, w, h;
+  set_text (p, CONTENT_W / THUMBS_PER_ROW - 8, FONT_BOLD, name, PANGO_ALIGN_LEFT,
+            PANGO_ELLIPSIZE_END, 2, &w, &h);
+  cairo_move_to (p->cr, x, ty);
+  pango_cairo_show_layout (p->cr, p->layout);
+  ty += h;
   draw_text (p, x, ty, THUMB_PT, FONT_SMALL, line, PANGO_ALIGN_LEFT, PANGO_ELLIPSIZE_END);
 }
 
@@ -593,7 +879,7 @@ draw_thumbnails (Pdf *p, UadHistory *history, const RunData *d, GCancellable *ca
         }
       if (col == 0)
         need (p, cell_h);
-      draw_thumbnail (p, history, in, MARGIN + col * cell_w, p->y);
+      draw_thumbnail (p, history, d, in, MARGIN + col * cell_w, p->y);
       if (++col == THUMBS_PER_ROW)
         col = 0, p->y += cell_h;
     }
@@ -624,10 +910,15 @@ uad_report_write_pdf (UadHistory *history, gint64 run_id, const char *path,
   cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "UniAD Workbench");
   Pdf p = { .cr = cairo_create (surface), .run_id = run_id };
   p.layout = pango_cairo_create_layout (p.cr);
+  /* The page is measured in points: "Sans 9" is 9 pt on paper (Pango's default of 96 dpi made
+   * every font a third larger than named, and the tables too wide for A4). */
+  pango_cairo_context_set_resolution (pango_layout_get_context (p.layout), 72);
+  pango_layout_context_changed (p.layout);
 
   new_page (&p);
   draw_summary (&p, &d);
   draw_class_counts (&p, &d);
+  draw_histograms (&p, &d);
   gboolean ok = draw_image_table (&p, &d, cancellable, path, error)
     && draw_thumbnails (&p, history, &d, cancellable, path, error);
 

@@ -2,6 +2,7 @@
 #include "workbench-scan.h"
 
 #include "uad-dataset.h"
+#include "workbench-image-info.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -10,6 +11,8 @@ typedef struct {
   char **paths;    /* folders (scan_folders) or files (scan_files) */
   guint n;
   char **folders;  /* scan_files: the run's folders */
+  gboolean include_training;
+  guint n_training; /* scan_folders: MVTec training images found */
 } ScanData;
 
 static void
@@ -55,9 +58,10 @@ is_mvtec_mask (char **parts, int n)
   return g_file_test (test_dir, G_FILE_TEST_IS_DIR);
 }
 
-/* The item of one image file; NULL for an MVTec mask. */
+/* The item of one image file found in folder (index folder of the opened ones); NULL for an
+ * MVTec mask. */
 static WorkbenchItem *
-make_item (const char *path, guint folder)
+make_item (const char *path, guint folder, const char *folder_path)
 {
   g_auto (GStrv) parts = g_strsplit (path, G_DIR_SEPARATOR_S, -1);
   int n = (int) g_strv_length (parts);
@@ -84,17 +88,38 @@ make_item (const char *path, guint folder)
     }
   GStatBuf st;
   gboolean exists = g_stat (path, &st) == 0;
-  return workbench_item_new (path, folder, path_class, defect, mask,
+  const char *const in[] = { folder_path, NULL };
+  g_autofree char *name = uad_image_relative_path (path, in);
+  return workbench_item_new (path, folder, name, path_class, defect, mask,
                              exists ? (gint64) st.st_size : 0,
                              exists ? (gint64) st.st_mtime * G_USEC_PER_SEC : 0);
 }
 
+/* An MVTec training image (<class>/train/<defect>/<file> beside <class>/test) found below its
+ * class folder, i.e. the opened folder is not the train folder or inside it. */
+static gboolean
+is_mvtec_training (const char *path, const char *folder_path)
+{
+  g_auto (GStrv) parts = g_strsplit (path, G_DIR_SEPARATOR_S, -1);
+  int n = (int) g_strv_length (parts);
+  int c = mvtec_split_index (parts, n);
+  if (c < 0 || strcmp (parts[c], "train") != 0)
+    return FALSE;
+  g_autofree char *class_dir = join_parts (parts, c);
+  g_autofree char *train_dir = join_parts (parts, c + 1);
+  g_autofree char *test_dir = g_build_filename (class_dir, "test", NULL);
+  const char *const in[] = { folder_path, NULL };
+  g_autofree char *below = uad_image_relative_path (train_dir, in);
+  return strcmp (below, train_dir) != 0 && g_file_test (test_dir, G_FILE_TEST_IS_DIR);
+}
+
 static void
-add_item (GPtrArray *items, GHashTable *seen, const char *path, guint folder)
+add_item (GPtrArray *items, GHashTable *seen, const char *path, guint folder,
+          const char *folder_path)
 {
   if (!g_hash_table_add (seen, g_strdup (path)))
     return;
-  WorkbenchItem *item = make_item (path, folder);
+  WorkbenchItem *item = make_item (path, folder, folder_path);
   if (item)
     g_ptr_array_add (items, item);
 }
@@ -115,7 +140,20 @@ scan_folders (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
           return;
         }
       for (char **p = found; *p; p++)
-        add_item (items, seen, *p, f);
+        {
+          if (is_mvtec_training (*p, d->paths[f]))
+            {
+              /* Counted once, as add_item lists an image once. */
+              if (!g_hash_table_contains (seen, *p))
+                d->n_training++;
+              if (!d->include_training)
+                {
+                  g_hash_table_add (seen, g_strdup (*p));
+                  continue;
+                }
+            }
+          add_item (items, seen, *p, f, d->paths[f]);
+        }
       if (g_task_return_error_if_cancelled (task))
         return;
     }
@@ -132,22 +170,28 @@ scan_files (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
     {
       guint folder = 0;
       for (guint f = 0; d->folders && d->folders[f]; f++)
-        if (g_str_has_prefix (d->paths[i], d->folders[f]))
-          {
-            folder = f;
-            break;
-          }
-      add_item (items, seen, d->paths[i], folder);
+        {
+          const char *const one[] = { d->folders[f], NULL };
+          g_autofree char *name = uad_image_relative_path (d->paths[i], one);
+          if (strcmp (name, d->paths[i]) != 0)
+            {
+              folder = f;
+              break;
+            }
+        }
+      add_item (items, seen, d->paths[i], folder, d->folders ? d->folders[folder] : NULL);
     }
   g_task_return_pointer (task, g_steal_pointer (&items), (GDestroyNotify) g_ptr_array_unref);
 }
 
 void
-workbench_scan_folders_async (const char *const *folders, GCancellable *cancellable,
-                              GAsyncReadyCallback callback, gpointer user_data)
+workbench_scan_folders_async (const char *const *folders, gboolean include_training,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data)
 {
   ScanData *d = g_new0 (ScanData, 1);
   d->paths = g_strdupv ((char **) folders);
+  d->include_training = include_training;
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, workbench_scan_folders_async);
   g_task_set_task_data (task, d, (GDestroyNotify) scan_data_free);
@@ -155,9 +199,11 @@ workbench_scan_folders_async (const char *const *folders, GCancellable *cancella
 }
 
 GPtrArray *
-workbench_scan_folders_finish (GAsyncResult *result, GError **error)
+workbench_scan_folders_finish (GAsyncResult *result, guint *n_training, GError **error)
 {
-  return g_task_propagate_pointer (G_TASK (result), error);
+  GPtrArray *items = g_task_propagate_pointer (G_TASK (result), error);
+  *n_training = items ? ((ScanData *) g_task_get_task_data (G_TASK (result)))->n_training : 0;
+  return items;
 }
 
 void

@@ -5,7 +5,11 @@
  * (.../<class>/train|test/<defect>/<file>) gets its class and defect from the path, and its
  * ground-truth mask (<class>/ground_truth/<defect>/<stem>_mask.png) when the file exists; the
  * masks themselves are not images to inspect and are left out. Other images are plain files
- * whose class the user chooses. An image found through two folders is listed once. */
+ * whose class the user chooses. An image found through two folders is listed once.
+ *
+ * An MVTec class or dataset folder holds the training images too (<class>/train/good): the
+ * operator inspects the test images, so training images are left out unless asked for (a
+ * train folder opened itself is always inspected). */
 #pragma once
 
 #include <gio/gio.h>
@@ -15,11 +19,14 @@
 G_BEGIN_DECLS
 
 /* Scans folders (NULL-terminated; the index of each is the items' folder) and returns a
- * GPtrArray of WorkbenchItem *, in folder order, each folder's images sorted. Fails when a
- * folder cannot be read. */
-void workbench_scan_folders_async (const char *const *folders, GCancellable *cancellable,
-                                   GAsyncReadyCallback callback, gpointer user_data);
-GPtrArray *workbench_scan_folders_finish (GAsyncResult *result, GError **error);
+ * GPtrArray of WorkbenchItem *, in folder order, each folder's images sorted, with MVTec
+ * training images only when include_training; *n_training is how many of those were found
+ * (listed or not). Fails when a folder cannot be read. */
+void workbench_scan_folders_async (const char *const *folders, gboolean include_training,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data);
+GPtrArray *workbench_scan_folders_finish (GAsyncResult *result, guint *n_training,
+                                          GError **error);
 
 /* The same for a list of image files (a reopened run's, n of them): files that are gone are
  * still listed, with size and time 0; an image's folder is the first of folders

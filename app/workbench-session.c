@@ -24,6 +24,8 @@ struct _WorkbenchSession
   GtkStringList *folders;
   char **folder_paths;        /* the same, NULL-terminated */
   GArray *folder_class;       /* int per folder: the chosen class, -1 = from the path */
+  gboolean include_training;  /* MVTec training images among the items */
+  guint n_training;           /* MVTec training images in the folders, included or not */
   WorkbenchModelInfo *model;
   char *operator_name;
   gint64 run_id;
@@ -460,8 +462,10 @@ on_scanned (GObject *source, GAsyncResult *result, gpointer data)
   ScanRequest *r = data;
   WorkbenchSession *self = r->self;
   g_autoptr (GError) error = NULL;
+  guint n_training = 0;
   g_autoptr (GPtrArray) items = r->record ? workbench_scan_files_finish (result, &error)
-                                          : workbench_scan_folders_finish (result, &error);
+                                          : workbench_scan_folders_finish (result, &n_training,
+                                                                           &error);
   set_loading (self, FALSE);
   if (items == NULL)
     {
@@ -472,6 +476,7 @@ on_scanned (GObject *source, GAsyncResult *result, gpointer data)
     }
   workbench_session_cancel (self);
   set_folders (self, (const char *const *) r->folders);
+  self->n_training = n_training; /* before the items, which views count with it */
   set_items (self, items);
   set_run_id (self, 0);
   assign_classes (self);
@@ -497,7 +502,8 @@ scan (WorkbenchSession *self, const char *const *folders, WorkbenchRunRecord *re
   set_loading (self, TRUE);
   if (record == NULL)
     {
-      workbench_scan_folders_async (folders, self->scan_cancellable, on_scanned, r);
+      workbench_scan_folders_async (folders, self->include_training, self->scan_cancellable,
+                                    on_scanned, r);
       return;
     }
   GPtrArray *ins = record->inspections;
@@ -511,6 +517,28 @@ void
 workbench_session_open_folders (WorkbenchSession *self, const char *const *folders)
 {
   scan (self, folders, NULL);
+}
+
+guint
+workbench_session_get_n_training (WorkbenchSession *self)
+{
+  return self->n_training;
+}
+
+gboolean
+workbench_session_get_include_training (WorkbenchSession *self)
+{
+  return self->include_training;
+}
+
+void
+workbench_session_set_include_training (WorkbenchSession *self, gboolean include)
+{
+  if (self->include_training == include || self->run_items != NULL)
+    return;
+  self->include_training = include;
+  if (self->n_training > 0)
+    scan (self, (const char *const *) self->folder_paths, NULL);
 }
 
 void

@@ -44,6 +44,12 @@ gint64 workbench_session_get_run_id (WorkbenchSession *self);
 void workbench_session_open_model (WorkbenchSession *self, const char *path, const char *weights);
 /* Replaces the open folders (NULL-terminated) and their images. */
 void workbench_session_open_folders (WorkbenchSession *self, const char *const *folders);
+/* MVTec training images (<class>/train) in the open folders, among the items or left out (by
+ * default: the operator inspects the test images; see workbench-scan.h). */
+guint workbench_session_get_n_training (WorkbenchSession *self);
+gboolean workbench_session_get_include_training (WorkbenchSession *self);
+/* Takes them in or leaves them out, scanning the open folders again (not while inspecting). */
+void workbench_session_set_include_training (WorkbenchSession *self, gboolean include);
 /* The class of a folder's images that are not in MVTec layout (-1: from the path). */
 void workbench_session_set_folder_class (WorkbenchSession *self, guint folder, int class_index);
 int workbench_session_get_folder_class (WorkbenchSession *self, guint folder);

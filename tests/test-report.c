@@ -99,6 +99,24 @@ pdf_pages (const char *info)
   return atoi (line + strlen ("\nPages:"));
 }
 
+static int pdf_shortened_runs (const char *path);
+
+/* A copy of a report under UNIAD_TEST_ARTIFACTS (when set), for people to look at. */
+static void
+keep_artifact (const char *path, const char *name)
+{
+  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
+  if (dir == NULL)
+    return;
+  g_autofree char *keep = g_build_filename (dir, name, NULL);
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_assert_true (g_file_set_contents (keep, bytes, len, NULL));
+  g_test_message ("kept %s", keep);
+}
+
 static void
 test_pdf (Fixture *f, gconstpointer data)
 {
@@ -111,6 +129,8 @@ test_pdf (Fixture *f, gconstpointer data)
                   (g_get_monotonic_time () - t0) / 1e6);
   g_autofree char *listing = wb_test_list_dir (f->out);
   g_assert_cmpstr (listing, ==, "run.pdf");
+  g_autofree char *kept = g_strdup_printf ("report-%d-images.pdf", f->n_images);
+  keep_artifact (pdf, kept);
 
   g_autofree char *info = poppler ("pdfinfo", pdf);
   if (info == NULL)
@@ -133,7 +153,10 @@ test_pdf (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (text, "night shift"));
   g_assert_nonnull (strstr (text, "bottle, cable, screw"));
   g_assert_nonnull (strstr (text, "Verdicts per class"));
+  g_assert_nonnull (strstr (text, "Scores per class"));
+  g_assert_nonnull (strstr (text, "bottle - "));
   g_assert_nonnull (strstr (text, "with their anomaly maps"));
+  g_assert_cmpint (pdf_shortened_runs (pdf), ==, 0);
   /* 0.8 * i % 4 over i < n: a quarter pass at 0, a quarter at 0.8, a quarter review, a
    * quarter fail; image 2 turned from review to fail by the operator. */
   int q = f->n_images / 4;
@@ -223,7 +246,7 @@ test_csv (Fixture *f, gconstpointer data)
   g_assert_cmpuint (rows->len, ==, f->n_images + 1);
   const char *header[] = { "path", "class", "score", "pass_below", "fail_above",
                            "model_verdict", "operator_verdict", "note", "inspected_at",
-                           "reviewed_at", "heatmap_max" };
+                           "reviewed_at", "heatmap_max", "relative_path" };
   for (guint c = 0; c < G_N_ELEMENTS (header); c++)
     g_assert_cmpstr (cell (rows, 0, c), ==, header[c]);
   for (int i = 0; i < f->n_images; i++)
@@ -244,7 +267,141 @@ test_csv (Fixture *f, gconstpointer data)
                                            cell (rows, i + 1, 8), 0, 0));
       g_assert_cmpuint (strlen (cell (rows, i + 1, 9)), ==, i == 2 ? 20 : 0);
       g_assert_cmpstr (cell (rows, i + 1, 10), ==, "4"); /* twice fail_above */
+      g_assert_cmpstr (cell (rows, i + 1, 11), ==, name);
     }
+}
+
+/* Runs of glyphs the PDF draws for more than 3 characters of text: Cairo marks glyphs that
+ * stand for other text with /ActualText, a ligature ("fi") for 2 or 3 characters, Pango's
+ * ellipsis for all it cuts. (pdftotext reads the ActualText, so it cannot see a cut.) */
+/* needle in the n bytes at hay, which may hold NULs; NULL when it is not there. */
+static const char *
+find_bytes (const char *hay, gsize n, const char *needle)
+{
+  gsize k = strlen (needle);
+  for (gsize i = 0; i + k <= n; i++)
+    if (memcmp (hay + i, needle, k) == 0)
+      return hay + i;
+  return NULL;
+}
+
+static int
+pdf_shortened_runs (const char *path)
+{
+  g_autofree char *pdf = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &pdf, &len, NULL));
+  int n = 0;
+  for (const char *p = pdf; (p = find_bytes (p, len - (p - pdf), "stream\n")) != NULL;)
+    {
+      p += strlen ("stream\n");
+      const char *end = find_bytes (p, len - (p - pdf), "endstream");
+      if (end == NULL)
+        break;
+      g_autoptr (GInputStream) raw = g_memory_input_stream_new_from_data (p, end - p, NULL);
+      g_autoptr (GConverter) z = G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB));
+      g_autoptr (GInputStream) in = g_converter_input_stream_new (raw, z);
+      g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+      /* Streams that are not compressed (fonts' own data) simply fail to inflate. */
+      if (g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, NULL) > 0)
+        {
+          g_autoptr (GBytes) bytes = g_memory_output_stream_steal_as_bytes (
+            G_MEMORY_OUTPUT_STREAM (out));
+          g_autofree char *text = g_strndup (g_bytes_get_data (bytes, NULL),
+                                             g_bytes_get_size (bytes));
+          for (const char *a = text; (a = strstr (a, "/ActualText <feff")) != NULL;)
+            {
+              a += strlen ("/ActualText <feff");
+              gsize hex = strcspn (a, ">");
+              if (hex / 4 > 3) /* UTF-16, 4 hex digits a character */
+                n++;
+            }
+        }
+      p = end + strlen ("endstream");
+    }
+  return n;
+}
+
+/* A run over an MVTec root, as a first real session had it: every defect folder has a 000.png,
+ * class names are long, scores large. The report names each image by its path in the opened
+ * folder, cuts no cell short (no ellipsis anywhere), and has a histogram per class. */
+static void
+test_pdf_real_names (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = wb_test_make_dir ();
+  g_autofree char *db = g_build_filename (dir, "history.sqlite3", NULL);
+  g_autoptr (UadHistory) h = uad_history_open (db, 0, &error);
+  g_assert_no_error (error);
+  const char *const classes[] = { "magnetic_tile", "transistor", NULL };
+  gint64 model = uad_history_add_model (h, "/models/line-3.uniad", "ab12", "efficientnet_b4",
+                                        classes, &error);
+  g_assert_no_error (error);
+  for (int c = 0; classes[c]; c++)
+    g_assert_true (uad_history_set_thresholds (h, model, classes[c], 30.5, 48.25, 0.5,
+                                               "Operator Kim", &error));
+  g_autofree char *root = g_build_filename (dir, "mvtec", NULL);
+  const char *const folders[] = { root, NULL };
+  gint64 run = uad_history_begin_run (h, model, folders, NULL, &error);
+  g_assert_no_error (error);
+  static const struct { const char *cls, *defect; double score; } images[] = {
+    { "magnetic_tile", "blowhole", 56.1234 }, { "magnetic_tile", "crack", 1234.5678 },
+    { "magnetic_tile", "good", 12.0001 }, { "transistor", "misplaced", 41.75 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (images); i++)
+    {
+      g_autofree char *folder = g_build_filename (root, images[i].cls, "test", images[i].defect,
+                                                  NULL);
+      g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+      g_autofree char *path = wb_test_write_png (folder, "000.png", 32, 32, (int) i);
+      gint64 image = wb_test_add_image (h, path);
+      gint64 in = uad_history_record_inspection (h, run, image, images[i].cls, images[i].score,
+                                                 30.5, 48.25, NULL, 0, 0, &error);
+      g_assert_no_error (error);
+      g_assert_true (uad_history_set_operator_verdict (h, in, UAD_VERDICT_REVIEW, NULL, &error));
+    }
+  g_autofree char *pdf = g_build_filename (dir, "run.pdf", NULL);
+  g_assert_true (uad_report_write_pdf (h, run, pdf, NULL, &error));
+  g_assert_no_error (error);
+  keep_artifact (pdf, "report-real-names.pdf");
+  g_autofree char *text = poppler ("pdftotext", pdf);
+  if (text)
+    {
+      const char *expect[] = {
+        "magnetic_tile/test/blowhole/000.png", "magnetic_tile/test/crack/000.png",
+        "transistor/test/misplaced/000.png", "56.1234", "1234.5678", "Operator", "review",
+        "Pass below", "30.5000", "48.2500", "Reviewed", "Scores per class",
+        "magnetic_tile - 3 images", "transistor - 1 image", "fail above 48.2500",
+      };
+      for (guint i = 0; i < G_N_ELEMENTS (expect); i++)
+        if (strstr (text, expect[i]) == NULL)
+          g_error ("\"%s\" is not in the report:\n%s", expect[i], text);
+    }
+  g_assert_cmpint (pdf_shortened_runs (pdf), ==, 0);
+  uad_history_close (g_steal_pointer (&h));
+  wb_test_remove_tree (dir);
+}
+
+/* How the report (and the workbench) names an image: by its path in the first folder that
+ * holds it, on a path boundary. */
+static void
+test_relative_path (void)
+{
+  static const struct { const char *path, *folders[3], *name; } cases[] = {
+    { "/d/mvtec/tile/test/crack/000.png", { "/d/mvtec", NULL }, "tile/test/crack/000.png" },
+    { "/d/mvtec/tile/test/crack/000.png", { "/d/mvtec/", NULL }, "tile/test/crack/000.png" },
+    { "/d/mvtec/tile/test/crack/000.png", { "/d/mvtec/tile", "/d/mvtec" }, "test/crack/000.png" },
+    { "/d/ab/x.png", { "/d/a", NULL }, "/d/ab/x.png" },      /* not a boundary */
+    { "/d/a/x.png", { "/e", "/d/a" }, "x.png" },
+    { "/d/a/x.png", { NULL }, "/d/a/x.png" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = uad_image_relative_path (cases[i].path, cases[i].folders);
+      g_assert_cmpstr (name, ==, cases[i].name);
+    }
+  g_autofree char *none = uad_image_relative_path ("/d/x.png", NULL);
+  g_assert_cmpstr (none, ==, "/d/x.png");
 }
 
 /* Every failure leaves the report folder as it was: no file under the name, no temporary. */
@@ -334,6 +491,8 @@ main (int argc, char **argv)
   ADD ("/report/pdf-paginated", 120, test_pdf);
   ADD ("/report/pdf-missing-images", 4, test_pdf_missing_images);
   ADD ("/report/csv", 8, test_csv);
+  g_test_add_func ("/report/pdf-real-names", test_pdf_real_names);
+  g_test_add_func ("/report/relative-path", test_relative_path);
   ADD ("/report/unwritable", 4, test_unwritable);
   ADD ("/report/disk-full", 8, test_disk_full);
   return g_test_run ();

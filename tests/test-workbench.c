@@ -255,9 +255,11 @@ test_open (void)
       g_assert_cmpint (workbench_item_get_mask_path (item) != NULL, ==,
                        g_str_has_prefix (workbench_item_get_name (item), "scratch"));
     }
-  /* Sorted by name: good_00 .., scratch_00 ... */
-  g_assert_cmpstr (workbench_item_get_name (shown_item (0)), ==, "good_00.png");
-  g_assert_cmpstr (workbench_item_get_name (shown_item (N_TEST - 1)), ==, "scratch_05.png");
+  /* Named by the path in the opened folder (MVTec has a 000.png in every defect folder), and
+   * sorted by it: good/good_00 .., scratch/scratch_00 ... */
+  g_assert_cmpstr (workbench_item_get_name (shown_item (0)), ==, "good/good_00.png");
+  g_assert_cmpstr (workbench_item_get_name (shown_item (N_TEST - 1)), ==,
+                   "scratch/scratch_05.png");
   g_assert_true (wb_wait_for (thumbnails_loaded, NULL, 10000));
   g_assert_cmpint (count_label ("none-total"), ==, N_TEST);
 }
@@ -439,6 +441,64 @@ inspected (gpointer data)
   return idle () && workbench_session_get_run_id (t.session) > 0;
 }
 
+static gboolean
+items_are (gpointer data)
+{
+  guint n;
+  g_object_get (t.session, "n-items", &n, NULL);
+  return idle () && n == GPOINTER_TO_UINT (data);
+}
+
+static const char *
+gallery_count (void)
+{
+  return gtk_label_get_text (GTK_LABEL (wb_find_named (GTK_WIDGET (gallery ()),
+                                                       "gallery-count")));
+}
+
+static void screenshot (const char *name);
+
+/* An MVTec class folder: its test images by default, the training images only when asked
+ * for, and the gallery says how many of each. */
+static void
+test_training_images (void)
+{
+  if (t.app == NULL)
+    return;
+  GtkCheckButton *check = GTK_CHECK_BUTTON (wb_find_named (GTK_WIDGET (gallery ()),
+                                                           "training-check"));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (check)));
+  g_autofree char *class_root = g_path_get_dirname (t.test_folder);
+  workbench_session_open_folders (t.session, (const char *const[]) { class_root, NULL });
+  g_assert_true (wb_wait_for (items_are, GUINT_TO_POINTER (N_TEST), 30000));
+  g_assert_cmpuint (workbench_session_get_n_training (t.session), ==, N_TRAIN);
+  for (guint i = 0; i < N_TEST; i++)
+    g_assert_true (g_str_has_prefix (workbench_item_get_name (shown_item (i)), "test/"));
+  g_test_message ("%s", gallery_count ());
+  g_autofree char *left_out = g_strdup_printf ("%d images · %d training images not included",
+                                               N_TEST, N_TRAIN);
+  g_assert_cmpstr (gallery_count (), ==, left_out);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (check)));
+  g_assert_true (wb_wait_for (thumbnails_loaded, NULL, 10000));
+  screenshot ("workbench-class-root.png");
+
+  gtk_check_button_set_active (check, TRUE);
+  g_assert_true (wb_wait_for (items_are, GUINT_TO_POINTER (N_TEST + N_TRAIN), 30000));
+  g_autofree char *included = g_strdup_printf ("%d images · %d training images included",
+                                               N_TEST + N_TRAIN, N_TRAIN);
+  g_assert_cmpstr (gallery_count (), ==, included);
+  g_assert_cmpstr (workbench_item_get_name (shown_item (N_TEST + N_TRAIN - 1)), ==,
+                   "train/good/train_7.png");
+  gtk_check_button_set_active (check, FALSE);
+  g_assert_true (wb_wait_for (items_are, GUINT_TO_POINTER (N_TEST), 30000));
+
+  /* The test folder again, as the next steps expect. */
+  workbench_session_open_folders (t.session, (const char *const[]) { t.test_folder, NULL });
+  g_assert_true (wb_wait_for (opened, NULL, 30000));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (check)));
+  g_assert_true (wb_wait_for (thumbnails_loaded, NULL, 10000));
+}
+
 static void
 test_inspect (void)
 {
@@ -589,7 +649,7 @@ test_thresholds (void)
     g_assert_cmpfloat (workbench_item_get_score (shown_item (i - 1)), >=,
                        workbench_item_get_score (shown_item (i)));
   gtk_drop_down_set_selected (sort, 1);    /* By name again */
-  g_assert_cmpstr (workbench_item_get_name (shown_item (0)), ==, "good_00.png");
+  g_assert_cmpstr (workbench_item_get_name (shown_item (0)), ==, "good/good_00.png");
 
   /* Stored once the slider rests, with who and when. */
   gint64 before = g_get_real_time ();
@@ -788,8 +848,8 @@ export_to (const char *path)
 }
 
 /* The report's CSV: path,class,score,pass_below,fail_above,model_verdict,operator_verdict,
- * note,inspected_at,reviewed_at,heatmap_max. */
-#define EXPORT_FIELDS 11
+ * note,inspected_at,reviewed_at,heatmap_max,relative_path. */
+#define EXPORT_FIELDS 12
 
 /* `uniad infer --csv` (with the options in extra), the verdicts the workbench stored for its
  * current run, the workbench's CSV export of that run and the gallery agree on every image's
@@ -837,6 +897,7 @@ check_agreement (const char *const *extra, int counts[UAD_N_VERDICTS])
       /* The gallery shows the stored verdict; the viewer would draw with the same scale. */
       WorkbenchItem *item = g_hash_table_lookup (items, in->image_path);
       g_assert_nonnull (item);
+      g_assert_cmpstr (e[11], ==, workbench_item_get_name (item));
       g_assert_cmpint (workbench_item_get_model_verdict (item), ==, in->model_verdict);
       UadVerdictThresholds th;
       g_assert_true (workbench_session_get_item_thresholds (t.session, item, &th));
@@ -1438,6 +1499,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/workbench/open", test_open);
   g_test_add_func ("/workbench/reconstruction", test_reconstruction);
+  g_test_add_func ("/workbench/training-images", test_training_images);
   g_test_add_func ("/workbench/inspect", test_inspect);
   g_test_add_func ("/workbench/agreement-defaults", test_agreement_defaults);
   g_test_add_func ("/workbench/thresholds", test_thresholds);
