@@ -89,9 +89,10 @@ test_recipe_lookup (void)
   g_assert_cmpint (cfg.decoder_layers, ==, 4);
   g_assert_cmpfloat (cfg.jitter_scale, ==, 20.0f);
   g_assert_false (r.train.balanced);
+  g_assert_true (r.train.bf16); /* the fast recipe's */
+  g_assert_false (official.train.bf16);
+  g_assert_true (uad_recipe_lookup ("fast:jitter=0:balanced=1:bf16=0", &r, &error));
   g_assert_false (r.train.bf16);
-  g_assert_true (uad_recipe_lookup ("fast:jitter=0:balanced=1:bf16=1", &r, &error));
-  g_assert_true (r.train.bf16);
   uad_recipe_transformer_config (&r, 168, &cfg);
   g_assert_cmpfloat (cfg.jitter_scale, ==, 0.0f);
   g_assert_true (r.train.balanced);
