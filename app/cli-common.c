@@ -3,6 +3,7 @@
 
 #include "uad-error.h"
 #include "uad-parallel.h"
+#include "uad-weights.h"
 
 #include <stdio.h>
 #include <sys/resource.h>
@@ -75,6 +76,22 @@ cli_load_backbone (const CliBackboneOptions *opts)
       if (opts->weights == NULL)
         fprintf (stderr, "uniad: give --weights FILE, or fetch them with scripts/fetch-weights\n");
     }
+  return bb;
+}
+
+UadBackbone *
+cli_load_backbone_sha (const CliBackboneOptions *opts, char **sha, GError **error)
+{
+  UadBackbone *bb = cli_load_backbone (opts);
+  if (bb == NULL)
+    {
+      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "cannot load the backbone");
+      return NULL;
+    }
+  g_autofree char *weights = opts->weights ? g_strdup (opts->weights)
+                                           : app_weights_default_path (uad_backbone_get_kind (bb));
+  if ((*sha = uad_weights_sha256 (weights, error)) == NULL)
+    g_clear_pointer (&bb, uad_backbone_free);
   return bb;
 }
 

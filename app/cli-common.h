@@ -31,6 +31,9 @@ void cli_backbone_options_clear (CliBackboneOptions *opts);
 
 /* Applies --threads and loads the backbone; prints the error and returns NULL on failure. */
 UadBackbone *cli_load_backbone (const CliBackboneOptions *opts);
+/* The same for commands that make models or cache features: also *sha = the SHA-256 of the
+ * weights file. NULL with an error (the loading error already printed) on failure. */
+UadBackbone *cli_load_backbone_sha (const CliBackboneOptions *opts, char **sha, GError **error);
 
 /* Loads IMAGE as the backbone's input [1, 3, 224, 224]; prints the error and returns NULL. */
 UadTensor *cli_load_input (const UadBackbone *bb, const char *path);

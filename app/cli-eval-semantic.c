@@ -159,19 +159,13 @@ run (const CliSemanticArgs *a, GError **error)
     if (!uad_semantic_parse_split (ds, splits[i], normal, error))
       return FALSE;
 
-  UadBackbone *bb = cli_load_backbone (&a->bo);
+  g_autofree char *sha = NULL;
+  UadBackbone *bb = cli_load_backbone_sha (&a->bo, &sha, error);
   if (bb == NULL)
-    {
-      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "cannot load the backbone");
-      return FALSE;
-    }
-  g_autofree char *weights = a->bo.weights ? g_strdup (a->bo.weights)
-                                           : app_weights_default_path (uad_backbone_get_kind (bb));
-  g_autofree char *sha = uad_weights_sha256 (weights, error);
-  g_autoptr (UadTensor) test = sha ? cli_extract_features (bb, sha, a->cache_dir, FALSE,
-                                                           (const char *const *) ds->test,
-                                                           ds->n_test, error)
-                                   : NULL;
+    return FALSE;
+  g_autoptr (UadTensor) test = cli_extract_features (bb, sha, a->cache_dir, FALSE,
+                                                     (const char *const *) ds->test, ds->n_test,
+                                                     error);
   g_autofree SplitResult *results = g_new0 (SplitResult, n_splits);
   gboolean ok = test != NULL;
   if (ok)

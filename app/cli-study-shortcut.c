@@ -342,21 +342,15 @@ run_study (ShortcutArgs *a, GError **error)
                    g_strerror (errno));
       return FALSE;
     }
-  UadBackbone *bb = cli_load_backbone (&a->bo);
+  g_autofree char *sha = NULL;
+  UadBackbone *bb = cli_load_backbone_sha (&a->bo, &sha, error);
   if (bb == NULL)
-    {
-      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "cannot load the backbone");
-      return FALSE;
-    }
-  g_autofree char *weights = a->bo.weights ? g_strdup (a->bo.weights)
-                                           : app_weights_default_path (uad_backbone_get_kind (bb));
-  g_autofree char *sha = uad_weights_sha256 (weights, error);
+    return FALSE;
   int n;
   g_autofree int *class_of = NULL;
   g_auto (GStrv) paths = cli_training_images (ds, &class_of, &n);
-  g_autoptr (UadTensor) train = sha ? cli_extract_features (bb, sha, a->cache_dir, FALSE,
-                                                            (const char *const *) paths, n, error)
-                                    : NULL;
+  g_autoptr (UadTensor) train = cli_extract_features (bb, sha, a->cache_dir, FALSE,
+                                                      (const char *const *) paths, n, error);
   CliTestSet ts = { 0 };
   gboolean ok = train != NULL && cli_test_set_load (&ts, bb, sha, a->cache_dir, ds, error);
   uad_backbone_free (bb);

@@ -359,17 +359,7 @@ load_backbone (TrainArgs *a, const UadModel *continued, char **sha, GError **err
 {
   if (continued != NULL)
     return cli_load_model_backbone (continued, a->bo.weights, a->bo.threads, sha, error);
-  UadBackbone *bb = cli_load_backbone (&a->bo);
-  if (bb == NULL)
-    {
-      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "cannot load the backbone");
-      return NULL;
-    }
-  g_autofree char *weights = a->bo.weights ? g_strdup (a->bo.weights)
-                                           : app_weights_default_path (uad_backbone_get_kind (bb));
-  if ((*sha = uad_weights_sha256 (weights, error)) == NULL)
-    g_clear_pointer (&bb, uad_backbone_free);
-  return bb;
+  return cli_load_backbone_sha (&a->bo, sha, error);
 }
 
 static int
