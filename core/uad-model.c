@@ -202,11 +202,12 @@ append_channels (GString *s, const char *key, int channels)
 static char *
 metadata_json (const UadModel *model)
 {
-  /* Format 1 readers would misread a PaDiM model or ignore the standardisation; format 2
-   * readers would ignore the residual Gaussians and score with the wrong distance. */
-  gboolean needs_2 = model->method != UAD_METHOD_UNIAD || model->feature_mean != NULL;
+  /* Format 1 readers would ignore the standardisation; format 2 readers would ignore the
+   * residual Gaussians and score with the wrong distance; format 3 readers expect Gaussians
+   * as full float32 matrices, not packed in half precision. */
+  gboolean gaussians = model->method == UAD_METHOD_PADIM || model->n_residuals > 0;
   GString *s = g_string_new ("{");
-  append_number (s, "format", model->n_residuals > 0 ? 3 : needs_2 ? 2 : 1);
+  append_number (s, "format", gaussians ? 4 : model->feature_mean != NULL ? 2 : 1);
   append_text (s, "method", uad_method_name (model->method));
   append_text (s, "mode", model->separate ? "separate" : "unified");
   append_text (s, "score", uad_score_kind_name (model->score_kind));
@@ -485,9 +486,8 @@ model_of_method (Reader *r, const UadJson *root, UadMethod method, UadBackboneKi
   if (method == UAD_METHOD_PADIM)
     {
       int channels = integer (r, member (r, root, "padim", UAD_JSON_OBJECT), "channels", 1, 8192);
-      double c = channels;
-      if (!held_by_file (r, (separate ? n : 1) * (double) GRID * GRID * (c + c * c),
-                         "Gaussians"))
+      double per_set = (double) uad_padim_stored_params (channels, GRID * GRID);
+      if (!held_by_file (r, (separate ? n : 1) * per_set, "Gaussians"))
         return NULL;
       return uad_model_new_padim (kind, sha, channels, separate, names, n);
     }
@@ -514,8 +514,9 @@ residuals_from_json (Reader *r, const UadJson *residual, UadModel *model)
       r->ok = FALSE;
     }
   int n = per_class ? 1 + model->n_classes : 1;
-  double c = channels;
-  if (!r->ok || !held_by_file (r, n * (double) GRID * GRID * (c + c * c), "residual Gaussians"))
+  if (!r->ok
+      || !held_by_file (r, n * (double) uad_padim_stored_params (channels, GRID * GRID),
+                        "residual Gaussians"))
     return;
   UadPadim **residuals = g_new (UadPadim *, n);
   for (int i = 0; i < n; i++)

@@ -27,14 +27,15 @@
  *
  * Optionally the model standardises the features per channel before anything else sees them:
  * tensors "standardization.mean" and "standardization.std" [C], and a "standardization" object
- * in the metadata. Such a model, and a PaDiM model, is written as format 2, which older readers
- * refuse instead of misreading; any other model is written as format 1, as before.
+ * in the metadata. Such a model is written as format 2, which older readers refuse instead of
+ * misreading; any other model without Gaussians is written as format 1, as before.
  *
  * Optionally a UniAD model measures the reconstruction residual (features - reconstruction)
  * with per-position Gaussians of the training images' residuals (uad-residual.h) instead of
  * its L2 norm: tensors "residual." (fitted on every class) and, when fitted per class too,
  * "class.<i>.residual." + the names in uad-padim.h, and a "residual" object in the metadata.
- * Such a model is written as format 3. */
+ * A model with Gaussians (PaDiM's or the residual's) is written as format 4, whose Gaussians
+ * are packed in half precision; formats 2 and 3 (full float32 matrices) still read. */
 #pragma once
 
 #include "uad-anomaly-map.h"
@@ -45,7 +46,7 @@
 #include "uad-verdict.h"
 
 /* The newest format this program reads. */
-#define UAD_MODEL_FORMAT_VERSION 3
+#define UAD_MODEL_FORMAT_VERSION 4
 
 typedef enum {
   UAD_METHOD_UNIAD,  /* reconstruction transformers */

@@ -72,6 +72,15 @@ cholesky (double *s, int c)
   return TRUE;
 }
 
+/* W as the file keeps it: in half precision, so that the Gaussians scored right after fitting
+ * and after a reload are the same, bit for bit. The ridge bounds |W| by 1 / sqrt (ridge) = 10,
+ * well inside the half range; its relative precision, 2^-11, moves distances by less than that. */
+static float
+round_to_half (double v)
+{
+  return uad_half_to_float (uad_half_from_float ((float) v));
+}
+
 static void
 fit_range (int64_t begin, int64_t end, int worker, void *ctx)
 {
@@ -120,7 +129,13 @@ fit_range (int64_t begin, int64_t end, int worker, void *ctx)
         {
           mean[k] = (float) mu[k];
           for (int j = 0; j < c; j++)
-            whiten[(size_t) k * c + j] = j <= k ? (float) w[(size_t) k * c + j] : 0.0f;
+            whiten[(size_t) k * c + j] = j <= k ? round_to_half (w[(size_t) k * c + j]) : 0.0f;
+          /* Only features beyond 10^7 could push the diagonal out of half precision. */
+          if (!(whiten[(size_t) k * c + k] > 0) || !isfinite (whiten[(size_t) k * c + k]))
+            {
+              g_atomic_int_compare_and_exchange (&f->failed_position, -1, (gint) p);
+              return;
+            }
         }
     }
 }
@@ -142,7 +157,8 @@ uad_padim_fit (UadPadim *g, const UadTensor *features, const int *images, int n_
     {
       g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
                    "the features' covariance at position %d is not positive definite even with "
-                   "the ridge %g (are some features not finite?)", f.failed_position, ridge);
+                   "the ridge %g, or too large for half precision (are some features not "
+                   "finite?)", f.failed_position, ridge);
       return FALSE;
     }
   return TRUE;
@@ -198,13 +214,29 @@ uad_padim_distance (const UadPadim *g, const float *features, int n, float *scra
 
 /* ---- file --------------------------------------------------------------------------------- */
 
+int64_t
+uad_padim_stored_params (int channels, int positions)
+{
+  return (int64_t) positions * (channels + (int64_t) channels * (channels + 1) / 2);
+}
+
 void
 uad_padim_save (const UadPadim *g, UadSafetensorsWriter *w, const char *prefix)
 {
+  int c = g->channels;
+  int64_t packed = (int64_t) c * (c + 1) / 2;
   g_autofree char *mean = g_strconcat (prefix, "mean", NULL);
-  g_autofree char *whiten = g_strconcat (prefix, "cholesky_inverse", NULL);
+  g_autofree char *whiten = g_strconcat (prefix, "cholesky_inverse_packed", NULL);
+  g_autofree guint16 *halves = g_new (guint16, g->positions * packed);
+  guint16 *out = halves;
+  for (int p = 0; p < g->positions; p++)
+    for (int i = 0; i < c; i++)
+      for (int j = 0; j <= i; j++)
+        *out++ = uad_half_from_float (g->whiten->data[((size_t) p * c + i) * c + j]);
   uad_safetensors_writer_add_tensor (w, mean, g->mean);
-  uad_safetensors_writer_add_tensor (w, whiten, g->whiten);
+  uad_safetensors_writer_add_raw (w, whiten, UAD_DTYPE_F16, 2,
+                                  (int64_t[]) { g->positions, packed }, halves,
+                                  (size_t) (g->positions * packed) * sizeof *halves);
 }
 
 static gboolean
@@ -247,18 +279,44 @@ check_triangular (const UadTensor *t, UadSafetensors *st, const char *name, GErr
   return TRUE;
 }
 
+/* W [P, C, C] from the packed lower triangle (this program's files) or, in files written
+ * before format 4, the full matrix. */
+static UadTensor *
+load_whiten (const UadPadim *g, UadSafetensors *st, const char *prefix, char **name,
+             GError **error)
+{
+  int c = g->channels;
+  *name = g_strconcat (prefix, "cholesky_inverse_packed", NULL);
+  if (!uad_safetensors_get_info (st, *name, NULL, NULL, NULL))
+    {
+      g_free (*name);
+      *name = g_strconcat (prefix, "cholesky_inverse", NULL);
+      return uad_safetensors_load (st, *name, 3, (int64_t[]) { g->positions, c, c }, error);
+    }
+  int64_t packed = (int64_t) c * (c + 1) / 2;
+  g_autoptr (UadTensor) t = uad_safetensors_load (st, *name, 2,
+                                                  (int64_t[]) { g->positions, packed }, error);
+  if (t == NULL)
+    return NULL;
+  UadTensor *whiten = uad_tensor_new_3d (g->positions, c, c); /* zeroed: the upper triangle */
+  const float *in = t->data;
+  for (int p = 0; p < g->positions; p++)
+    for (int i = 0; i < c; i++)
+      for (int j = 0; j <= i; j++)
+        whiten->data[((size_t) p * c + i) * c + j] = *in++;
+  return whiten;
+}
+
 gboolean
 uad_padim_load (UadPadim *g, UadSafetensors *st, const char *prefix, GError **error)
 {
   g_autofree char *mean_name = g_strconcat (prefix, "mean", NULL);
-  g_autofree char *whiten_name = g_strconcat (prefix, "cholesky_inverse", NULL);
+  g_autofree char *whiten_name = NULL;
   g_autoptr (UadTensor) mean = uad_safetensors_load (st, mean_name, 2,
                                                      (int64_t[]) { g->positions, g->channels }, error);
   if (mean == NULL || !all_finite (mean, st, mean_name, error))
     return FALSE;
-  g_autoptr (UadTensor) whiten = uad_safetensors_load (st, whiten_name, 3,
-                                                       (int64_t[]) { g->positions, g->channels, g->channels },
-                                                       error);
+  g_autoptr (UadTensor) whiten = load_whiten (g, st, prefix, &whiten_name, error);
   if (whiten == NULL || !all_finite (whiten, st, whiten_name, error)
       || !check_triangular (whiten, st, whiten_name, error))
     return FALSE;

@@ -481,9 +481,8 @@ uad_safetensors_get_data (UadSafetensors *st, const char *name, size_t *n_bytes)
   return st->data + e->begin;
 }
 
-/* IEEE half to float, exactly: subnormals become normal floats, inf and NaN (payload kept) stay. */
-static float
-half_to_float (guint16 h)
+float
+uad_half_to_float (guint16 h)
 {
   guint32 sign = (guint32) (h & 0x8000) << 16;
   guint32 exponent = (h >> 10) & 0x1f;
@@ -503,6 +502,42 @@ half_to_float (guint16 h)
   float out;
   memcpy (&out, &bits, 4);
   return out;
+}
+
+guint16
+uad_half_from_float (float f)
+{
+  guint32 x;
+  memcpy (&x, &f, 4);
+  guint32 sign = (x >> 16) & 0x8000, mantissa = x & 0x7fffff;
+  int exponent = (int) ((x >> 23) & 0xff);
+  if (exponent == 0xff) /* inf stays inf; NaN stays a (quiet) NaN */
+    return (guint16) (sign | 0x7c00 | (mantissa ? 0x200 | (mantissa >> 13) : 0));
+  exponent += 15 - 127;
+  if (exponent >= 0x1f)
+    return (guint16) (sign | 0x7c00);
+  guint32 h, rest, halfway;
+  if (exponent > 0)
+    {
+      h = ((guint32) exponent << 10) | (mantissa >> 13);
+      rest = mantissa & 0x1fff;
+      halfway = 0x1000;
+    }
+  else if (exponent >= -10)
+    {
+      /* A subnormal half: the implicit bit joins the mantissa, shifted to units of 2^-24. */
+      int shift = 14 - exponent;
+      mantissa |= 0x800000;
+      h = mantissa >> shift;
+      rest = mantissa & ((1u << shift) - 1);
+      halfway = 1u << (shift - 1);
+    }
+  else
+    return (guint16) sign; /* below half the smallest subnormal */
+  /* Round to nearest, ties to even; a carry out of the mantissa rightly bumps the exponent. */
+  if (rest > halfway || (rest == halfway && (h & 1)))
+    h++;
+  return (guint16) (sign | h);
 }
 
 /* bfloat16 is the upper half of a float. */
@@ -529,7 +564,7 @@ convert_to_f32 (UadDType dtype, const guint8 *src, float *dst, int64_t n)
         {
           guint16 h;
           memcpy (&h, src + 2 * i, 2); /* the mapping need not be aligned */
-          dst[i] = dtype == UAD_DTYPE_F16 ? half_to_float (h) : bf16_to_float (h);
+          dst[i] = dtype == UAD_DTYPE_F16 ? uad_half_to_float (h) : bf16_to_float (h);
         }
       break;
     case UAD_DTYPE_F64:

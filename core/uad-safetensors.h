@@ -86,6 +86,11 @@ const guint8 *uad_safetensors_get_data (UadSafetensors *st, const char *name, si
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadSafetensors, uad_safetensors_close)
 
+/* IEEE half precision (F16): a float rounded to the nearest half (ties to even; beyond the
+ * half range it becomes infinity), and a half back to float exactly. */
+guint16 uad_half_from_float (float f);
+float uad_half_to_float (guint16 h);
+
 /* Builds a safetensors file in memory and saves it atomically. Tensors are written in the order
  * added, metadata keys in the order first added. Data is copied when added. Adding a tensor name
  * twice, the name "__metadata__", or data whose size does not match the shape is a programming

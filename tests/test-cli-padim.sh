@@ -31,8 +31,8 @@ with open(sys.argv[1], "rb") as f:
 meta = json.loads(header["__metadata__"]["uniad"])
 names = [k for k in header if k != "__metadata__"]
 prefix = "class.1.padim." if sys.argv[2] == "separate" else "padim."
-assert meta["method"] == "padim" and meta["format"] == 2 and meta["mode"] == sys.argv[2]
-assert header[prefix + "cholesky_inverse"]["shape"] == [196, 168, 168]
+assert meta["method"] == "padim" and meta["format"] == 4 and meta["mode"] == sys.argv[2]
+assert header[prefix + "cholesky_inverse_packed"]["shape"] == [196, 168 * 169 // 2]
 assert header[prefix + "mean"]["shape"] == [196, 168]
 assert not any("reconstruction" in k or "decoder" in k for k in names)
 assert all(c["score_std"] > 0 for c in meta["classes"])

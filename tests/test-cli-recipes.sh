@@ -29,29 +29,31 @@ grep -q "decoder: trained" "$tmp/out" || fail "budget: no decoder: $(cat "$tmp/o
 grep -q "validation AUROC [0-9.]* with the residual distance" "$tmp/out" \
   || fail "budget: no estimate under the residual distance: $(cat "$tmp/out")"
 
-# The model's residual Gaussians: one set by default, one more per class with
-# class-mahalanobis, none for the official recipe or distance=l2.
+# The model's residual Gaussians, packed in half precision: one set and one per class by
+# default, the first alone with distance=mahalanobis, none for the official recipe or
+# distance=l2.
 residual_sets () {
   python3 - "$1" <<'PY'
 import json, struct, sys
 with open(sys.argv[1], "rb") as f:
     header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
 meta = json.loads(header["__metadata__"]["uniad"])
-sets = [k for k in header if k.endswith("residual.cholesky_inverse")]
-assert all(header[k]["shape"] == [196, 168, 168] for k in sets)
-assert (meta["format"] == 3) == bool(sets) and ("residual" in meta) == bool(sets)
+sets = [k for k in header if k.endswith("residual.cholesky_inverse_packed")]
+assert all(header[k]["shape"] == [196, 168 * 169 // 2] and header[k]["dtype"] == "F16"
+           for k in sets)
+assert (meta["format"] == 4) == bool(sets) and ("residual" in meta) == bool(sets)
 print(len(sets))
 PY
 }
-[[ $(residual_sets "$tmp/b.uniad") == 1 ]] || fail "fast: not one set of residual Gaussians"
-run 0 "${train[@]}" --recipe fast:distance=class-mahalanobis --epochs 1 --no-decoder --out "$tmp/c.uniad"
-[[ $(residual_sets "$tmp/c.uniad") == 3 ]] || fail "class-mahalanobis: not 1 + 2 sets"
+[[ $(residual_sets "$tmp/b.uniad") == 3 ]] || fail "fast: not 1 + 2 sets of residual Gaussians"
+run 0 "${train[@]}" --recipe fast:distance=mahalanobis --epochs 1 --no-decoder --out "$tmp/c.uniad"
+[[ $(residual_sets "$tmp/c.uniad") == 1 ]] || fail "distance=mahalanobis: not one set"
 run 0 "${train[@]}" --recipe fast:distance=l2 --epochs 1 --no-decoder --out "$tmp/l.uniad"
 [[ $(residual_sets "$tmp/l.uniad") == 0 ]] || fail "distance=l2: residual Gaussians"
 run 2 "${train[@]}" --recipe fast:distance=cosine --epochs 1 --out "$tmp/x.uniad"
 grep -q "expected l2, mahalanobis or class-mahalanobis" "$tmp/out" || fail "bad distance: $(cat "$tmp/out")"
 # Per-class Gaussians serve images whose class the path names: eval runs on both kinds.
-run 0 eval --model "$tmp/c.uniad" --weights "$weights" --data "$data"
+run 0 eval --model "$tmp/b.uniad" --weights "$weights" --data "$data"
 grep -q "residual Mahalanobis distance per class" "$tmp/out" || fail "eval: $(cat "$tmp/out")"
 
 run 0 infer --model "$tmp/b.uniad" --weights "$weights" "$data/pcb/test" --reconstructions "$tmp/rec"

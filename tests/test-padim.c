@@ -125,8 +125,9 @@ test_against_direct (void)
   float got[N_TEST * P], want[N_TEST * P];
   uad_padim_distance (g, test->data, N_TEST, scratch, got);
   direct_mahalanobis (train, test, want);
-  /* The factor is kept and applied in float32: about 1e-6 relative per step, a few steps. */
-  uad_test_assert_close ("PaDiM distance", got, want, N_TEST * P, 1e-5);
+  /* The factor is kept in half precision (relative rounding up to 2^-11 = 4.9e-4 per entry,
+   * partly cancelling over a row) and applied in float32. */
+  uad_test_assert_close ("PaDiM distance", got, want, N_TEST * P, 4.9e-4);
   g_assert_cmpfloat (want[0], >, 10); /* the outlier: the test can tell a wrong covariance */
 
   /* A subset of the images gives that subset's Gaussians. */
@@ -282,6 +283,50 @@ zero_diagonal (UadTensor *t)
   t->data[(3 * c + 2) * c + 2] = 0; /* position 3, row 2 */
 }
 
+static void
+zero_packed_diagonal (UadTensor *t)
+{
+  t->data[3 * t->shape[1] + 2 * 3 / 2 + 2] = 0; /* position 3, row 2 of the packed rows */
+}
+
+/* dst: src as a format 2 file wrote it, each packed factor as the full float32 matrix it
+ * stands for; edit (if not NULL) changes class 1's. */
+static void
+write_format_2 (const char *src, const char *dst, void (*edit) (UadTensor *t))
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (UadSafetensors) st = uad_safetensors_open (src, &error);
+  g_assert_no_error (error);
+  g_autoptr (UadSafetensorsWriter) w = uad_safetensors_writer_new ();
+  g_autofree char *meta = g_strdup (uad_safetensors_get_metadata (st, "uniad"));
+  char *format = strstr (meta, "\"format\":4");
+  g_assert_nonnull (format);
+  format[strlen ("\"format\":")] = '2';
+  uad_safetensors_writer_add_metadata (w, "uniad", meta);
+  for (guint i = 0; i < uad_safetensors_get_n_tensors (st); i++)
+    {
+      const char *name = uad_safetensors_get_name (st, i);
+      g_autoptr (UadTensor) t = uad_safetensors_load (st, name, 0, NULL, &error);
+      g_assert_no_error (error);
+      if (!g_str_has_suffix (name, "cholesky_inverse_packed"))
+        {
+          uad_safetensors_writer_add_tensor (w, name, t);
+          continue;
+        }
+      g_autoptr (UadTensor) full = uad_tensor_new_3d (t->shape[0], CHANNELS, CHANNELS);
+      const float *in = t->data;
+      for (int64_t p = 0; p < t->shape[0]; p++)
+        for (int r = 0; r < CHANNELS; r++)
+          for (int c = 0; c <= r; c++)
+            full->data[(p * CHANNELS + r) * CHANNELS + c] = *in++;
+      g_autofree char *full_name = g_strndup (name, strlen (name) - strlen ("_packed"));
+      if (edit && strcmp (full_name, "class.1.padim.cholesky_inverse") == 0)
+        edit (full);
+      uad_safetensors_writer_add_tensor (w, full_name, full);
+    }
+  g_assert_true (uad_safetensors_writer_save (w, dst, &error));
+}
+
 /* Loading dst fails with code, naming the file. */
 static void
 assert_load_fails (const char *dst, int code)
@@ -308,13 +353,27 @@ test_damaged_files (void)
   assert_load_fails (bad, UAD_ERROR_MISMATCH);
   uad_test_copy_safetensors (path, bad, "class.0.padim.mean", put_nan, NULL, NULL);
   assert_load_fails (bad, UAD_ERROR_FORMAT);
-  uad_test_copy_safetensors (path, bad, "class.1.padim.cholesky_inverse", put_nan, NULL, NULL);
-  assert_load_fails (bad, UAD_ERROR_FORMAT);
-  uad_test_copy_safetensors (path, bad, "class.1.padim.cholesky_inverse", put_above_diagonal, NULL,
+  uad_test_copy_safetensors (path, bad, "class.1.padim.cholesky_inverse_packed", put_nan, NULL,
                              NULL);
   assert_load_fails (bad, UAD_ERROR_FORMAT);
-  uad_test_copy_safetensors (path, bad, "class.0.padim.cholesky_inverse", zero_diagonal, NULL,
-                             NULL);
+  uad_test_copy_safetensors (path, bad, "class.0.padim.cholesky_inverse_packed",
+                             zero_packed_diagonal, NULL, NULL);
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  /* Format 2 files, with full float32 factors, still load and score the same; their damage is
+   * refused as well. */
+  write_format_2 (path, bad, NULL);
+  g_autoptr (UadModel) old = uad_model_load (bad, &error);
+  g_assert_no_error (error);
+  g_autoptr (UadTensor) test = random_features (N_IMAGES, 8);
+  double now[N_IMAGES], before[N_IMAGES];
+  uad_model_score_features (m, test, class_of, now);
+  uad_model_score_features (old, test, class_of, before);
+  g_assert_cmpmem (now, sizeof now, before, sizeof before);
+  write_format_2 (path, bad, put_nan);
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  write_format_2 (path, bad, put_above_diagonal);
+  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  write_format_2 (path, bad, zero_diagonal);
   assert_load_fails (bad, UAD_ERROR_FORMAT);
   /* The metadata says other channels than the tensors have. */
   uad_test_copy_safetensors (path, bad, NULL, NULL, "\"padim\":{\"channels\":6}",
@@ -322,8 +381,8 @@ test_damaged_files (void)
   assert_load_fails (bad, UAD_ERROR_MISMATCH);
   uad_test_copy_safetensors (path, bad, NULL, NULL, "\"method\":\"padim\"", "\"method\":\"knn\"");
   assert_load_fails (bad, UAD_ERROR_INVALID);
-  /* Format 1 readers could not read it: the file says so. */
-  uad_test_copy_safetensors (path, bad, NULL, NULL, "\"format\":2", "\"format\":4");
+  /* A format newer than this program's is refused as such. */
+  uad_test_copy_safetensors (path, bad, NULL, NULL, "\"format\":4", "\"format\":5");
   assert_load_fails (bad, UAD_ERROR_UNSUPPORTED);
   /* An unchanged copy loads: the failures above are the damage's. */
   uad_test_copy_safetensors (path, bad, NULL, NULL, NULL, NULL);

@@ -626,6 +626,37 @@ test_shared_files (void)
   g_assert_no_error (error);
 }
 
+/* Float to half rounds to nearest, ties to even, over the whole half range: every half comes
+ * back as itself, a float halfway between two halves goes to the even one and a float a step
+ * off the halfway point to the nearer one; beyond the range is infinity, below half the
+ * smallest subnormal zero. */
+static void
+test_half_precision (void)
+{
+  for (guint32 h = 0; h <= 0xffff; h++)
+    {
+      float f = uad_half_to_float ((guint16) h);
+      if (isnan (f))
+        g_assert_true (isnan (uad_half_to_float (uad_half_from_float (f))));
+      else
+        g_assert_cmphex (uad_half_from_float (f), ==, h);
+      guint16 next = (guint16) (h + 1);
+      float g = uad_half_to_float (next);
+      if ((h & 0x7fff) >= 0x7c00 || (next & 0x7fff) >= 0x7c00 || next == 0x8000)
+        continue; /* no finite neighbour of the same sign */
+      float mid = (f + g) / 2; /* exact: halves have 11 significant bits, floats 24 */
+      g_assert_cmphex (uad_half_from_float (mid), ==, (h & 1) ? next : h);
+      g_assert_cmphex (uad_half_from_float (nextafterf (mid, f)), ==, h);
+      g_assert_cmphex (uad_half_from_float (nextafterf (mid, g)), ==, next);
+    }
+  g_assert_cmphex (uad_half_from_float (65519.0f), ==, 0x7bff);
+  g_assert_cmphex (uad_half_from_float (65520.0f), ==, 0x7c00);
+  g_assert_cmphex (uad_half_from_float (-1e30f), ==, 0xfc00);
+  g_assert_cmphex (uad_half_from_float (0x1p-25f), ==, 0);
+  g_assert_cmphex (uad_half_from_float (nextafterf (0x1p-25f, 1)), ==, 1);
+  g_assert_cmphex (uad_half_from_float (-0x1p-30f), ==, 0x8000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -638,5 +669,6 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/atomic-save", test_atomic_save);
   g_test_add_func ("/safetensors/writer-misuse", test_writer_misuse);
   g_test_add_func ("/safetensors/shared-files", test_shared_files);
+  g_test_add_func ("/safetensors/half-precision", test_half_precision);
   return g_test_run ();
 }

@@ -484,7 +484,7 @@ test_residual_file (void)
   g_assert_true (uad_residual_fit (m, features, class_of, UAD_RESIDUAL_CLASS_GAUSSIAN, &error));
   g_assert_true (uad_model_save (m, path, &error));
   g_autofree char *meta = model_metadata (path);
-  g_assert_nonnull (strstr (meta, "\"format\":3"));
+  g_assert_nonnull (strstr (meta, "\"format\":4"));
   g_assert_nonnull (strstr (meta, "\"residual\":{\"channels\":10,\"per_class\":1}"));
   g_autoptr (UadModel) back = uad_model_load (path, &error);
   g_assert_no_error (error);
@@ -504,11 +504,11 @@ test_residual_file (void)
   uad_test_copy_safetensors (path, bad, NULL, NULL, "\"residual\":{\"channels\":10",
                              "\"residual\":{\"channels\":12");
   assert_load_fails (bad, UAD_ERROR_FORMAT);
-  /* A model of one set claiming one per class asks for more than the file holds. */
+  /* A model of one set claiming one per class lacks the per-class tensors. */
   g_assert_true (uad_residual_fit (m, features, class_of, UAD_RESIDUAL_GAUSSIAN, &error));
   g_assert_true (uad_model_save (m, path, &error));
   uad_test_copy_safetensors (path, bad, NULL, NULL, "\"per_class\":0", "\"per_class\":1");
-  assert_load_fails (bad, UAD_ERROR_FORMAT);
+  assert_load_fails (bad, UAD_ERROR_MISMATCH);
   g_unlink (bad);
   g_unlink (path);
   g_rmdir (dir);
