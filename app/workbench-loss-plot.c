@@ -25,7 +25,7 @@ static const GdkRGBA series_colour[WORKBENCH_LOSS_N_SERIES] = {
   { 0.90, 0.38, 0.0, 1 },  /* decoder: orange */
 };
 
-/* The decades the losses span: [*lo, *hi] with lo < hi, as log10. */
+/* The range of the losses as log10, [*lo, *hi] with lo < hi and a little room on both sides. */
 static gboolean
 loss_range (WorkbenchLossPlot *self, double *lo, double *hi)
 {
@@ -38,7 +38,8 @@ loss_range (WorkbenchLossPlot *self, double *lo, double *hi)
       }
   if (!isfinite (*lo))
     return FALSE;
-  *lo = floor (*lo), *hi = MAX (ceil (*hi), *lo + 1);
+  double room = MAX ((*hi - *lo) * 0.05, 0.02);
+  *lo -= room, *hi += room;
   return TRUE;
 }
 
@@ -58,7 +59,8 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
   double lo = 0, hi = 1;
   gboolean any = loss_range (self, &lo, &hi);
   g_autofree char *x_hi = format_minutes (self->span);
-  g_autofree char *y_lo = g_strdup_printf ("1e%.0f", lo), *y_hi = g_strdup_printf ("1e%.0f", hi);
+  g_autofree char *y_lo = g_strdup_printf ("%.3g", pow (10, lo));
+  g_autofree char *y_hi = g_strdup_printf ("%.3g", pow (10, hi));
   WorkbenchPlotFrame f = workbench_plot_frame (cr, width, height, &fg, _("Training loss"),
                                                _("time"), "0", x_hi, any ? y_lo : "",
                                                any ? y_hi : "");

@@ -473,7 +473,10 @@ add_weights (WorkbenchTrainDialog *self, const char *path)
         adw_combo_row_set_selected (self->weights_row, i);
         return;
       }
-  g_autofree char *name = g_path_get_basename (path);
+  /* The file's name is the choice; the path under it says where it is. */
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *name = g_str_has_suffix (base, ".safetensors")
+    ? g_strndup (base, strlen (base) - strlen (".safetensors")) : g_strdup (base);
   g_ptr_array_add (self->weights_paths, g_strdup (path));
   gtk_string_list_append (self->weights_names, name);
   adw_combo_row_set_selected (self->weights_row, self->weights_paths->len - 1);

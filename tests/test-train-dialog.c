@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test-train-dialog.c: training a model from the workbench's New Model window, in the real
+ * application on a (virtual) X display.
+ *
+ * Two class folders of real good images (pcb and magnetic_tile, N_TRAIN each, not in MVTec
+ * layout) go into the window opened by the window's new-model action, with the MobileNetV2
+ * weights it finds in the user's weights folder and a budget of BUDGET_MINUTES. While the
+ * transformer trains, the loss curve grows (a picture of the window goes under
+ * UNIAD_TEST_ARTIFACTS); Pause stops it at its checkpoint, Resume goes on from there, and the
+ * finished model (with its image decoder) is opened in the workbench and recorded in the
+ * history. The model then inspects magnetic_tile test images in MVTec layout: the broken tile
+ * scores above every good one. Needs UNIAD_SHARED, an X display and GSETTINGS_SCHEMA_DIR;
+ * skips without them. */
+#include "test-util.h"
+#include "test-workbench-util.h"
+#include "uad-cpu.h"
+#include "uad-dataset.h"
+#include "uad-model.h"
+#include "workbench-driver.h"
+#include "workbench-loss-plot.h"
+#include "workbench-train-dialog.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#define N_TRAIN 8
+#define N_GOOD 4
+#define BUDGET_MINUTES 0.3
+/* A broken tile: its defect covers a fifth of the image. */
+#define DEFECT "break"
+#define DEFECTIVE "006.png"
+
+static struct {
+  char *root;
+  WorkbenchApplication *app;
+  WorkbenchWindow *window;
+  WorkbenchSession *session;
+  WorkbenchTrainDialog *dialog;
+  char *model;
+} t;
+
+/* Links the first n images of from into to (made). */
+static void
+link_images (const char *from, const char *to, int n)
+{
+  g_assert_cmpint (g_mkdir_with_parents (to, 0755), ==, 0);
+  g_auto (GStrv) images = uad_list_images (from, NULL);
+  g_assert_nonnull (images);
+  for (int i = 0; i < n; i++)
+    {
+      g_assert_nonnull (images[i]);
+      g_autofree char *name = g_path_get_basename (images[i]);
+      g_autofree char *link = g_build_filename (to, name, NULL);
+      g_assert_cmpint (symlink (images[i], link), ==, 0);
+    }
+}
+
+static WorkbenchTrainDialog *
+find_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
+      if (WORKBENCH_IS_TRAIN_DIALOG (w))
+        return WORKBENCH_TRAIN_DIALOG (w);
+    }
+  return NULL;
+}
+
+static GtkWidget *
+child (const char *name)
+{
+  GtkWidget *w = wb_find_named (GTK_WIDGET (t.dialog), name);
+  g_assert_nonnull (w);
+  return w;
+}
+
+static void
+click (const char *name)
+{
+  GtkWidget *button = child (name);
+  g_assert_true (gtk_widget_get_visible (button));
+  g_assert_true (gtk_widget_is_sensitive (button));
+  g_signal_emit_by_name (button, "clicked");
+}
+
+static gboolean
+state_is (gpointer data)
+{
+  WorkbenchTrainState state = workbench_train_dialog_get_state (t.dialog);
+  if (state == WORKBENCH_TRAIN_STOPPED)
+    g_error ("training stopped: %s", gtk_label_get_text (GTK_LABEL (child ("log"))));
+  return state == (WorkbenchTrainState) GPOINTER_TO_INT (data);
+}
+
+/* The transformer has drawn n points of its curve and can be paused. */
+static gboolean
+curve_has (gpointer data)
+{
+  WorkbenchLossPlot *plot = WORKBENCH_LOSS_PLOT (child ("loss-plot"));
+  return workbench_loss_plot_get_n_points (plot, WORKBENCH_LOSS_TRANSFORMER)
+           >= GPOINTER_TO_UINT (data)
+         && gtk_widget_is_sensitive (child ("pause"));
+}
+
+static gboolean
+drawn (gpointer data)
+{
+  GskRenderNode **node = data;
+  GtkWidget *w = GTK_WIDGET (t.dialog);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (w), gtk_widget_get_height (w));
+  *node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (*node == NULL)
+    gtk_widget_queue_draw (w);
+  return *node != NULL;
+}
+
+/* The window as drawn, as a PNG under UNIAD_TEST_ARTIFACTS. */
+static void
+screenshot (const char *name)
+{
+  GtkWidget *w = GTK_WIDGET (t.dialog);
+  g_autoptr (GskRenderNode) node = NULL;
+  g_assert_true (wb_wait_for (drawn, &node, 10000));
+  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (
+    gtk_native_get_renderer (GTK_NATIVE (w)), node,
+    &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (w), gtk_widget_get_height (w)));
+  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  if (dir)
+    g_mkdir_with_parents (dir, 0755);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+static gboolean
+session_flag (const char *name)
+{
+  gboolean value;
+  g_object_get (t.session, name, &value, NULL);
+  return value;
+}
+
+static gboolean
+model_opened (gpointer data)
+{
+  const WorkbenchModelInfo *info = workbench_session_get_model (t.session);
+  return !session_flag ("loading") && info != NULL && g_strcmp0 (info->path, t.model) == 0;
+}
+
+static gboolean
+opened (gpointer data)
+{
+  guint n;
+  g_object_get (t.session, "n-items", &n, NULL);
+  return n == GPOINTER_TO_UINT (data) && !session_flag ("loading");
+}
+
+static gboolean
+all_inspected (gpointer data)
+{
+  GListModel *items = workbench_session_get_items (t.session);
+  guint n = g_list_model_get_n_items (items);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (WorkbenchItem) item = g_list_model_get_item (items, i);
+      if (!workbench_item_get_inspected (item))
+        return FALSE;
+    }
+  return n == GPOINTER_TO_UINT (data) && !session_flag ("loading") && !session_flag ("inspecting");
+}
+
+static void
+test_train (void)
+{
+  g_autofree char *weights = uad_test_shared_path ("weights/mobilenet_v2_1.0_224.safetensors");
+  g_autofree char *industrial = uad_test_shared_path ("data/industrial");
+  if (weights == NULL || industrial == NULL)
+    {
+      g_test_skip ("no shared test material");
+      return;
+    }
+  t.root = wb_test_make_dir ();
+  /* Class folders, as a user has them: the folder's name is the class. */
+  const char *classes[] = { "pcb", "magnetic_tile" };
+  g_autofree char *good = g_build_filename (t.root, "good", NULL);
+  for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
+    {
+      g_autofree char *from = g_build_filename (industrial, classes[k], "train", "good", NULL);
+      g_autofree char *to = g_build_filename (good, classes[k], NULL);
+      link_images (from, to, N_TRAIN);
+    }
+  g_autofree char *test = g_build_filename (t.root, "data", "magnetic_tile", "test", NULL);
+  g_autofree char *good_from = g_build_filename (industrial, "magnetic_tile", "test", "good", NULL);
+  g_autofree char *good_to = g_build_filename (test, "good", NULL);
+  link_images (good_from, good_to, N_GOOD);
+  g_autofree char *bad_dir = g_build_filename (test, DEFECT, NULL);
+  g_autofree char *bad_from = g_build_filename (industrial, "magnetic_tile", "test", DEFECT,
+                                                DEFECTIVE, NULL);
+  g_autofree char *bad_to = g_build_filename (bad_dir, DEFECTIVE, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (bad_dir, 0755), ==, 0);
+  g_assert_cmpint (symlink (bad_from, bad_to), ==, 0);
+
+  /* Features go to a cache of the test's own. */
+  g_autofree char *cache = g_build_filename (t.root, "cache", NULL);
+  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+  g_autofree char *data_home = g_build_filename (t.root, "xdg-data", NULL);
+  t.app = wb_start (data_home, weights, "Trainer");
+  if (t.app == NULL)
+    {
+      g_test_skip ("no display or settings schema (see the messages above)");
+      return;
+    }
+  g_application_activate (G_APPLICATION (t.app));
+  t.window = WORKBENCH_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (t.app)));
+  t.session = workbench_window_get_session (t.window);
+  g_action_group_activate_action (G_ACTION_GROUP (t.window), "new-model", NULL);
+  t.dialog = find_dialog ();
+  g_assert_nonnull (t.dialog);
+  gtk_window_set_default_size (GTK_WINDOW (t.dialog), 760, 820);
+
+  /* The weights are found in the user's weights folder; the classes come from their folders. */
+  g_assert_false (gtk_widget_is_sensitive (child ("train")));
+  g_autofree char *found = g_strdup (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("weights"))));
+  g_assert_true (g_str_has_suffix (found, "uniad-workbench/weights/mobilenet_v2_1.0_224.safetensors"));
+  for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
+    {
+      g_autofree char *folder = g_build_filename (good, classes[k], NULL);
+      g_assert_true (workbench_train_dialog_add_folder (t.dialog, folder));
+    }
+  t.model = g_build_filename (t.root, "models", "new.uniad", NULL);
+  workbench_train_dialog_set_output (t.dialog, t.model);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (child ("budget")), BUDGET_MINUTES);
+  wb_spin (100);
+  screenshot ("train-dialog-setup.png");
+  click ("train");
+
+  /* The curve grows while the transformer trains; then a pause at its checkpoint. */
+  g_assert_true (wb_wait_for (curve_has, GUINT_TO_POINTER (3), 60000));
+  wb_spin (200);
+  screenshot ("train-dialog.png");
+  click ("pause");
+  g_assert_true (wb_wait_for (state_is, GINT_TO_POINTER (WORKBENCH_TRAIN_PAUSED), 30000));
+  g_autofree char *checkpoint = g_strconcat (t.model, ".checkpoint", NULL);
+  g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (t.model, G_FILE_TEST_EXISTS));
+  WorkbenchLossPlot *plot = WORKBENCH_LOSS_PLOT (child ("loss-plot"));
+  guint before = workbench_loss_plot_get_n_points (plot, WORKBENCH_LOSS_TRANSFORMER);
+
+  /* Resumed from the checkpoint, it ends with the decoder, saved, opened and recorded. */
+  click ("resume");
+  g_assert_true (wb_wait_for (state_is, GINT_TO_POINTER (WORKBENCH_TRAIN_DONE), 60000));
+  g_assert_cmpuint (workbench_loss_plot_get_n_points (plot, WORKBENCH_LOSS_TRANSFORMER), >, before);
+  g_assert_cmpuint (workbench_loss_plot_get_n_points (plot, WORKBENCH_LOSS_DECODER), >, 0);
+  g_assert_false (g_file_test (checkpoint, G_FILE_TEST_EXISTS));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (UadModel) model = uad_model_load (t.model, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (model->n_classes, ==, 2);
+  g_assert_cmpstr (model->classes[0].name, ==, "magnetic_tile");
+  g_assert_cmpstr (model->classes[1].name, ==, "pcb");
+  g_assert_cmpint (model->classes[0].n_train, ==, N_TRAIN);
+  g_assert_nonnull (model->decoder);
+  g_assert_true (wb_wait_for (model_opened, NULL, 30000));
+  const WorkbenchModelInfo *info = workbench_session_get_model (t.session);
+  g_assert_true (info->has_decoder);
+  g_autofree char *history = g_build_filename (data_home, "uniad-workbench", "history.sqlite3", NULL);
+  g_autoptr (UadHistory) h = uad_history_open (history, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (UadHistoryModel) recorded = uad_history_get_model (h, info->model_id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (recorded);
+  g_assert_cmpstr (recorded->path, ==, t.model);
+  click ("close");
+
+  /* The model ranks the broken tile above every good one. */
+  workbench_session_open_folders (t.session, (const char *const[]) { test, NULL });
+  g_assert_true (wb_wait_for (opened, GUINT_TO_POINTER (N_GOOD + 1), 30000));
+  g_action_group_activate_action (G_ACTION_GROUP (t.window), "inspect", NULL);
+  g_assert_true (wb_wait_for (all_inspected, GUINT_TO_POINTER (N_GOOD + 1), 60000));
+  GListModel *items = workbench_session_get_items (t.session);
+  double defective = NAN, best_good = -INFINITY;
+  for (guint i = 0; i < g_list_model_get_n_items (items); i++)
+    {
+      g_autoptr (WorkbenchItem) item = g_list_model_get_item (items, i);
+      double score = workbench_item_get_score (item);
+      g_test_message ("%s: %g", workbench_item_get_name (item), score);
+      if (g_strcmp0 (workbench_item_get_defect (item), DEFECT) == 0)
+        defective = score;
+      else
+        best_good = MAX (best_good, score);
+    }
+  g_assert_cmpfloat (defective, >, best_good);
+}
+
+int
+main (int argc, char **argv)
+{
+  uad_cpu_select_blas_kernels (argv);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/train-dialog/train-pause-resume-rank", test_train);
+  int status = g_test_run ();
+  if (t.window)
+    gtk_window_destroy (GTK_WINDOW (t.window));
+  g_clear_object (&t.app);
+  if (t.root)
+    wb_test_remove_tree (t.root);
+  g_free (t.model);
+  return status;
+}
