@@ -56,19 +56,6 @@ link_images (const char *from, const char *to, int n)
     }
 }
 
-static WorkbenchTrainDialog *
-find_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
-      if (WORKBENCH_IS_TRAIN_DIALOG (w))
-        return WORKBENCH_TRAIN_DIALOG (w);
-    }
-  return NULL;
-}
-
 static GtkWidget *
 child (const char *name)
 {
@@ -106,50 +93,11 @@ curve_has (gpointer data)
 }
 
 static gboolean
-drawn (gpointer data)
-{
-  GskRenderNode **node = data;
-  GtkWidget *w = GTK_WIDGET (t.dialog);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (w), gtk_widget_get_height (w));
-  *node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (*node == NULL)
-    gtk_widget_queue_draw (w);
-  return *node != NULL;
-}
-
-/* The window as drawn, as a PNG under UNIAD_TEST_ARTIFACTS. */
-static void
-screenshot (const char *name)
-{
-  GtkWidget *w = GTK_WIDGET (t.dialog);
-  g_autoptr (GskRenderNode) node = NULL;
-  g_assert_true (wb_wait_for (drawn, &node, 10000));
-  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (
-    gtk_native_get_renderer (GTK_NATIVE (w)), node,
-    &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (w), gtk_widget_get_height (w)));
-  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
-  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
-  if (dir)
-    g_mkdir_with_parents (dir, 0755);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
-
-static gboolean
-session_flag (const char *name)
-{
-  gboolean value;
-  g_object_get (t.session, name, &value, NULL);
-  return value;
-}
-
-static gboolean
 model_opened (gpointer data)
 {
   const WorkbenchModelInfo *info = workbench_session_get_model (t.session);
-  return !session_flag ("loading") && info != NULL && g_strcmp0 (info->path, t.model) == 0;
+  return !wb_session_flag (t.session, "loading") && info != NULL
+         && g_strcmp0 (info->path, t.model) == 0;
 }
 
 static gboolean
@@ -157,7 +105,7 @@ opened (gpointer data)
 {
   guint n;
   g_object_get (t.session, "n-items", &n, NULL);
-  return n == GPOINTER_TO_UINT (data) && !session_flag ("loading");
+  return n == GPOINTER_TO_UINT (data) && !wb_session_flag (t.session, "loading");
 }
 
 static gboolean
@@ -171,7 +119,8 @@ all_inspected (gpointer data)
       if (!workbench_item_get_inspected (item))
         return FALSE;
     }
-  return n == GPOINTER_TO_UINT (data) && !session_flag ("loading") && !session_flag ("inspecting");
+  return n == GPOINTER_TO_UINT (data) && !wb_session_flag (t.session, "loading")
+         && !wb_session_flag (t.session, "inspecting");
 }
 
 static void
@@ -219,7 +168,7 @@ test_train (void)
   t.window = WORKBENCH_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (t.app)));
   t.session = workbench_window_get_session (t.window);
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "new-model", NULL);
-  t.dialog = find_dialog ();
+  t.dialog = (WorkbenchTrainDialog *) wb_find_toplevel (WORKBENCH_TYPE_TRAIN_DIALOG);
   g_assert_nonnull (t.dialog);
   gtk_window_set_default_size (GTK_WINDOW (t.dialog), 760, 820);
 
@@ -236,13 +185,13 @@ test_train (void)
   workbench_train_dialog_set_output (t.dialog, t.model);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (child ("budget")), BUDGET_MINUTES);
   wb_spin (100);
-  screenshot ("train-dialog-setup.png");
+  wb_screenshot (GTK_WIDGET (t.dialog), "train-dialog-setup.png");
   click ("train");
 
   /* The curve grows while the transformer trains; then a pause at its checkpoint. */
   g_assert_true (wb_wait_for (curve_has, GUINT_TO_POINTER (3), 60000));
   wb_spin (200);
-  screenshot ("train-dialog.png");
+  wb_screenshot (GTK_WIDGET (t.dialog), "train-dialog.png");
   click ("pause");
   g_assert_true (wb_wait_for (state_is, GINT_TO_POINTER (WORKBENCH_TRAIN_PAUSED), 30000));
   g_autofree char *checkpoint = g_strconcat (t.model, ".checkpoint", NULL);
