@@ -315,7 +315,11 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer data)
   Run *run = self->run;
   self->run = NULL;
   self->spent += (g_get_monotonic_time () - run->started) / 1e6;
-  gboolean paused = self->pausing && g_error_matches (error, UAD_ERROR, UAD_ERROR_CANCELLED);
+  /* A pause that came as the transformer ended stopped the decoder, which has no checkpoint:
+   * that run cannot be resumed, and says so as a stopped one. */
+  g_autofree char *checkpoint = g_strconcat (self->output, ".checkpoint", NULL);
+  gboolean paused = self->pausing && g_error_matches (error, UAD_ERROR, UAD_ERROR_CANCELLED)
+                    && g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR);
   self->pausing = FALSE;
   if (model != NULL)
     {
