@@ -23,6 +23,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #define N_TRAIN 8
 #define N_GOOD 4
