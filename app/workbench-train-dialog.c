@@ -62,7 +62,7 @@ G_DEFINE_FINAL_TYPE (WorkbenchTrainDialog, workbench_train_dialog, ADW_TYPE_WIND
 /* One job on the worker; the window keeps it until it ends. */
 struct _Run
 {
-  WorkbenchTrainDialog *dialog; /* a reference, for the updates it posts */
+  WorkbenchTrainDialog *dialog; /* the task's source object, alive while the task is */
   char **names, **folders;      /* the classes */
   char *weights, *out, *cache_dir;
   gboolean separate, decoder, resume;
@@ -75,7 +75,6 @@ struct _Run
 static void
 run_free (Run *run)
 {
-  g_object_unref (run->dialog);
   g_strfreev (run->names);
   g_strfreev (run->folders);
   g_free (run->weights);
@@ -357,7 +356,7 @@ static void
 start_run (WorkbenchTrainDialog *self, gboolean resume)
 {
   Run *run = g_new0 (Run, 1);
-  run->dialog = g_object_ref (self);
+  run->dialog = self;
   g_ptr_array_add (self->class_names, NULL);
   g_ptr_array_add (self->class_folders, NULL);
   run->names = g_strdupv ((char **) self->class_names->pdata);
