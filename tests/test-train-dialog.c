@@ -4,7 +4,8 @@
  *
  * Two class folders of real good images (pcb and magnetic_tile, N_TRAIN each, not in MVTec
  * layout) go into the window opened by the window's new-model action, with the MobileNetV2
- * weights it finds in the user's weights folder and a budget of BUDGET_MINUTES. While the
+ * weights it finds in the user's weights folder and a budget of BUDGET_MINUTES. A first run
+ * cancelled while the transformer trains leaves neither a model nor a checkpoint. While the
  * transformer trains, the loss curve grows (a picture of the window goes under
  * UNIAD_TEST_ARTIFACTS); Pause stops it at its checkpoint, Resume goes on from there, and the
  * finished model (with its image decoder) is opened in the workbench and recorded in the
@@ -27,10 +28,13 @@
 
 #define N_TRAIN 8
 #define N_GOOD 4
-#define BUDGET_MINUTES 0.3
+#define BUDGET_MINUTES 0.25
 /* A broken tile: its defect covers a fifth of the image. */
 #define DEFECT "break"
 #define DEFECTIVE "006.png"
+
+/* Class folders, named as the classes. */
+static const char *const classes[] = { "pcb", "magnetic_tile" };
 
 static struct {
   char *root;
@@ -78,7 +82,7 @@ static gboolean
 state_is (gpointer data)
 {
   WorkbenchTrainState state = workbench_train_dialog_get_state (t.dialog);
-  if (state == WORKBENCH_TRAIN_STOPPED)
+  if (state == WORKBENCH_TRAIN_STOPPED && GPOINTER_TO_INT (data) != WORKBENCH_TRAIN_STOPPED)
     g_error ("training stopped: %s", gtk_label_get_text (GTK_LABEL (child ("log"))));
   return state == (WorkbenchTrainState) GPOINTER_TO_INT (data);
 }
@@ -124,6 +128,35 @@ all_inspected (gpointer data)
          && !wb_session_flag (t.session, "inspecting");
 }
 
+static gboolean
+dialog_gone (gpointer data)
+{
+  return wb_find_toplevel (WORKBENCH_TYPE_TRAIN_DIALOG) == NULL;
+}
+
+/* The New Model window from the window's action, set to train the class folders under good
+ * into out: the weights are found in the user's weights folder, the classes are named after
+ * their folders. */
+static void
+open_dialog (const char *good, const char *out)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (t.window), "new-model", NULL);
+  t.dialog = (WorkbenchTrainDialog *) wb_find_toplevel (WORKBENCH_TYPE_TRAIN_DIALOG);
+  g_assert_nonnull (t.dialog);
+  gtk_window_set_default_size (GTK_WINDOW (t.dialog), 760, 820);
+  g_assert_false (gtk_widget_is_sensitive (child ("train")));
+  const char *found = adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("weights")));
+  g_assert_true (g_str_has_suffix (found, "uniad-workbench/weights/mobilenet_v2_1.0_224.safetensors"));
+  for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
+    {
+      g_autofree char *folder = g_build_filename (good, classes[k], NULL);
+      g_assert_true (workbench_train_dialog_add_folder (t.dialog, folder));
+    }
+  workbench_train_dialog_set_output (t.dialog, out);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (child ("budget")), BUDGET_MINUTES);
+  wb_spin (100);
+}
+
 static void
 test_train (void)
 {
@@ -136,7 +169,6 @@ test_train (void)
     }
   t.root = wb_test_make_dir ();
   /* Class folders, as a user has them: the folder's name is the class. */
-  const char *classes[] = { "pcb", "magnetic_tile" };
   g_autofree char *good = g_build_filename (t.root, "good", NULL);
   for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
     {
@@ -168,24 +200,22 @@ test_train (void)
   g_application_activate (G_APPLICATION (t.app));
   t.window = WORKBENCH_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (t.app)));
   t.session = workbench_window_get_session (t.window);
-  g_action_group_activate_action (G_ACTION_GROUP (t.window), "new-model", NULL);
-  t.dialog = (WorkbenchTrainDialog *) wb_find_toplevel (WORKBENCH_TYPE_TRAIN_DIALOG);
-  g_assert_nonnull (t.dialog);
-  gtk_window_set_default_size (GTK_WINDOW (t.dialog), 760, 820);
 
-  /* The weights are found in the user's weights folder; the classes come from their folders. */
-  g_assert_false (gtk_widget_is_sensitive (child ("train")));
-  g_autofree char *found = g_strdup (adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("weights"))));
-  g_assert_true (g_str_has_suffix (found, "uniad-workbench/weights/mobilenet_v2_1.0_224.safetensors"));
-  for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
-    {
-      g_autofree char *folder = g_build_filename (good, classes[k], NULL);
-      g_assert_true (workbench_train_dialog_add_folder (t.dialog, folder));
-    }
+  /* Cancelled while the transformer trains: neither a model nor a checkpoint is left. */
+  g_autofree char *cancelled = g_build_filename (t.root, "models", "cancelled.uniad", NULL);
+  g_autofree char *cancelled_checkpoint = g_strconcat (cancelled, ".checkpoint", NULL);
+  open_dialog (good, cancelled);
+  click ("train");
+  g_assert_true (wb_wait_for (curve_has, GUINT_TO_POINTER (1), 60000));
+  click ("cancel");
+  g_assert_true (wb_wait_for (state_is, GINT_TO_POINTER (WORKBENCH_TRAIN_STOPPED), 30000));
+  g_assert_false (g_file_test (cancelled_checkpoint, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (cancelled, G_FILE_TEST_EXISTS));
+  click ("close");
+  g_assert_true (wb_wait_for (dialog_gone, NULL, 10000));
+
   t.model = g_build_filename (t.root, "models", "new.uniad", NULL);
-  workbench_train_dialog_set_output (t.dialog, t.model);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (child ("budget")), BUDGET_MINUTES);
-  wb_spin (100);
+  open_dialog (good, t.model);
   wb_screenshot (GTK_WIDGET (t.dialog), "train-dialog-setup.png");
   click ("train");
 
