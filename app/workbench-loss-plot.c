@@ -46,8 +46,10 @@ loss_range (WorkbenchLossPlot *self, double *lo, double *hi)
 static char *
 format_minutes (double seconds)
 {
+  double minutes = seconds / 60;
+  int digits = minutes >= 10 ? 0 : minutes >= 1 ? 1 : 2; /* 0.25 min is not 0.2 */
   /* Translators: a time on the loss plot's axis, in minutes */
-  return g_strdup_printf (_("%.1f min"), seconds / 60);
+  return g_strdup_printf (_("%.*f min"), digits, minutes);
 }
 
 static void
