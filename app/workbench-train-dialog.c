@@ -53,11 +53,20 @@ struct _WorkbenchTrainDialog
   double spent;                 /* seconds of the budget used by the runs before a pause */
   gboolean pausing;             /* the run in progress stops to be resumed */
   gboolean closing;             /* the window goes once the run has stopped */
+  gboolean output_existed;      /* the model file was there before the training */
 };
 
 G_DEFINE_FINAL_TYPE (WorkbenchTrainDialog, workbench_train_dialog, ADW_TYPE_WINDOW)
 
 /* ---- The worker --------------------------------------------------------------------------- */
+
+/* What the window asks of a running job: a pause stops the transformer at its next step (it
+ * has a checkpoint; once it is done the run goes on to the end), a cancel stops any phase. */
+typedef enum {
+  STOP_NONE,
+  STOP_PAUSE,
+  STOP_CANCEL,
+} StopRequest;
 
 /* One job on the worker; the window keeps it until it ends. */
 struct _Run
@@ -68,7 +77,7 @@ struct _Run
   gboolean separate, decoder, resume;
   double spent;                 /* budget seconds used before this run */
   gint64 started, deadline;
-  gint stop;                    /* atomic: the job stops at its next step */
+  gint stop;                    /* atomic: a StopRequest */
   gint64 last_post;             /* worker only */
 };
 
@@ -126,7 +135,8 @@ static gboolean
 on_job_progress (const UadTrainJobProgress *p, void *user_data)
 {
   Run *run = user_data;
-  if (g_atomic_int_get (&run->stop))
+  int stop = g_atomic_int_get (&run->stop);
+  if (stop == STOP_CANCEL || (stop == STOP_PAUSE && p->phase == UAD_TRAIN_PHASE_TRANSFORMER))
     return FALSE;
   gint64 now = g_get_monotonic_time ();
   gboolean epoch_end = (p->transformer && p->transformer->step == p->transformer->steps_per_epoch)
@@ -261,10 +271,12 @@ show_stats (WorkbenchTrainDialog *self, const Update *u)
 static void
 apply_update (WorkbenchTrainDialog *self, const Update *u)
 {
-  /* Late news of a run that is stopping, or has stopped, would hide that. */
-  if (self->state != WORKBENCH_TRAIN_RUNNING || g_atomic_int_get (&self->run->stop))
+  /* Late news of a run that is being cancelled, or has stopped, would hide that. */
+  if (self->state != WORKBENCH_TRAIN_RUNNING
+      || g_atomic_int_get (&self->run->stop) == STOP_CANCEL)
     return;
-  gtk_label_set_text (self->phase_label, phase_title (u->phase));
+  if (!self->pausing)
+    gtk_label_set_text (self->phase_label, phase_title (u->phase));
   /* Only the transformer has a checkpoint to stop at. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->pause_button),
                             u->phase == UAD_TRAIN_PHASE_TRANSFORMER && !self->pausing);
@@ -298,11 +310,15 @@ set_state (WorkbenchTrainDialog *self, WorkbenchTrainState state)
                           state == WORKBENCH_TRAIN_DONE || state == WORKBENCH_TRAIN_STOPPED);
 }
 
+/* A cancelled training leaves nothing behind: its checkpoint, and the model file it made (a
+ * transformer saved before the decoder was stopped); a file that was there before stays. */
 static void
-drop_checkpoint (WorkbenchTrainDialog *self)
+discard (WorkbenchTrainDialog *self)
 {
   g_autofree char *checkpoint = g_strconcat (self->output, ".checkpoint", NULL);
   g_unlink (checkpoint);
+  if (!self->output_existed)
+    g_unlink (self->output);
 }
 
 static void
@@ -314,11 +330,8 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer data)
   Run *run = self->run;
   self->run = NULL;
   self->spent += (g_get_monotonic_time () - run->started) / 1e6;
-  /* A pause that came as the transformer ended stopped the decoder, which has no checkpoint:
-   * that run cannot be resumed, and says so as a stopped one. */
-  g_autofree char *checkpoint = g_strconcat (self->output, ".checkpoint", NULL);
-  gboolean paused = self->pausing && g_error_matches (error, UAD_ERROR, UAD_ERROR_CANCELLED)
-                    && g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR);
+  gboolean stopped = g_error_matches (error, UAD_ERROR, UAD_ERROR_CANCELLED);
+  gboolean paused = self->pausing && stopped; /* only the transformer stops for a pause */
   self->pausing = FALSE;
   if (model != NULL)
     {
@@ -338,11 +351,10 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   else
     {
-      gboolean cancelled = g_error_matches (error, UAD_ERROR, UAD_ERROR_CANCELLED);
-      if (cancelled)
-        drop_checkpoint (self);
-      gtk_label_set_text (self->phase_label, cancelled ? _("Training cancelled")
-                                                       : _("Training failed"));
+      if (stopped)
+        discard (self);
+      gtk_label_set_text (self->phase_label, stopped ? _("Training cancelled")
+                                                     : _("Training failed"));
       gtk_label_set_text (self->log_label, error->message);
       set_state (self, WORKBENCH_TRAIN_STOPPED);
     }
@@ -385,6 +397,7 @@ static void
 on_train (WorkbenchTrainDialog *self)
 {
   self->budget = gtk_spin_button_get_value (self->budget_spin) * 60;
+  self->output_existed = g_file_test (self->output, G_FILE_TEST_EXISTS);
   self->spent = 0;
   workbench_loss_plot_reset (self->loss_plot, self->budget);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
@@ -398,10 +411,11 @@ stop_run (WorkbenchTrainDialog *self, gboolean pause)
 {
   self->pausing = pause;
   gtk_widget_set_sensitive (GTK_WIDGET (self->pause_button), FALSE);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), FALSE);
+  /* A pause can still be turned into a cancel. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), pause);
   gtk_label_set_text (self->phase_label, pause ? _("Pausing at the next checkpoint…")
                                                : _("Cancelling…"));
-  g_atomic_int_set (&self->run->stop, 1);
+  g_atomic_int_set (&self->run->stop, pause ? STOP_PAUSE : STOP_CANCEL);
 }
 
 static void
@@ -424,7 +438,7 @@ on_cancel (WorkbenchTrainDialog *self)
     stop_run (self, FALSE);
   else /* paused: nothing runs, the checkpoint goes */
     {
-      drop_checkpoint (self);
+      discard (self);
       gtk_label_set_text (self->phase_label, _("Training cancelled"));
       set_state (self, WORKBENCH_TRAIN_STOPPED);
     }
@@ -436,7 +450,7 @@ workbench_train_dialog_close_request (GtkWindow *window)
 {
   WorkbenchTrainDialog *self = WORKBENCH_TRAIN_DIALOG (window);
   if (self->state == WORKBENCH_TRAIN_PAUSED)
-    drop_checkpoint (self);
+    discard (self);
   if (self->run == NULL)
     return FALSE;
   self->closing = TRUE;

@@ -9,8 +9,9 @@
  * budget in minutes (feature extraction and the image decoder inside it, with the default
  * recipe) and the model file. The training page shows the phase, the budget spent, a live
  * loss curve, the loss, images per second and time left. Pause stops the transformer at a
- * checkpoint (only it has one) and Resume goes on from it with the budget left; Cancel stops
- * and deletes the checkpoint; closing the window cancels. The finished model is opened in the
+ * checkpoint (only it has one; once it is done the run goes on to the end) and Resume goes on
+ * from it with the budget left; Cancel stops and deletes what the run wrote; closing the
+ * window cancels. The finished model is opened in the
  * session, which records it in the history. */
 #pragma once
 
