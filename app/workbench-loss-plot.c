@@ -43,6 +43,15 @@ loss_range (WorkbenchLossPlot *self, double *lo, double *hi)
   return TRUE;
 }
 
+/* Where a point goes in the frame, with log10 losses lo..hi from bottom to top. */
+static void
+place (WorkbenchLossPlot *self, const WorkbenchPlotFrame *f, double lo, double hi,
+       const Point *p, double *x, double *y)
+{
+  *x = f->x + CLAMP (p->seconds / self->span, 0, 1) * f->w;
+  *y = f->y + f->h - (log10 (p->loss) - lo) / (hi - lo) * f->h;
+}
+
 static char *
 format_minutes (double seconds)
 {
@@ -83,18 +92,23 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
       workbench_plot_set_colour (cr, &series_colour[s], 1);
       for (guint i = 0; i < pts->len; i++)
         {
-          const Point *p = &g_array_index (pts, Point, i);
-          double x = f.x + CLAMP (p->seconds / self->span, 0, 1) * f.w;
-          double y = f.y + f.h - (log10 (p->loss) - lo) / (hi - lo) * f.h;
+          double x, y;
+          place (self, &f, lo, hi, &g_array_index (pts, Point, i), &x, &y);
           if (i == 0)
             cairo_move_to (cr, x, y);
           else
             cairo_line_to (cr, x, y);
         }
-      /* A single point is a dot, not an invisible line. */
-      if (pts->len == 1)
-        cairo_rel_line_to (cr, 1, 0);
       cairo_stroke (cr);
+      /* Each point marked: a short run has few, and a single one is no line. */
+      for (guint i = 0; i < pts->len; i++)
+        {
+          double x, y;
+          place (self, &f, lo, hi, &g_array_index (pts, Point, i), &x, &y);
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, x, y, 2.5, 0, 2 * G_PI);
+        }
+      cairo_fill (cr);
     }
 }
 

@@ -93,12 +93,13 @@ transformer_trains (gpointer data)
   return gtk_widget_is_sensitive (child ("pause"));
 }
 
-/* The transformer's curve has a point. */
+/* The transformer's curve has three points, or as many as it will have. */
 static gboolean
 curve_drawn (gpointer data)
 {
   WorkbenchLossPlot *plot = WORKBENCH_LOSS_PLOT (child ("loss-plot"));
-  return workbench_loss_plot_get_n_points (plot, WORKBENCH_LOSS_TRANSFORMER) > 0;
+  guint n = workbench_loss_plot_get_n_points (plot, WORKBENCH_LOSS_TRANSFORMER);
+  return n >= 3 || (n > 0 && !gtk_widget_is_sensitive (child ("pause")));
 }
 
 static gboolean
