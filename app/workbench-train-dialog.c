@@ -763,6 +763,10 @@ workbench_train_dialog_new (GtkWindow *parent, WorkbenchSession *session)
   WorkbenchTrainDialog *self = g_object_new (WORKBENCH_TYPE_TRAIN_DIALOG,
                                              "transient-for", parent, NULL);
   self->session = g_object_ref (session);
+  /* The backbone of the open model, whose weights the session found by their SHA-256. */
+  const WorkbenchModelInfo *info = workbench_session_get_model (session);
+  if (info != NULL && info->weights_path != NULL)
+    add_weights (self, info->weights_path);
   return self;
 }
 

@@ -2,9 +2,10 @@
 /* workbench-train-dialog.h: the New Model window: a UniAD model trained from folders of good
  * images, within a time budget, by the core's training job (uad-train-job.h) on a worker.
  *
- * The setup page takes the backbone weights (those in the user's weights folder, or a file
- * chosen; the backbone is recognised from the file and the model records its SHA-256, by which
- * the workbench finds the weights again), folders of good images (one per class, or an MVTec
+ * The setup page takes the backbone weights (those in the user's weights folder, those of the
+ * open model, which the session found by their SHA-256, or a file chosen; the backbone is
+ * recognised from the file and the model records its SHA-256, by which the workbench finds the
+ * weights again), folders of good images (one per class, or an MVTec
  * root for its classes' train/good), one transformer for all classes or one per class, the
  * budget in minutes (feature extraction and the image decoder inside it, with the default
  * recipe) and the model file. The training page shows the phase, the budget spent, a live

@@ -99,19 +99,29 @@ make_folders (const char *industrial, char ***names, char ***folders)
   return root;
 }
 
+/* The dataset of make_folders' class folders (in *folders, under *root). */
+static UadDataset *
+make_dataset (const char *industrial, char **root, char ***folders)
+{
+  g_auto (GStrv) names = NULL;
+  *root = make_folders (industrial, &names, folders);
+  g_autoptr (GError) error = NULL;
+  UadDataset *ds = uad_train_job_dataset_from_folders ((const char *const *) names,
+                                                       (const char *const *) *folders, 2, &error);
+  g_assert_no_error (error);
+  return ds;
+}
+
 static void
 test_dataset_from_folders (void)
 {
   g_autofree char *industrial = uad_test_shared_path ("data/industrial");
   if (industrial == NULL)
     return;
-  g_auto (GStrv) names = NULL, folders = NULL;
-  g_autofree char *root = make_folders (industrial, &names, &folders);
+  g_auto (GStrv) folders = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr (UadDataset) ds = make_dataset (industrial, &root, &folders);
   g_autoptr (GError) error = NULL;
-  g_autoptr (UadDataset) ds = uad_train_job_dataset_from_folders ((const char *const *) names,
-                                                                  (const char *const *) folders,
-                                                                  2, &error);
-  g_assert_no_error (error);
   g_assert_cmpint (ds->n_classes, ==, 2);
   g_assert_cmpstr (ds->classes[0].name, ==, "magnetic_tile"); /* sorted, as a scan's */
   g_assert_cmpint (ds->classes[0].n_train, ==, N_IMAGES);
@@ -158,13 +168,10 @@ test_stop_and_resume (void)
   g_autofree char *weights = uad_test_shared_path ("weights/mobilenet_v2_1.0_224.safetensors");
   if (industrial == NULL || weights == NULL)
     return;
-  g_auto (GStrv) names = NULL, folders = NULL;
-  g_autofree char *root = make_folders (industrial, &names, &folders);
+  g_auto (GStrv) folders = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr (UadDataset) ds = make_dataset (industrial, &root, &folders);
   g_autoptr (GError) error = NULL;
-  g_autoptr (UadDataset) ds = uad_train_job_dataset_from_folders ((const char *const *) names,
-                                                                  (const char *const *) folders,
-                                                                  2, &error);
-  g_assert_no_error (error);
   UadBackbone *bb = uad_backbone_load (UAD_BACKBONE_MOBILENET_V2, weights, &error);
   g_assert_no_error (error);
   g_autofree char *sha = uad_weights_sha256 (weights, &error);
