@@ -4,8 +4,9 @@
  *
  * Two class folders of real good images (pcb and magnetic_tile, N_TRAIN each, not in MVTec
  * layout) go into the window opened by the window's new-model action, with the MobileNetV2
- * weights it finds in the user's weights folder and a budget of BUDGET_MINUTES. A first run
- * cancelled while the transformer trains leaves neither a model nor a checkpoint. The second
+ * weights it finds in the user's weights folder and a budget of BUDGET_MINUTES. A first run,
+ * from the same images as an MVTec root, cancelled while the transformer trains leaves neither
+ * a model nor a checkpoint. The second
  * is paused at the transformer's checkpoint and resumed from it; the loss curve grows (a
  * picture of the window goes under UNIAD_TEST_ARTIFACTS), and the finished model (with its
  * image decoder) is opened in the workbench and recorded in the history. The model then inspects magnetic_tile test images in MVTec layout: the broken tile
@@ -33,7 +34,7 @@
 #define DEFECTIVE "006.png"
 
 /* Class folders, named as the classes. */
-static const char *const classes[] = { "pcb", "magnetic_tile" };
+static const char *const classes[] = { "magnetic_tile", "pcb" }; /* as an MVTec root lists them */
 
 static struct {
   char *root;
@@ -139,11 +140,10 @@ dialog_gone (gpointer data)
   return wb_find_toplevel (WORKBENCH_TYPE_TRAIN_DIALOG) == NULL;
 }
 
-/* The New Model window from the window's action, set to train the class folders under good
- * into out: the weights are found in the user's weights folder, the classes are named after
- * their folders. */
+/* The New Model window from the window's action, set to train on the folders added (the two
+ * classes) into out; the weights are found in the user's weights folder. */
 static void
-open_dialog (const char *good, const char *out)
+open_dialog (const char *const *folders, const char *out)
 {
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "new-model", NULL);
   t.dialog = (WorkbenchTrainDialog *) wb_find_toplevel (WORKBENCH_TYPE_TRAIN_DIALOG);
@@ -152,11 +152,16 @@ open_dialog (const char *good, const char *out)
   g_assert_false (gtk_widget_is_sensitive (child ("train")));
   const char *found = adw_action_row_get_subtitle (ADW_ACTION_ROW (child ("weights")));
   g_assert_true (g_str_has_suffix (found, "uniad-workbench/weights/mobilenet_v2_1.0_224.safetensors"));
+  for (int i = 0; folders[i]; i++)
+    g_assert_true (workbench_train_dialog_add_folder (t.dialog, folders[i]));
+  GtkListBox *list = GTK_LIST_BOX (child ("classes"));
   for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
     {
-      g_autofree char *folder = g_build_filename (good, classes[k], NULL);
-      g_assert_true (workbench_train_dialog_add_folder (t.dialog, folder));
+      GtkListBoxRow *row = gtk_list_box_get_row_at_index (list, (int) k);
+      g_assert_nonnull (row);
+      g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, classes[k]);
     }
+  g_assert_null (gtk_list_box_get_row_at_index (list, G_N_ELEMENTS (classes)));
   workbench_train_dialog_set_output (t.dialog, out);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (child ("budget")), BUDGET_MINUTES);
   wb_spin (100);
@@ -173,13 +178,20 @@ test_train (void)
       return;
     }
   t.root = wb_test_make_dir ();
-  /* Class folders, as a user has them: the folder's name is the class. */
-  g_autofree char *good = g_build_filename (t.root, "good", NULL);
+  /* Class folders, as a user has them: the folder's name is the class; and the same in an
+   * MVTec root (ROOT/mvtec/<class>/train/good). */
+  const char *class_folders[G_N_ELEMENTS (classes) + 1] = { NULL };
+  g_autofree char *mvtec = g_build_filename (t.root, "mvtec", NULL);
   for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
     {
       g_autofree char *from = g_build_filename (industrial, classes[k], "train", "good", NULL);
-      g_autofree char *to = g_build_filename (good, classes[k], NULL);
+      char *to = g_build_filename (t.root, "good", classes[k], NULL);
       link_images (from, to, N_TRAIN);
+      class_folders[k] = to;
+      g_autofree char *train = g_build_filename (mvtec, classes[k], "train", NULL);
+      g_autofree char *good = g_build_filename (train, "good", NULL);
+      g_assert_cmpint (g_mkdir_with_parents (train, 0755), ==, 0);
+      g_assert_cmpint (symlink (to, good), ==, 0);
     }
   g_autofree char *test = g_build_filename (t.root, "data", "magnetic_tile", "test", NULL);
   g_autofree char *good_from = g_build_filename (industrial, "magnetic_tile", "test", "good", NULL);
@@ -206,10 +218,11 @@ test_train (void)
   t.window = WORKBENCH_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (t.app)));
   t.session = workbench_window_get_session (t.window);
 
-  /* Cancelled while the transformer trains: neither a model nor a checkpoint is left. */
+  /* From an MVTec root, cancelled while the transformer trains: neither a model nor a
+   * checkpoint is left. */
   g_autofree char *cancelled = g_build_filename (t.root, "models", "cancelled.uniad", NULL);
   g_autofree char *cancelled_checkpoint = g_strconcat (cancelled, ".checkpoint", NULL);
-  open_dialog (good, cancelled);
+  open_dialog ((const char *const[]) { mvtec, NULL }, cancelled);
   click ("train");
   g_assert_true (wb_wait_for (transformer_trains, NULL, 60000));
   click ("cancel");
@@ -220,7 +233,7 @@ test_train (void)
   g_assert_true (wb_wait_for (dialog_gone, NULL, 10000));
 
   t.model = g_build_filename (t.root, "models", "new.uniad", NULL);
-  open_dialog (good, t.model);
+  open_dialog (class_folders, t.model);
   wb_screenshot (GTK_WIDGET (t.dialog), "train-dialog-setup.png");
   click ("train");
 
@@ -279,6 +292,8 @@ test_train (void)
         best_good = MAX (best_good, score);
     }
   g_assert_cmpfloat (defective, >, best_good);
+  for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
+    g_free ((char *) class_folders[k]);
 }
 
 int
