@@ -33,8 +33,8 @@
 #define DEFECT "break"
 #define DEFECTIVE "006.png"
 
-/* Class folders, named as the classes. */
-static const char *const classes[] = { "magnetic_tile", "pcb" }; /* as an MVTec root lists them */
+/* The classes, named as their folders, in the order an MVTec root lists them. */
+static const char *const classes[] = { "magnetic_tile", "pcb" };
 
 static struct {
   char *root;
