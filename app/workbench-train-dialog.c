@@ -13,8 +13,10 @@
 #include "uad-weights.h"
 #include "workbench-loss-plot.h"
 
-/* Progress reaches the window at most this often, and at every epoch's end. */
+/* Progress reaches the window at most this often, and at every point of the curve. */
 #define UPDATE_INTERVAL_US (100 * 1000)
+/* The curve gets a point at every epoch's end, and at least every this share of the budget. */
+#define POINT_SHARE 0.01
 
 typedef struct _Run Run;
 
@@ -78,7 +80,7 @@ struct _Run
   double spent;                 /* budget seconds used before this run */
   gint64 started, deadline;
   gint stop;                    /* atomic: a StopRequest */
-  gint64 last_post;             /* worker only */
+  gint64 last_post, last_point; /* worker only */
 };
 
 static void
@@ -99,7 +101,7 @@ typedef struct {
   gboolean has_progress;
   double fraction_of_budget, loss, images_per_second, seconds_left;
   int done, total;          /* images, in the phases that count them */
-  gboolean point;           /* an epoch ended: (at, loss) goes on the curve */
+  gboolean point;           /* (at, loss) goes on the curve */
   double at;
   char *line;               /* a log line, or NULL */
 } Update;
@@ -141,13 +143,19 @@ on_job_progress (const UadTrainJobProgress *p, void *user_data)
   gint64 now = g_get_monotonic_time ();
   gboolean epoch_end = (p->transformer && p->transformer->step == p->transformer->steps_per_epoch)
                        || (p->decoder && p->decoder->step == p->decoder->steps_per_epoch);
-  if (!epoch_end && now - run->last_post < UPDATE_INTERVAL_US)
+  /* Long epochs get points between their ends too: the running loss of the epoch so far. */
+  gboolean point = !isnan (p->loss)
+                   && (epoch_end || now - run->last_point >= POINT_SHARE * budget_seconds (run)
+                                                             * G_USEC_PER_SEC);
+  if (!point && now - run->last_post < UPDATE_INTERVAL_US)
     return TRUE;
+  if (point)
+    run->last_point = now;
   double at = run->spent + (now - run->started) / 1e6;
   Update u = { .phase = p->phase, .has_progress = TRUE,
                .fraction_of_budget = at / budget_seconds (run), .loss = p->loss,
                .images_per_second = p->images_per_second, .seconds_left = p->seconds_left,
-               .done = p->done, .total = p->total, .point = epoch_end, .at = at };
+               .done = p->done, .total = p->total, .point = point, .at = at };
   post (run, &u);
   return TRUE;
 }
