@@ -25,3 +25,9 @@ app_history_default_path (void)
 {
   return g_build_filename (g_get_user_data_dir (), APP_DATA_FOLDER, "history.sqlite3", NULL);
 }
+
+char *
+app_feature_cache_dir (void)
+{
+  return g_build_filename (g_get_user_cache_dir (), APP_DATA_FOLDER, "features", NULL);
+}

@@ -12,3 +12,6 @@ char *app_weights_dir (void);
 char *app_weights_default_path (UadBackboneKind kind);
 /* $XDG_DATA_HOME/uniad-workbench/history.sqlite3: the workbench's inspection history. */
 char *app_history_default_path (void);
+/* $XDG_CACHE_HOME/uniad-workbench/features: backbone features of training images, kept across
+ * runs (uad-feature-cache.h); created when needed. */
+char *app_feature_cache_dir (void);

@@ -19,12 +19,6 @@ int cli_study_shortcut (int argc, char **argv);
 #include "uad-dataset.h"
 #include "uad-model.h"
 
-/* `uniad train`'s image decoder (cli-train-decoder.c, which is also `uniad train-decoder`):
- * trains model's decoder on features of paths within deadline (or opts' epochs when 0). */
-gboolean cli_add_decoder (UadModel *model, UadNormalization norm, const UadTensor *features,
-                          const char *const *paths, int n, const UadDecoderTrainOptions *opts,
-                          gint64 deadline, GError **error);
-
 /* `uniad train --method padim` (cli-train-padim.c): a PaDiM model (uad-padim.h) fitted on the
  * features of ds's training images (through the feature cache, as cli_extract_features), with
  * its class statistics and summary, and a progress line. */

@@ -2,18 +2,15 @@
 #include "cli-recipe-model.h"
 
 #include "cli-progress.h"
+#include "uad-train-job.h"
 
 UadModel *
 cli_recipe_model_new (const UadRecipe *recipe, UadBackboneKind kind, const char *sha,
                       const UadTensor *train, gboolean separate, const char *const *class_names,
                       int n_classes, GError **error)
 {
-  UadTransformerConfig cfg;
-  uad_recipe_transformer_config (recipe, (int) train->shape[1], &cfg);
-  UadModel *model = uad_model_new (kind, sha, &cfg, separate, class_names, n_classes, error);
-  if (model != NULL && recipe->standardize)
-    uad_model_fit_standardization (model, train);
-  return model;
+  return uad_train_job_new_model (recipe, kind, sha, train, separate, class_names, n_classes,
+                                  error);
 }
 
 typedef struct {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cli-train-decoder.c: `uniad train-decoder`: adds an image decoder (uad-decoder.h) to a
- * trained model, and measures how honest its pictures are (--quality). Also the decoder
- * training step that `uniad train` runs after the transformer. */
+ * trained model, as `uniad train` does after the transformer (uad-train-job.h), and measures
+ * how honest its pictures are (--quality). */
 #include "cli-commands.h"
 #include "cli-training-data.h"
 #include "cli-common.h"
 #include "cli-progress.h"
+#include "cli-train-monitor.h"
 
 #include "uad-dataset.h"
 #include "uad-error.h"
@@ -15,67 +16,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-static gboolean
-on_load (int done, int total, void *user_data)
-{
-  g_autofree char *text = g_strdup_printf ("decoder targets: %d/%d images", done, total);
-  cli_progress_update (user_data, (double) done / total, text);
-  return !cli_interrupted ();
-}
-
-static gboolean
-on_decoder_step (const UadDecoderTrainProgress *p, void *user_data)
-{
-  g_autofree char *eta = cli_format_duration (p->eta_seconds);
-  g_autofree char *epoch = cli_format_epoch (p->epoch, p->epochs);
-  g_autofree char *text = g_strdup_printf ("decoder: %s  step %d/%d  loss %.5f  %.1f img/s "
-                                           "(%.0f s per 1000 images)  ETA %s",
-                                           epoch, p->step, p->steps_per_epoch,
-                                           p->epoch_loss, p->images_per_second,
-                                           1000 / MAX (p->images_per_second, 1e-9), eta);
-  cli_progress_update (user_data, p->fraction, text);
-  return !cli_interrupted ();
-}
-
-gboolean
-cli_add_decoder (UadModel *model, UadNormalization norm, const UadTensor *features,
-                 const char *const *paths, int n, const UadDecoderTrainOptions *opts,
-                 gint64 deadline, GError **error)
-{
-  CliProgress bar;
-  cli_progress_init (&bar);
-  UadDecoderConfig cfg;
-  uad_decoder_config_default (&cfg, (int) features->shape[1], norm);
-  g_autoptr (UadDecoder) dec = uad_decoder_new (&cfg, error);
-  if (dec == NULL)
-    return FALSE;
-  int size = uad_decoder_get_output_size (dec);
-  g_autofree guint8 *pixels = uad_decoder_load_pixels (paths, n, size, on_load, &bar, error);
-  if (pixels == NULL)
-    return FALSE;
-  UadDecoderTrainOptions o = *opts;
-  if (deadline > 0) /* at least a second: a late transformer must not cost the decoder */
-    o.seconds = MAX ((deadline - g_get_monotonic_time ()) / 1e6, 1.0);
-  double loss, seconds;
-  int epochs;
-  if (!uad_decoder_train (dec, features, pixels, &o, on_decoder_step, &bar, &loss, &seconds,
-                          &epochs, error))
-    {
-      if (bar.tty)
-        fprintf (stderr, "\n");
-      return FALSE;
-    }
-  g_autofree char *done = g_strdup_printf ("decoder: trained %d epochs on %d images: final loss %.5f, "
-                                           "%.1f s (%.1f s per 1000 images)", epochs, n, loss,
-                                           seconds, seconds * 1000 / ((double) n * epochs));
-  cli_progress_done (&bar, done);
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_free (model->decoder_training.date);
-  model->decoder_training = (UadTrainingSummary) { epochs, opts->batch, loss, seconds,
-                                                   g_date_time_format_iso8601 (now), NULL };
-  return uad_model_set_decoder (model, g_steal_pointer (&dec), error);
-}
 
 /* ---- Quality ------------------------------------------------------------------------------ */
 
@@ -267,8 +207,14 @@ train (TrainDecoderArgs *a, UadDetector *det, const UadDataset *ds, GError **err
     return FALSE;
   /* The decoder draws features as the model's scorer hands them out. */
   uad_model_standardize_features (model, features->data, n);
-  return cli_add_decoder (model, uad_backbone_get_normalization (bb), features,
-                          (const char *const *) paths->pdata, n, &a->train, 0, error);
+  CliTrainMonitor monitor;
+  cli_train_monitor_init (&monitor);
+  if (uad_train_job_add_decoder (model, uad_backbone_get_normalization (bb), features,
+                                 (const char *const *) paths->pdata, n, &a->train, 0,
+                                 &monitor.monitor, error))
+    return TRUE;
+  cli_train_monitor_failed (&monitor);
+  return FALSE;
 }
 
 static int

@@ -1,30 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cli-train.c: `uniad train`: a UniAD model from the good images of an MVTec-layout dataset,
  * by a named recipe (uad-recipe.h), for a number of epochs or a time budget, with an image
- * decoder (cli-train-decoder.c) unless --no-decoder; or more training for a finished model.
+ * decoder unless --no-decoder; or more training for a finished model. The run itself is
+ * uad-train-job.h's, shared with the workbench; this file turns options into its job.
  * --method padim fits the PaDiM baseline instead (cli-train-padim.c). */
+#include "app-folders.h"
 #include "cli-commands.h"
 #include "cli-common.h"
-#include "cli-progress.h"
-#include "cli-recipe-model.h"
-#include "cli-training-data.h"
+#include "cli-train-monitor.h"
 
 #include "uad-dataset.h"
 #include "uad-error.h"
-#include "uad-trainer.h"
-#include "uad-validation.h"
+#include "uad-train-job.h"
 #include "uad-verdict.h"
-#include "uad-weights.h"
 
-#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* With a time budget, the image decoder's share of it (it only draws the reconstruction). */
-#define DECODER_SHARE 0.1
-/* --until-plateau's held-out share when neither the recipe nor --validation gives one. */
-#define PLATEAU_DEFAULT_SHARE 0.1
 
 /* Options as given; unset ones (-1, NaN, NULL) take the recipe's values. */
 typedef struct {
@@ -37,87 +29,6 @@ typedef struct {
   double minutes, lr, weight_decay, beta1, beta2, clip, lr_gamma;
   gint64 seed;
 } TrainArgs;
-
-/* What a run does, once the recipe and the options are combined. */
-typedef struct {
-  UadRecipe recipe;
-  UadDecoderTrainOptions decoder;
-  double minutes;   /* the time budget, or 0 */
-  gint64 deadline;  /* g_get_monotonic_time () when it ends, or 0 */
-  gboolean train_decoder; /* not with --no-decoder, nor for a continued model that has one */
-} TrainPlan;
-
-/* Estimates of validation AUROC that may pass without a gain of PLATEAU_GAIN points before
- * --until-plateau ends the training. */
-#define PLATEAU_PATIENCE 3
-#define PLATEAU_GAIN 0.1
-
-typedef struct {
-  CliProgress bar;
-  UadTrainer *trainer;
-  UadModel *model;
-  const UadValidation *validation; /* or NULL */
-  gboolean until_plateau;
-  double estimate, best;           /* latest and best validation AUROC (NaN before any) */
-  int since_best;                  /* estimates since the best one */
-} ProgressState;
-
-/* At the end of each epoch: the validation estimate, and the plateau rule. */
-static void
-validate (ProgressState *ps, const UadTrainProgress *p)
-{
-  ps->estimate = uad_validation_estimate (ps->validation, ps->model,
-                                          p->n_models > 1 ? p->model_index : -1);
-  if (isnan (ps->best) || ps->estimate > ps->best + PLATEAU_GAIN)
-    ps->best = ps->estimate, ps->since_best = 0;
-  else
-    ps->since_best++;
-  g_autofree char *model = p->n_models > 1 ? g_strdup_printf ("model %d/%d, ", p->model_index + 1, p->n_models)
-                                           : g_strdup ("");
-  g_autofree char *line = g_strdup_printf ("%sepoch %d: loss %.5f, validation AUROC (synthetic "
-                                           "anomalies) %.1f, best %.1f", model, p->epoch + 1,
-                                           p->epoch_loss, ps->estimate, ps->best);
-  cli_progress_note (&ps->bar, line);
-  if (ps->until_plateau && ps->since_best >= PLATEAU_PATIENCE)
-    {
-      g_autofree char *stop = g_strdup_printf ("validation AUROC has not improved for %d epochs: "
-                                               "training ends here", PLATEAU_PATIENCE);
-      cli_progress_note (&ps->bar, stop);
-      uad_trainer_finish_model (ps->trainer);
-    }
-}
-
-static gboolean
-on_step (const UadTrainProgress *p, void *user_data)
-{
-  ProgressState *ps = user_data;
-  if (ps->validation != NULL && p->step == p->steps_per_epoch)
-    validate (ps, p);
-  g_autofree char *eta = cli_format_duration (p->eta_seconds);
-  g_autofree char *epoch = cli_format_epoch (p->epoch, p->epochs);
-  g_autofree char *model = p->n_models > 1 ? g_strdup_printf ("model %d/%d  ", p->model_index + 1, p->n_models)
-                                           : g_strdup ("");
-  g_autofree char *val = isnan (ps->estimate) ? g_strdup ("")
-                                              : g_strdup_printf ("  val AUROC %.1f", ps->estimate);
-  g_autofree char *text = g_strdup_printf ("%s%s  step %d/%d  loss %.5f%s  lr %.2e  %.1f img/s  ETA %s",
-                                           model, epoch, p->step, p->steps_per_epoch,
-                                           p->epoch_loss, val, p->lr, p->images_per_second, eta);
-  cli_progress_update (&ps->bar, p->fraction, text);
-  return !cli_interrupted ();
-}
-
-/* A new model for the dataset's classes, with the recipe's standardisation fitted. */
-static UadModel *
-new_model (TrainArgs *a, const TrainPlan *plan, UadBackbone *bb, const char *sha,
-           const UadDataset *ds, const UadTensor *features, GError **error)
-{
-  g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  for (int k = 0; k < ds->n_classes; k++)
-    g_ptr_array_add (names, ds->classes[k].name);
-  return cli_recipe_model_new (&plan->recipe, uad_backbone_get_kind (bb), sha, features,
-                               a->separate, (const char *const *) names->pdata, ds->n_classes,
-                               error);
-}
 
 /* A finished model goes on only with the classes it was trained on, in the same order. */
 static gboolean
@@ -140,162 +51,6 @@ check_continued_classes (const UadModel *model, const UadDataset *ds, const char
   return same;
 }
 
-/* Trains model's transformers on features, from scratch, from the checkpoint (--resume), or
- * from the model's weights (--continue); with validation when given. */
-static gboolean
-train_transformers (TrainArgs *a, const TrainPlan *plan, UadModel *model,
-                    const UadTensor *features, const int *class_of,
-                    const UadValidation *validation, GError **error)
-{
-  ProgressState ps = { .model = model, .validation = validation,
-                       .until_plateau = a->until_plateau, .estimate = NAN, .best = NAN };
-  cli_progress_init (&ps.bar);
-  g_autofree char *checkpoint = g_strconcat (a->out, ".checkpoint", NULL);
-  UadTrainOptions opts = plan->recipe.train;
-  if (plan->deadline > 0)
-    {
-      double left = (plan->deadline - g_get_monotonic_time ()) / 1e6;
-      opts.seconds = MAX (left * (plan->train_decoder ? 1 - DECODER_SHARE : 1), 1);
-      opts.budget_callbacks = TRUE;
-    }
-  UadTrainingSummary before = model->training;
-  UadTrainer *trainer = uad_trainer_new (model, features, class_of, &opts, checkpoint);
-  ps.trainer = trainer;
-  gboolean ok;
-  if (a->resume)
-    ok = uad_trainer_resume (trainer, error);
-  else if (g_file_test (checkpoint, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
-                   "%s exists from an earlier run: continue it with --resume, or delete it", checkpoint);
-      ok = FALSE;
-    }
-  else
-    {
-      if (a->continue_from == NULL)
-        uad_trainer_init_weights (trainer);
-      ok = TRUE;
-    }
-  ok = ok && uad_trainer_run (trainer, on_step, &ps, error);
-  /* The finished state is checkpointed too: it goes only once the model file is in place
-   * (save_trained), so a failed save loses no training. */
-  ok = ok && uad_trainer_save_checkpoint (trainer, error);
-  uad_trainer_free (trainer);
-  if (!ok)
-    {
-      if (ps.bar.tty)
-        fprintf (stderr, "\n");
-      return FALSE;
-    }
-  if (a->continue_from != NULL)
-    {
-      model->training.epochs += before.epochs;
-      model->training.seconds += before.seconds;
-    }
-  g_free (model->training.recipe);
-  model->training.recipe = g_strdup (a->recipe ? a->recipe : plan->recipe.name);
-  /* The estimate under the distance the model keeps, which the epochs' estimates lacked. */
-  g_autofree char *estimate = validation != NULL && model->n_residuals > 0
-    ? g_strdup_printf ("; validation AUROC %.1f with the residual distance",
-                       uad_validation_estimate (validation, model, -1))
-    : g_strdup ("");
-  g_autofree char *summary = g_strdup_printf ("trained %d epochs on %d images: final loss %.5f, %.1f s%s",
-                                              model->training.epochs, (int) features->shape[0],
-                                              model->training.final_loss, model->training.seconds,
-                                              estimate);
-  cli_progress_done (&ps.bar, summary);
-  return TRUE;
-}
-
-/* Saves the trained model, and only then drops its training checkpoint; when the save fails
- * the checkpoint stays, and the message says how to get the model from it. */
-static gboolean
-save_trained (const TrainArgs *a, UadModel *model, GError **error)
-{
-  g_autofree char *checkpoint = g_strconcat (a->out, ".checkpoint", NULL);
-  if (!uad_model_save (model, a->out, error))
-    {
-      if (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
-        g_prefix_error (error, "the training is kept in %s; once %s can be written, run the same "
-                        "command with --resume to save it: ", checkpoint, a->out);
-      return FALSE;
-    }
-  if (g_strcmp0 (a->method, "padim") != 0) /* PaDiM has no checkpoint, and leaves others' */
-    g_unlink (checkpoint);
-  return TRUE;
-}
-
-/* The held-out images and synthetic anomalies of the recipe's (or --validation's) share, or
- * NULL without validation. Without enough images to spare, training goes on without it,
- * unless --until-plateau needs it. */
-static UadValidation *
-make_validation (const TrainArgs *a, const TrainPlan *plan, const UadTensor *features,
-                 const int *class_of, int n_classes, GError **error)
-{
-  double share = !isnan (a->validation) ? a->validation : plan->recipe.validation_share;
-  if (a->until_plateau && !(share > 0))
-    share = PLATEAU_DEFAULT_SHARE;
-  if (!(share > 0))
-    return NULL;
-  g_autoptr (GError) local = NULL;
-  UadValidation *v = uad_validation_new (features, class_of, n_classes, share,
-                                         plan->recipe.train.seed, &local);
-  if (v != NULL)
-    fprintf (stderr, "validation: %d training images held out, each with a synthetic anomaly\n",
-             uad_validation_get_held_out (v));
-  else if (a->until_plateau)
-    g_propagate_error (error, g_steal_pointer (&local));
-  else
-    fprintf (stderr, "validation: none (%s)\n", local->message);
-  return v;
-}
-
-/* Takes ownership of continued (the model to train further, or NULL for a new one). */
-static UadModel *
-train_model (TrainArgs *a, const TrainPlan *plan, UadBackbone *bb, const char *sha,
-             UadModel *continued, const UadDataset *ds, GError **error)
-{
-  g_autoptr (UadModel) model = continued;
-  int n;
-  g_autofree int *class_of = NULL;
-  g_auto (GStrv) paths = cli_training_images (ds, &class_of, &n);
-  g_autoptr (UadTensor) features = cli_extract_features (bb, sha, a->cache_dir, a->no_disk_cache,
-                                                         (const char *const *) paths, n, error);
-  if (features == NULL)
-    return NULL;
-  if (model == NULL && (model = new_model (a, plan, bb, sha, ds, features, error)) == NULL)
-    return NULL;
-  g_autoptr (GError) no_validation = NULL;
-  g_autoptr (UadValidation) validation = make_validation (a, plan, features, class_of,
-                                                          ds->n_classes, &no_validation);
-  if (no_validation != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&no_validation));
-      return NULL;
-    }
-  gboolean trained = validation != NULL
-    ? train_transformers (a, plan, model, uad_validation_get_train_features (validation),
-                          uad_validation_get_train_classes (validation), validation, error)
-    : train_transformers (a, plan, model, features, class_of, NULL, error);
-  if (!trained)
-    return NULL;
-  if (!plan->train_decoder)
-    return g_steal_pointer (&model);
-  /* The decoder draws features as the model's scorer hands them out. */
-  uad_model_standardize_features (model, features->data, n);
-  /* The transformer is trained: keep it even if the decoder does not finish. */
-  if (!save_trained (a, model, error))
-    return NULL;
-  if (!cli_add_decoder (model, uad_backbone_get_normalization (bb), features,
-                        (const char *const *) paths, n, &plan->decoder, plan->deadline, error))
-    {
-      g_prefix_error (error, "%s is saved without an image decoder (add one with 'uniad "
-                      "train-decoder'): ", a->out);
-      return NULL;
-    }
-  return g_steal_pointer (&model);
-}
-
 static void
 print_classes (const UadModel *model)
 {
@@ -310,12 +65,12 @@ print_classes (const UadModel *model)
     }
 }
 
-/* The recipe with the options given on top; fails on an unknown recipe. */
+/* The job of the recipe with the options given on top; fails on an unknown recipe. A budget
+ * counts from now: loading, feature extraction and the decoder are inside it. */
 static gboolean
-make_plan (const TrainArgs *a, TrainPlan *plan, GError **error)
+make_job (const TrainArgs *a, UadTrainJobOptions *job, double *minutes, GError **error)
 {
-  memset (plan, 0, sizeof *plan);
-  if (!uad_recipe_lookup (a->recipe ? a->recipe : UAD_RECIPE_DEFAULT, &plan->recipe, error))
+  if (!uad_train_job_options_init (job, a->recipe, error))
     return FALSE;
   const struct { const char *key, *value; } ablations[] = {
     { "mask", a->mask }, { "queries", a->queries }, { "jitter", a->jitter },
@@ -323,14 +78,14 @@ make_plan (const TrainArgs *a, TrainPlan *plan, GError **error)
   for (size_t i = 0; i < G_N_ELEMENTS (ablations); i++)
     {
       g_autofree char *setting = g_strdup_printf ("%s=%s", ablations[i].key, ablations[i].value);
-      if (ablations[i].value != NULL && !uad_recipe_set (&plan->recipe, setting, error))
+      if (ablations[i].value != NULL && !uad_recipe_set (&job->recipe, setting, error))
         return FALSE;
     }
-  UadTrainOptions *o = &plan->recipe.train;
-  double minutes = a->minutes > 0 ? a->minutes
-                   : a->epochs > 0 ? 0
-                   : plan->recipe.default_minutes;
-  o->epochs = a->epochs > 0 ? a->epochs : plan->recipe.default_epochs;
+  UadTrainOptions *o = &job->recipe.train;
+  *minutes = a->minutes > 0 ? a->minutes
+             : a->epochs > 0 ? 0
+             : job->recipe.default_minutes;
+  if (a->epochs > 0) o->epochs = a->epochs;
   if (a->batch > 0) o->batch = a->batch;
   if (a->lr_step > 0) o->lr_step = a->lr_step;
   if (a->checkpoint_every >= 0) o->checkpoint_every = a->checkpoint_every;
@@ -341,14 +96,17 @@ make_plan (const TrainArgs *a, TrainPlan *plan, GError **error)
   if (!isnan (a->clip)) o->clip = a->clip;
   if (!isnan (a->lr_gamma)) o->lr_gamma = a->lr_gamma;
   o->seed = (guint64) a->seed;
-  uad_decoder_train_options_default (&plan->decoder);
-  plan->decoder.seed = o->seed;
+  job->decoder.seed = o->seed;
   if (a->decoder_epochs > 0)
-    plan->decoder.epochs = a->decoder_epochs;
-  /* A budget counts from now: feature extraction and the decoder are inside it. */
-  plan->minutes = minutes;
-  if (minutes > 0)
-    plan->deadline = g_get_monotonic_time () + (gint64) (minutes * 60 * G_USEC_PER_SEC);
+    job->decoder.epochs = a->decoder_epochs;
+  if (*minutes > 0)
+    job->deadline = g_get_monotonic_time () + (gint64) (*minutes * 60 * G_USEC_PER_SEC);
+  job->recipe_label = a->recipe;
+  job->separate = a->separate;
+  job->resume = a->resume;
+  job->validation = a->validation;
+  job->until_plateau = a->until_plateau;
+  job->out = a->out;
   return TRUE;
 }
 
@@ -362,6 +120,40 @@ load_backbone (TrainArgs *a, const UadModel *continued, char **sha, GError **err
   return cli_load_backbone_sha (&a->bo, sha, error);
 }
 
+/* PaDiM fits in one pass and leaves any checkpoint of other runs alone. */
+static UadModel *
+fit_padim (TrainArgs *a, UadBackbone *bb, const char *sha, const UadDataset *ds, GError **error)
+{
+  g_autoptr (UadModel) model = cli_fit_padim (bb, sha, ds, a->cache_dir, a->no_disk_cache,
+                                              a->separate, error);
+  if (model == NULL || !uad_train_job_save (model, a->out, FALSE, "--resume", error))
+    return NULL;
+  return g_steal_pointer (&model);
+}
+
+static UadModel *
+train_uniad (TrainArgs *a, UadTrainJobOptions *job, double minutes, UadBackbone *bb,
+             const char *sha, UadModel *continued, const UadDataset *ds, GError **error)
+{
+  job->train_decoder = !a->no_decoder && (continued == NULL || continued->decoder == NULL);
+  g_autofree char *length = job->deadline > 0
+    ? g_strdup_printf ("a budget of %g minutes", minutes)
+    : g_strdup_printf ("%d epochs", job->recipe.train.epochs);
+  fprintf (stderr, "recipe %s (%s), %s%s\n", job->recipe.name, job->recipe.summary, length,
+           continued ? ", continuing the model's training" : "");
+  g_autofree char *cache_dir = a->no_disk_cache ? NULL
+                               : a->cache_dir ? g_strdup (a->cache_dir)
+                               : app_feature_cache_dir ();
+  job->cache_dir = cache_dir;
+  CliTrainMonitor monitor;
+  cli_train_monitor_init (&monitor);
+  cli_catch_interrupt ();
+  UadModel *model = uad_train_job_run (job, bb, sha, ds, continued, &monitor.monitor, error);
+  if (model == NULL)
+    cli_train_monitor_failed (&monitor);
+  return model;
+}
+
 static int
 run_train (TrainArgs *a)
 {
@@ -373,8 +165,9 @@ run_train (TrainArgs *a)
       cli_error ("train", "%s exists; choose another --out or pass --force to replace it", a->out);
       return CLI_EXIT_FAILURE;
     }
-  TrainPlan plan;
-  if (!make_plan (a, &plan, &error))
+  UadTrainJobOptions job;
+  double minutes;
+  if (!make_job (a, &job, &minutes, &error))
     {
       cli_error ("train", "%s", error->message);
       return CLI_EXIT_USAGE;
@@ -397,30 +190,14 @@ run_train (TrainArgs *a)
         cli_error ("train", "%s", error->message);
       return CLI_EXIT_FAILURE;
     }
-  plan.train_decoder = !a->no_decoder && (continued == NULL || continued->decoder == NULL);
-  g_autofree char *length = plan.deadline > 0
-    ? g_strdup_printf ("a budget of %g minutes", plan.minutes)
-    : g_strdup_printf ("%d epochs", plan.recipe.train.epochs);
-  g_autoptr (UadModel) model = NULL;
-  if (g_strcmp0 (a->method, "padim") == 0)
-    model = cli_fit_padim (bb, sha, ds, a->cache_dir, a->no_disk_cache, a->separate, &error);
-  else
-    {
-      fprintf (stderr, "recipe %s (%s), %s%s\n", plan.recipe.name, plan.recipe.summary, length,
-               continued ? ", continuing the model's training" : "");
-      cli_catch_interrupt ();
-      model = train_model (a, &plan, bb, sha, continued, ds, &error);
-    }
+  g_autoptr (UadModel) model = g_strcmp0 (a->method, "padim") == 0
+    ? fit_padim (a, bb, sha, ds, &error)
+    : train_uniad (a, &job, minutes, bb, sha, continued, ds, &error);
   uad_backbone_free (bb);
   if (model == NULL)
     {
       cli_error ("train", "%s", error->message);
       return g_error_matches (error, UAD_ERROR, UAD_ERROR_CANCELLED) ? 130 : CLI_EXIT_FAILURE;
-    }
-  if (!save_trained (a, model, &error))
-    {
-      cli_error ("train", "%s", error->message);
-      return CLI_EXIT_FAILURE;
     }
   print_classes (model);
   printf ("saved %s\n", a->out);

@@ -97,6 +97,7 @@ workbench_application_startup (GApplication *app)
     { "app.preferences", { "<Control>comma", NULL } },
     { "win.open-folder", { "<Control>o", NULL } },
     { "win.open-model", { "<Control><Shift>o", NULL } },
+    { "win.new-model", { "<Control>n", NULL } },
     { "win.inspect", { "<Control>i", "F5", NULL } },
     { "win.export", { "<Control>e", NULL } },
     { "win.show-sidebar", { "F9", NULL } },

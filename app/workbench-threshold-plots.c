@@ -15,19 +15,16 @@ static const GdkRGBA good_colour = { 0.18, 0.76, 0.49, 1 };   /* pass green */
 static const GdkRGBA bad_colour = { 0.88, 0.11, 0.14, 1 };    /* fail red */
 static const GdkRGBA review_colour = { 0.96, 0.63, 0.0, 1 };  /* review amber */
 
-/* The plotting area inside the margins. */
-typedef struct {
-  double x, y, w, h;
-} Frame;
+typedef WorkbenchPlotFrame Frame;
 
-static void
-set_colour (cairo_t *cr, const GdkRGBA *c, double alpha)
+void
+workbench_plot_set_colour (cairo_t *cr, const GdkRGBA *c, double alpha)
 {
   cairo_set_source_rgba (cr, c->red, c->green, c->blue, c->alpha * alpha);
 }
 
-static void
-text_at (cairo_t *cr, double x, double y, double align, const char *text)
+void
+workbench_plot_text (cairo_t *cr, double x, double y, double align, const char *text)
 {
   cairo_text_extents_t e;
   cairo_text_extents (cr, text, &e);
@@ -35,26 +32,25 @@ text_at (cairo_t *cr, double x, double y, double align, const char *text)
   cairo_show_text (cr, text);
 }
 
-/* Title, frame and the axis range labels; returns the plotting area. */
-static Frame
-draw_frame (cairo_t *cr, int width, int height, const GdkRGBA *fg, const char *title,
-            const char *x_label, const char *x_lo, const char *x_hi, const char *y_lo,
-            const char *y_hi)
+Frame
+workbench_plot_frame (cairo_t *cr, int width, int height, const GdkRGBA *fg, const char *title,
+                      const char *x_label, const char *x_lo, const char *x_hi, const char *y_lo,
+                      const char *y_hi)
 {
   Frame f = { MARGIN_LEFT, MARGIN_TOP, MAX (width - MARGIN_LEFT - MARGIN_RIGHT, 1),
               MAX (height - MARGIN_TOP - MARGIN_BOTTOM, 1) };
   cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
   cairo_set_font_size (cr, 12);
-  set_colour (cr, fg, 1);
-  text_at (cr, f.x, 16, 0, title);
+  workbench_plot_set_colour (cr, fg, 1);
+  workbench_plot_text (cr, f.x, 16, 0, title);
   cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size (cr, 10);
-  text_at (cr, f.x, f.y + f.h + 13, 0, x_lo);
-  text_at (cr, f.x + f.w, f.y + f.h + 13, 1, x_hi);
-  text_at (cr, f.x + f.w / 2, f.y + f.h + 26, 0.5, x_label);
-  text_at (cr, f.x - 4, f.y + f.h, 1, y_lo);
-  text_at (cr, f.x - 4, f.y + 8, 1, y_hi);
-  set_colour (cr, fg, 0.35);
+  workbench_plot_text (cr, f.x, f.y + f.h + 13, 0, x_lo);
+  workbench_plot_text (cr, f.x + f.w, f.y + f.h + 13, 1, x_hi);
+  workbench_plot_text (cr, f.x + f.w / 2, f.y + f.h + 26, 0.5, x_label);
+  workbench_plot_text (cr, f.x - 4, f.y + f.h, 1, y_lo);
+  workbench_plot_text (cr, f.x - 4, f.y + 8, 1, y_hi);
+  workbench_plot_set_colour (cr, fg, 0.35);
   cairo_set_line_width (cr, 1);
   cairo_rectangle (cr, f.x + 0.5, f.y + 0.5, f.w - 1, f.h - 1);
   cairo_stroke (cr);
@@ -98,7 +94,7 @@ static void
 draw_bars (cairo_t *cr, const Frame *f, const int bins[N_BINS], int top, const GdkRGBA *c)
 {
   double bw = f->w / N_BINS;
-  set_colour (cr, c, 0.55);
+  workbench_plot_set_colour (cr, c, 0.55);
   for (int b = 0; b < N_BINS; b++)
     if (bins[b] > 0)
       {
@@ -116,7 +112,7 @@ draw_score_line (cairo_t *cr, const Frame *f, double lo, double hi, double t, do
   if (!(t >= lo && t <= hi))
     return;
   double x = f->x + (t - lo) / (hi - lo) * f->w;
-  set_colour (cr, c, 1);
+  workbench_plot_set_colour (cr, c, 1);
   cairo_set_line_width (cr, 2);
   cairo_move_to (cr, x, f->y);
   cairo_line_to (cr, x, f->y + f->h);
@@ -131,8 +127,8 @@ draw_score_line (cairo_t *cr, const Frame *f, double lo, double hi, double t, do
   cairo_set_source_rgba (cr, 1, 1, 1, 0.85);
   cairo_rectangle (cr, tx - 2, ty - 11, e.x_advance + 4, 14);
   cairo_fill (cr);
-  set_colour (cr, c, 1);
-  text_at (cr, tx, ty, 0, text);
+  workbench_plot_set_colour (cr, c, 1);
+  workbench_plot_text (cr, tx, ty, 0, text);
 }
 
 void
@@ -152,12 +148,13 @@ workbench_plot_histogram (cairo_t *cr, int width, int height, const GdkRGBA *fg,
   /* Translators: title of the histogram of image scores, then how many good and defective */
   g_autofree char *title = g_strdup_printf (_("Scores: %d good, %d defective"), cal->n_good,
                                             cal->n_defective);
-  Frame f = draw_frame (cr, width, height, fg, title, _("image score; at the thresholds: raw (normalised)"), x_lo, x_hi,
-                        "0", y_hi);
+  Frame f = workbench_plot_frame (cr, width, height, fg, title,
+                                  _("image score; at the thresholds: raw (normalised)"), x_lo,
+                                  x_hi, "0", y_hi);
   /* The review band between the two thresholds. */
   double x0 = f.x + CLAMP ((pass_below - lo) / (hi - lo), 0, 1) * f.w;
   double x1 = f.x + CLAMP ((fail_above - lo) / (hi - lo), 0, 1) * f.w;
-  set_colour (cr, &review_colour, 0.15);
+  workbench_plot_set_colour (cr, &review_colour, 0.15);
   cairo_rectangle (cr, x0, f.y, x1 - x0, f.h);
   cairo_fill (cr);
   draw_bars (cr, &f, good, top, &good_colour);
@@ -193,7 +190,7 @@ draw_marker (cairo_t *cr, const Frame *f, double x, double y, const GdkRGBA *c)
   if (isnan (x) || isnan (y))
     return;
   plot_xy (f, x, y, &px, &py);
-  set_colour (cr, c, 1);
+  workbench_plot_set_colour (cr, c, 1);
   cairo_arc (cr, px, py, 5, 0, 2 * G_PI);
   cairo_fill (cr);
 }
@@ -201,8 +198,8 @@ draw_marker (cairo_t *cr, const Frame *f, double x, double y, const GdkRGBA *c)
 static void
 no_curve (cairo_t *cr, const Frame *f, const GdkRGBA *fg)
 {
-  set_colour (cr, fg, 0.7);
-  text_at (cr, f->x + f->w / 2, f->y + f->h / 2, 0.5,
+  workbench_plot_set_colour (cr, fg, 0.7);
+  workbench_plot_text (cr, f->x + f->w / 2, f->y + f->h / 2, 0.5,
            _("needs good and defective images"));
 }
 
@@ -219,19 +216,19 @@ workbench_plot_roc (cairo_t *cr, int width, int height, const GdkRGBA *fg,
                     const UadCalibration *cal, double pass_below, double fail_above)
 {
   g_autofree char *title = percent_title (_("ROC: AUROC"), cal->metrics.auroc);
-  Frame f = draw_frame (cr, width, height, fg, title, _("false-positive rate (good)"), "0", "1",
-                        "0", "1");
+  Frame f = workbench_plot_frame (cr, width, height, fg, title, _("false-positive rate (good)"),
+                                  "0", "1", "0", "1");
   if (isnan (cal->metrics.auroc))
     {
       no_curve (cr, &f, fg);
       return;
     }
   double px, py;
-  set_colour (cr, fg, 0.25);
+  workbench_plot_set_colour (cr, fg, 0.25);
   cairo_move_to (cr, f.x, f.y + f.h);
   cairo_line_to (cr, f.x + f.w, f.y);
   cairo_stroke (cr);
-  set_colour (cr, fg, 1);
+  workbench_plot_set_colour (cr, fg, 1);
   cairo_set_line_width (cr, 2);
   plot_xy (&f, 0, 0, &px, &py);
   cairo_move_to (cr, px, py);
@@ -254,15 +251,15 @@ workbench_plot_pr (cairo_t *cr, int width, int height, const GdkRGBA *fg,
 {
   g_autofree char *title = percent_title (_("Precision–recall: AP"),
                                           cal->metrics.average_precision);
-  Frame f = draw_frame (cr, width, height, fg, title, _("recall (defective)"), "0", "1", "0",
-                        "1");
+  Frame f = workbench_plot_frame (cr, width, height, fg, title, _("recall (defective)"), "0",
+                                  "1", "0", "1");
   if (isnan (cal->metrics.auroc))
     {
       no_curve (cr, &f, fg);
       return;
     }
   double px, py;
-  set_colour (cr, fg, 1);
+  workbench_plot_set_colour (cr, fg, 1);
   cairo_set_line_width (cr, 2);
   for (int i = 0; i < cal->n_points; i++)
     {

@@ -12,6 +12,19 @@
 
 #include "uad-calibration.h"
 
+/* What every workbench plot shares (also workbench-loss-plot.c). */
+typedef struct {
+  double x, y, w, h;
+} WorkbenchPlotFrame; /* the plotting area inside the margins */
+/* Title, frame and the axis range labels; returns the plotting area. */
+WorkbenchPlotFrame workbench_plot_frame (cairo_t *cr, int width, int height, const GdkRGBA *fg,
+                                         const char *title, const char *x_label,
+                                         const char *x_lo, const char *x_hi, const char *y_lo,
+                                         const char *y_hi);
+/* Text whose anchor is at x: its left (align 0), middle (0.5) or right end (1). */
+void workbench_plot_text (cairo_t *cr, double x, double y, double align, const char *text);
+void workbench_plot_set_colour (cairo_t *cr, const GdkRGBA *c, double alpha);
+
 void workbench_plot_histogram (cairo_t *cr, int width, int height, const GdkRGBA *fg,
                                const UadCalibration *cal, double pass_below, double fail_above);
 void workbench_plot_roc (cairo_t *cr, int width, int height, const GdkRGBA *fg,

@@ -8,6 +8,7 @@
 
 #include "app-folders.h"
 #include "workbench-threshold-studio.h"
+#include "workbench-train-dialog.h"
 
 static void
 enable (WorkbenchWindow *self, const char *name, gboolean enabled)
@@ -328,6 +329,13 @@ threshold_studio_action (GSimpleAction *action, GVariant *param, gpointer data)
                                                                   self->session)));
 }
 
+static void
+new_model_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  WorkbenchWindow *self = data;
+  gtk_window_present (GTK_WINDOW (workbench_train_dialog_new (GTK_WINDOW (self), self->session)));
+}
+
 static const GActionEntry actions[] = {
   { .name = "open-model", .activate = open_model_action },
   { .name = "open-folder", .activate = open_folder_action },
@@ -335,6 +343,7 @@ static const GActionEntry actions[] = {
   { .name = "cancel", .activate = cancel_action },
   { .name = "export", .activate = export_action },
   { .name = "threshold-studio", .activate = threshold_studio_action },
+  { .name = "new-model", .activate = new_model_action },
   { .name = "export-to", .activate = export_to_action, .parameter_type = "s" },
   { .name = "operator-verdict", .activate = operator_verdict_action, .parameter_type = "s", .state = "''" },
   { .name = "next-unreviewed", .activate = next_unreviewed_action },

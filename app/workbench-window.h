@@ -8,7 +8,7 @@
  * (s: "pass" / "review" / "fail"; its state is the selected image's), next-unreviewed,
  * show-sidebar (boolean state), page (s: "inspect" / "history"). On the Inspect page the keys
  * P, R and F give a verdict, N goes to the next unreviewed image and Escape cancels an
- * inspection. */
+ * inspection. new-model opens the New Model window (workbench-train-dialog.h). */
 #pragma once
 
 #include <adwaita.h>

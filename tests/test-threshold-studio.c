@@ -73,17 +73,9 @@ run_cli (const char **argv)
 }
 
 static gboolean
-session_flag (const char *name)
-{
-  gboolean value;
-  g_object_get (t.session, name, &value, NULL);
-  return value;
-}
-
-static gboolean
 idle (void)
 {
-  return !session_flag ("loading") && !session_flag ("inspecting");
+  return !wb_session_flag (t.session, "loading") && !wb_session_flag (t.session, "inspecting");
 }
 
 static gboolean
@@ -91,7 +83,7 @@ opened (gpointer data)
 {
   guint n;
   g_object_get (t.session, "n-items", &n, NULL);
-  return idle () && session_flag ("has-model") && n == N_GOOD + N_BAD;
+  return idle () && wb_session_flag (t.session, "has-model") && n == N_GOOD + N_BAD;
 }
 
 static gboolean
@@ -110,14 +102,7 @@ all_inspected (gpointer data)
 static WorkbenchThresholdStudio *
 find_studio (void)
 {
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
-      if (WORKBENCH_IS_THRESHOLD_STUDIO (w))
-        return WORKBENCH_THRESHOLD_STUDIO (w);
-    }
-  return NULL;
+  return (WorkbenchThresholdStudio *) wb_find_toplevel (WORKBENCH_TYPE_THRESHOLD_STUDIO);
 }
 
 static GtkWidget *
@@ -160,37 +145,12 @@ scores_of (gboolean good)
   return out;
 }
 
-static gboolean
-drawn (gpointer data)
-{
-  GskRenderNode **node = data;
-  GtkWidget *w = GTK_WIDGET (find_studio ());
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (w), gtk_widget_get_height (w));
-  *node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (*node == NULL)
-    gtk_widget_queue_draw (w);
-  return *node != NULL;
-}
-
 /* The studio as drawn, as a PNG under UNIAD_TEST_ARTIFACTS. */
 static void
 screenshot (const char *name)
 {
   wb_spin (300);
-  GtkWidget *w = GTK_WIDGET (find_studio ());
-  g_autoptr (GskRenderNode) node = NULL;
-  g_assert_true (wb_wait_for (drawn, &node, 10000));
-  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (
-    gtk_native_get_renderer (GTK_NATIVE (w)), node,
-    &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (w), gtk_widget_get_height (w)));
-  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
-  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
-  if (dir)
-    g_mkdir_with_parents (dir, 0755);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
+  wb_screenshot (GTK_WIDGET (find_studio ()), name);
 }
 
 static gboolean

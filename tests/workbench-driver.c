@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "workbench-driver.h"
 
+#include <glib/gstdio.h>
 #include <unistd.h>
 
 static gboolean
@@ -60,6 +61,63 @@ wb_find_type (GtkWidget *root, GType type)
         return found;
     }
   return NULL;
+}
+
+GtkWidget *
+wb_find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWidget) w = g_list_model_get_item (toplevels, i);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
+        return w; /* the list keeps it */
+    }
+  return NULL;
+}
+
+typedef struct {
+  GtkWidget *widget;
+  GskRenderNode *node; /* once drawn */
+} Drawing;
+
+static gboolean
+drawn (gpointer data)
+{
+  Drawing *d = data;
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (d->widget);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (d->widget),
+                          gtk_widget_get_height (d->widget));
+  d->node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (d->node == NULL)
+    gtk_widget_queue_draw (d->widget);
+  return d->node != NULL;
+}
+
+void
+wb_screenshot (GtkWidget *widget, const char *name)
+{
+  Drawing d = { widget, NULL };
+  g_assert_true (wb_wait_for (drawn, &d, 10000));
+  g_autoptr (GskRenderNode) node = d.node;
+  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (
+    gtk_native_get_renderer (GTK_NATIVE (widget)), node,
+    &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget)));
+  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  if (dir)
+    g_mkdir_with_parents (dir, 0755);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+gboolean
+wb_session_flag (WorkbenchSession *session, const char *name)
+{
+  gboolean value;
+  g_object_get (session, name, &value, NULL);
+  return value;
 }
 
 void

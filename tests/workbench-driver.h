@@ -19,6 +19,13 @@ void wb_spin (int ms);
 GtkWidget *wb_find_named (GtkWidget *root, const char *name);
 GtkWidget *wb_find_type (GtkWidget *root, GType type);
 
+/* The first toplevel window of that type, or NULL. */
+GtkWidget *wb_find_toplevel (GType type);
+/* The widget as drawn, saved as PNG `name` under UNIAD_TEST_ARTIFACTS (or the current folder). */
+void wb_screenshot (GtkWidget *widget, const char *name);
+/* A boolean property of the session ("loading", "inspecting", "has-model", ...). */
+gboolean wb_session_flag (WorkbenchSession *session, const char *name);
+
 /* Trains a MobileNetV2 model on the MVTec-layout dataset at data_root for `epochs` with
  * `uniad train` (UNIAD_CLI); writes it to out. Fails the test if the command fails. */
 void wb_train_model (const char *data_root, const char *weights, int epochs, const char *out);
