@@ -29,6 +29,7 @@ workbench_window_update_actions (WorkbenchWindow *self)
   enable (self, "open-folder", !loading && !inspecting);
   enable (self, "inspect", has_model && n_items > 0 && !loading && !inspecting);
   enable (self, "threshold-studio", has_model && !loading);
+  enable (self, "watch-folder", has_model && !loading && !inspecting);
   enable (self, "cancel", inspecting);
   enable (self, "export", run_id > 0 && !inspecting && !exporting);
   enable (self, "export-to", run_id > 0 && !inspecting && !exporting);
@@ -328,6 +329,29 @@ threshold_studio_action (GSimpleAction *action, GVariant *param, gpointer data)
                                                                   self->session)));
 }
 
+static void
+on_watch_folder_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
+{
+  g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
+                           ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog)) : NULL;
+  g_autofree char *path = file ? g_file_get_path (file) : NULL;
+  g_autoptr (GError) error = NULL;
+  if (path && !workbench_window_watch_folder (self, path, &error))
+    workbench_window_toast (self, error->message);
+  g_object_unref (dialog);
+}
+
+static void
+watch_folder_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  WorkbenchWindow *self = data;
+  GtkFileChooserNative *chooser = new_chooser (self, _("Watch a Folder for New Images"),
+                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                               _("_Watch"), NULL);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_watch_folder_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 static const GActionEntry actions[] = {
   { .name = "open-model", .activate = open_model_action },
   { .name = "open-folder", .activate = open_folder_action },
@@ -335,6 +359,7 @@ static const GActionEntry actions[] = {
   { .name = "cancel", .activate = cancel_action },
   { .name = "export", .activate = export_action },
   { .name = "threshold-studio", .activate = threshold_studio_action },
+  { .name = "watch-folder", .activate = watch_folder_action },
   { .name = "export-to", .activate = export_to_action, .parameter_type = "s" },
   { .name = "operator-verdict", .activate = operator_verdict_action, .parameter_type = "s", .state = "''" },
   { .name = "next-unreviewed", .activate = next_unreviewed_action },
