@@ -104,9 +104,11 @@ compare_items (gconstpointer pa, gconstpointer pb, gpointer data)
       break;
     case SORT_TIME:
       {
-        /* Newest first. */
+        /* Newest first: the latest arrival of a line, then the latest written (a copy may keep
+         * an old file's time). */
+        gint64 aa = workbench_item_get_arrived (a), ab = workbench_item_get_arrived (b);
         gint64 ta = workbench_item_get_mtime (a), tb = workbench_item_get_mtime (b);
-        c = ta > tb ? -1 : ta < tb ? 1 : 0;
+        c = aa != ab ? (aa > ab ? -1 : 1) : ta > tb ? -1 : ta < tb ? 1 : 0;
         break;
       }
     case SORT_NAME:

@@ -806,9 +806,12 @@ on_line_scanned (GObject *source, GAsyncResult *result, gpointer data)
   g_autofree const char **paths = g_new (const char *, n);
   g_autofree int *classes = g_new (int, n);
   g_autofree gpointer *newest_first = g_new (gpointer, n);
+  gint64 now = g_get_real_time ();
   for (guint i = 0; i < n; i++)
     {
       WorkbenchItem *item = items->pdata[i];
+      /* A microsecond apart, in the order they arrived. */
+      workbench_item_set_arrived (item, now + i);
       assign_class (self, item);
       paths[i] = workbench_item_get_path (item);
       classes[i] = workbench_item_get_class_index (item);
