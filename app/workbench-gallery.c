@@ -344,6 +344,15 @@ workbench_gallery_focus_selected (WorkbenchGallery *self)
     focus_position (self, position);
 }
 
+void
+workbench_gallery_select_first (WorkbenchGallery *self)
+{
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->sorted)) == 0)
+    return;
+  gtk_single_selection_set_selected (self->selection, 0);
+  gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u", 0);
+}
+
 gboolean
 workbench_gallery_select_next_unreviewed (WorkbenchGallery *self)
 {

@@ -42,22 +42,26 @@ source_verdict (cairo_t *cr, UadVerdict v, double alpha)
   cairo_set_source_rgba (cr, c[0], c[1], c[2], alpha);
 }
 
-/* The score range shown: every score and threshold, zero included when all are positive, with
- * a tenth to spare on top. */
+/* The score range shown: every score and threshold with a tenth of their span to spare on
+ * either side (scores far from zero would otherwise be squeezed into a line). */
 static void
 value_range (GArray *points, double *lo, double *hi)
 {
-  *lo = 0;
-  *hi = 0;
+  *lo = G_MAXDOUBLE;
+  *hi = -G_MAXDOUBLE;
   for (guint i = 0; i < points->len; i++)
     {
       const Point *p = &g_array_index (points, Point, i);
       *lo = MIN (*lo, MIN (p->score, p->pass_below));
       *hi = MAX (*hi, MAX (p->score, p->fail_above));
     }
-  *hi += (*hi - *lo) * 0.1;
-  if (*hi <= *lo)
-    *hi = *lo + 1;
+  if (points->len == 0)
+    *lo = 0, *hi = 1;
+  double spare = (*hi - *lo) * 0.1;
+  if (spare <= 0)
+    spare = MAX (fabs (*hi) * 0.1, 1e-6);
+  *lo -= spare;
+  *hi += spare;
 }
 
 static void
@@ -77,8 +81,8 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
   cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size (cr, 10);
   cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.7);
-  g_autofree char *top = g_strdup_printf ("%.3g", hi);
-  g_autofree char *bottom = g_strdup_printf ("%.3g", lo);
+  g_autofree char *top = g_strdup_printf ("%.4g", hi);
+  g_autofree char *bottom = g_strdup_printf ("%.4g", lo);
   cairo_move_to (cr, 4, y0 + 9);
   cairo_show_text (cr, top);
   cairo_move_to (cr, 4, y0 + h);

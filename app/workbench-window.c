@@ -96,11 +96,23 @@ on_model_changed (WorkbenchWindow *self)
   update_title (self);
 }
 
+/* The gallery follows the line's newest image, unless the operator has chosen another. */
+static void
+on_line_results (WorkbenchWindow *self)
+{
+  WorkbenchItem *selected = workbench_gallery_get_selected_item (self->gallery);
+  if (self->followed != NULL && selected != NULL && selected != self->followed)
+    return;
+  workbench_gallery_select_first (self->gallery);
+  self->followed = workbench_gallery_get_selected_item (self->gallery);
+}
+
 gboolean
 workbench_window_watch_folder (WorkbenchWindow *self, const char *folder, GError **error)
 {
   if (!workbench_line_mode_start (self->line_mode, folder, error))
     return FALSE;
+  self->followed = NULL;
   /* The newest image first: the one just inspected is at the top of the gallery. */
   g_settings_set_string (self->settings, "sort-key", "time");
   adw_view_stack_set_visible_child_name (self->view_stack, "inspect");
@@ -345,6 +357,7 @@ workbench_window_init (WorkbenchWindow *self)
 
   workbench_gallery_set_session (self->gallery, self->session);
   workbench_line_mode_set_session (self->line_mode, self->session);
+  g_signal_connect_swapped (self->session, "line-results", G_CALLBACK (on_line_results), self);
   g_settings_bind (self->settings, "sort-key", self->gallery, "sort-key", G_SETTINGS_BIND_DEFAULT);
   workbench_sidebar_set_session (self->sidebar, self->session);
   workbench_details_set_session (self->details, self->session);

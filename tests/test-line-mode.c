@@ -16,6 +16,7 @@
 #include "uad-cpu.h"
 #include "uad-dataset.h"
 #include "workbench-driver.h"
+#include "workbench-gallery.h"
 #include "workbench-line-mode.h"
 
 #include <glib/gstdio.h>
@@ -412,8 +413,11 @@ test_line (void)
     double a = find_stored (ins, slow)->score, b = find_stored (ins, whole)->score;
     g_assert_cmpfloat_with_epsilon (a, b, 1e-4 * fabs (b));
     g_assert_null (workbench_item_get_error (find_item (slow)));
-    /* The latest arrival leads the gallery, ahead of 201 images copied with older times. */
+    /* The latest arrival leads the gallery, ahead of 201 images copied with older times, and
+     * the gallery follows it. */
     g_assert_true (first_in_gallery () == find_item (slow));
+    g_assert_true (workbench_gallery_get_selected_item (WORKBENCH_GALLERY (
+      wb_find_type (GTK_WIDGET (t.window), WORKBENCH_TYPE_GALLERY))) == find_item (slow));
   }
 
   /* Deleted while being written, and right after being written: skipped, the line goes on. */
