@@ -56,7 +56,10 @@ value_range (GArray *points, double *lo, double *hi)
       *hi = MAX (*hi, MAX (p->score, p->fail_above));
     }
   if (points->len == 0)
-    *lo = 0, *hi = 1;
+    {
+      *lo = 0;
+      *hi = 1;
+    }
   double spare = (*hi - *lo) * 0.1;
   if (spare <= 0)
     spare = MAX (fabs (*hi) * 0.1, 1e-6);
