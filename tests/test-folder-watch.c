@@ -60,15 +60,6 @@ read_file (const char *path, gsize *len)
   return data;
 }
 
-static void
-write_bytes (const char *path, const char *data, gsize len, const char *mode)
-{
-  FILE *f = fopen (path, mode);
-  g_assert_nonnull (f);
-  g_assert_cmpuint (fwrite (data, 1, len, f), ==, len);
-  g_assert_cmpint (fclose (f), ==, 0);
-}
-
 static guint
 count_path (GPtrArray *paths, const char *path)
 {
@@ -87,17 +78,17 @@ test_complete_marks (void)
   g_autofree char *data = read_file (png, &len);
   g_assert_true (workbench_image_file_is_complete (png));
   g_autofree char *half = g_build_filename (dir, "half.png", NULL);
-  write_bytes (half, data, len - 12, "wb");
+  wb_test_write_bytes (half, data, len - 12, FALSE);
   g_assert_false (workbench_image_file_is_complete (half));
   const char jpeg[] = "\xff\xd8\xff\xe0 body \xff\xd9";
   g_autofree char *jpg = g_build_filename (dir, "a.jpg", NULL);
-  write_bytes (jpg, jpeg, sizeof jpeg - 1, "wb");
+  wb_test_write_bytes (jpg, jpeg, sizeof jpeg - 1, FALSE);
   g_assert_true (workbench_image_file_is_complete (jpg));
-  write_bytes (jpg, jpeg, sizeof jpeg - 3, "wb");
+  wb_test_write_bytes (jpg, jpeg, sizeof jpeg - 3, FALSE);
   g_assert_false (workbench_image_file_is_complete (jpg));
   const char bmp[] = "BM\x20\0\0\0";
   g_autofree char *bmp_path = g_build_filename (dir, "a.bmp", NULL);
-  write_bytes (bmp_path, bmp, 16, "wb");
+  wb_test_write_bytes (bmp_path, bmp, 16, FALSE);
   g_assert_false (workbench_image_file_is_complete (bmp_path)); /* declares 32 bytes */
   g_autofree char *missing = g_build_filename (dir, "missing.png", NULL);
   g_assert_false (workbench_image_file_is_complete (missing));
@@ -122,9 +113,9 @@ test_watch (void)
   g_autofree char *src_png = wb_test_write_png (src, "part.png", 64, 48, 2);
   gsize len;
   g_autofree char *data = read_file (src_png, &len);
-  write_bytes (before, data, len, "wb");
+  wb_test_write_bytes (before, data, len, FALSE);
   g_autofree char *copied = g_build_filename (dir, "copied.png", NULL);
-  write_bytes (copied, data, len, "wb");
+  wb_test_write_bytes (copied, data, len, FALSE);
   spin (3000, &seen.ready->len, 1);
   spin (10 * POLL_MS, NULL, 0);
   g_assert_cmpuint (seen.ready->len, ==, 1);
@@ -132,11 +123,11 @@ test_watch (void)
 
   /* Written in two halves: nothing until the second half is there. */
   g_autofree char *slow = g_build_filename (dir, "slow.png", NULL);
-  write_bytes (slow, data, len / 2, "wb");
+  wb_test_write_bytes (slow, data, len / 2, FALSE);
   spin (20 * POLL_MS, NULL, 0);
   g_assert_cmpuint (seen.ready->len, ==, 1);
   g_assert_cmpuint (workbench_folder_watch_get_n_waiting (watch), ==, 1);
-  write_bytes (slow, data + len / 2, len - len / 2, "ab");
+  wb_test_write_bytes (slow, data + len / 2, len - len / 2, TRUE);
   spin (3000, &seen.ready->len, 2);
   g_assert_cmpuint (seen.ready->len, ==, 2);
   g_assert_cmpstr (seen.ready->pdata[1], ==, slow);
@@ -144,7 +135,7 @@ test_watch (void)
   /* A writer's temporary name, renamed: the image counts under its own name. */
   g_autofree char *part = g_build_filename (dir, "renamed.png.part", NULL);
   g_autofree char *renamed = g_build_filename (dir, "renamed.png", NULL);
-  write_bytes (part, data, len, "wb");
+  wb_test_write_bytes (part, data, len, FALSE);
   g_assert_cmpint (g_rename (part, renamed), ==, 0);
   spin (3000, &seen.ready->len, 3);
   g_assert_cmpuint (seen.ready->len, ==, 3);
@@ -152,7 +143,7 @@ test_watch (void)
 
   /* Deleted while being written: vanished, never ready. */
   g_autofree char *gone = g_build_filename (dir, "gone.png", NULL);
-  write_bytes (gone, data, len / 2, "wb");
+  wb_test_write_bytes (gone, data, len / 2, FALSE);
   spin (4 * POLL_MS, NULL, 0);
   g_assert_cmpint (g_unlink (gone), ==, 0);
   spin (3000, &seen.vanished->len, 1);
@@ -166,7 +157,7 @@ test_watch (void)
     {
       g_autofree char *name = g_strdup_printf ("burst-%03u.png", i);
       g_autofree char *path = g_build_filename (dir, name, NULL);
-      write_bytes (path, data, len, "wb");
+      wb_test_write_bytes (path, data, len, FALSE);
     }
   spin (20000, &seen.ready->len, 3 + n);
   spin (10 * POLL_MS, NULL, 0);
@@ -185,7 +176,7 @@ test_watch (void)
   /* Stopped: nothing more. */
   workbench_folder_watch_stop (watch);
   g_autofree char *late = g_build_filename (dir, "late.png", NULL);
-  write_bytes (late, data, len, "wb");
+  wb_test_write_bytes (late, data, len, FALSE);
   spin (10 * POLL_MS, NULL, 0);
   g_assert_cmpuint (seen.ready->len, ==, 3 + n);
   g_ptr_array_unref (seen.ready);

@@ -37,18 +37,6 @@ static struct {
   UadHistory *history;        /* a second connection, as another program would read it */
 } t;
 
-static void
-run_cli (const char **argv)
-{
-  argv[0] = g_getenv ("UNIAD_CLI");
-  int status;
-  g_autofree char *err = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                               NULL, &err, &status, NULL));
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("uniad %s failed: %s", argv[1], err);
-}
-
 /* ROOT/data/pcb/train/good: 4 real training images, linked. */
 static char *
 make_training_set (const char *industrial)
@@ -191,23 +179,15 @@ first_in_gallery (void)
 }
 
 static gboolean
-session_flag (const char *name)
-{
-  gboolean value;
-  g_object_get (t.session, name, &value, NULL);
-  return value;
-}
-
-static gboolean
 model_open (gpointer data)
 {
-  return session_flag ("has-model") && !session_flag ("loading");
+  return wb_session_flag (t.session, "has-model") && !wb_session_flag (t.session, "loading");
 }
 
 static gboolean
 not_inspecting (gpointer data)
 {
-  return !session_flag ("inspecting");
+  return !wb_session_flag (t.session, "inspecting");
 }
 
 static gboolean
@@ -231,48 +211,6 @@ click (const char *name)
   g_signal_emit_by_name (button, "clicked");
 }
 
-static gboolean
-drawn (gpointer data)
-{
-  GskRenderNode **node = data;
-  GtkWidget *w = GTK_WIDGET (t.window);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (w), gtk_widget_get_height (w));
-  *node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (*node == NULL)
-    gtk_widget_queue_draw (w);
-  return *node != NULL;
-}
-
-/* The window as drawn, as a PNG under UNIAD_TEST_ARTIFACTS. */
-static void
-screenshot (const char *name)
-{
-  wb_spin (500);
-  GtkWidget *w = GTK_WIDGET (t.window);
-  g_autoptr (GskRenderNode) node = NULL;
-  g_assert_true (wb_wait_for (drawn, &node, 10000));
-  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (
-    gtk_native_get_renderer (GTK_NATIVE (w)), node,
-    &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (w), gtk_widget_get_height (w)));
-  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
-  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
-  if (dir)
-    g_mkdir_with_parents (dir, 0755);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
-
-static void
-write_part (const char *path, const char *data, gsize len, const char *mode)
-{
-  FILE *f = fopen (path, mode);
-  g_assert_nonnull (f);
-  g_assert_cmpuint (fwrite (data, 1, len, f), ==, len);
-  g_assert_cmpint (fclose (f), ==, 0);
-}
-
 static void
 test_line (void)
 {
@@ -294,9 +232,9 @@ test_line (void)
   t.root = wb_test_make_dir ();
   g_autofree char *data = make_training_set (industrial);
   g_autofree char *model = g_build_filename (t.root, "pcb.uniad", NULL);
-  run_cli ((const char *[]) { NULL, "train", "--method", "padim", "--data", data, "--backbone",
-                              "mobilenet_v2", "--weights", weights, "--no-disk-cache", "--out",
-                              model, "-t", "1", NULL });
+  wb_run_cli ((const char *[]) { NULL, "train", "--method", "padim", "--data", data, "--backbone",
+                                 "mobilenet_v2", "--weights", weights, "--no-disk-cache", "--out",
+                                 model, "-t", "1", NULL });
   g_autofree char *data_home = g_build_filename (t.root, "xdg-data", NULL);
   t.app = wb_start (data_home, weights, OPERATOR);
   if (t.app == NULL)
@@ -388,7 +326,7 @@ test_line (void)
   GtkWidget *alarm = wb_find_named (GTK_WIDGET (t.line), "line-alarm");
   g_assert_cmpuint (workbench_line_mode_get_alarms (t.line), >, 0);
   g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (alarm)));
-  screenshot ("line-mode.png");
+  wb_screenshot (GTK_WIDGET (t.window), "line-mode.png");
   click ("line-acknowledge");
   g_assert_cmpuint (workbench_line_mode_get_alarms (t.line), ==, 0);
   g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (alarm)));
@@ -399,10 +337,10 @@ test_line (void)
   g_autofree char *content = NULL;
   gsize len;
   g_assert_true (g_file_get_contents (burst_source (1), &content, &len, NULL));
-  write_part (slow, content, len / 2, "wb");
+  wb_test_write_bytes (slow, content, len / 2, FALSE);
   wb_spin (1500);
   g_assert_null (find_item (slow));
-  write_part (slow, content + len / 2, len - len / 2, "ab");
+  wb_test_write_bytes (slow, content + len / 2, len - len / 2, TRUE);
   StoredWait ws = { slow, 0, 0 };
   g_assert_true (wb_wait_for (stored, &ws, 10000));
   wb_spin (300);
@@ -422,7 +360,7 @@ test_line (void)
 
   /* Deleted while being written, and right after being written: skipped, the line goes on. */
   g_autofree char *half = watched_path ("deleted-half.png");
-  write_part (half, content, len / 2, "wb");
+  wb_test_write_bytes (half, content, len / 2, FALSE);
   wb_spin (500);
   g_assert_cmpint (g_unlink (half), ==, 0);
   g_assert_true (wb_wait_for (note_mentions, "deleted-half.png", 5000));

@@ -59,31 +59,10 @@ make_dataset (const char *industrial)
   return g_build_filename (t.root, "data", NULL);
 }
 
-/* Runs `uniad` with argv[1..] (argv[0] is filled in); fails the test if it fails. */
-static void
-run_cli (const char **argv)
-{
-  argv[0] = g_getenv ("UNIAD_CLI");
-  int status;
-  g_autofree char *err = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                               NULL, &err, &status, NULL));
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("uniad %s failed: %s", argv[1], err);
-}
-
-static gboolean
-session_flag (const char *name)
-{
-  gboolean value;
-  g_object_get (t.session, name, &value, NULL);
-  return value;
-}
-
 static gboolean
 idle (void)
 {
-  return !session_flag ("loading") && !session_flag ("inspecting");
+  return !wb_session_flag (t.session, "loading") && !wb_session_flag (t.session, "inspecting");
 }
 
 static gboolean
@@ -91,7 +70,7 @@ opened (gpointer data)
 {
   guint n;
   g_object_get (t.session, "n-items", &n, NULL);
-  return idle () && session_flag ("has-model") && n == N_GOOD + N_BAD;
+  return idle () && wb_session_flag (t.session, "has-model") && n == N_GOOD + N_BAD;
 }
 
 static gboolean
@@ -161,39 +140,6 @@ scores_of (gboolean good)
 }
 
 static gboolean
-drawn (gpointer data)
-{
-  GskRenderNode **node = data;
-  GtkWidget *w = GTK_WIDGET (find_studio ());
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (w), gtk_widget_get_height (w));
-  *node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (*node == NULL)
-    gtk_widget_queue_draw (w);
-  return *node != NULL;
-}
-
-/* The studio as drawn, as a PNG under UNIAD_TEST_ARTIFACTS. */
-static void
-screenshot (const char *name)
-{
-  wb_spin (300);
-  GtkWidget *w = GTK_WIDGET (find_studio ());
-  g_autoptr (GskRenderNode) node = NULL;
-  g_assert_true (wb_wait_for (drawn, &node, 10000));
-  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (
-    gtk_native_get_renderer (GTK_NATIVE (w)), node,
-    &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (w), gtk_widget_get_height (w)));
-  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
-  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
-  if (dir)
-    g_mkdir_with_parents (dir, 0755);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
-
-static gboolean
 recorded (gpointer data)
 {
   WorkbenchClass *klass = data;
@@ -213,12 +159,12 @@ test_studio (void)
   t.root = wb_test_make_dir ();
   g_autofree char *data = make_dataset (industrial);
   g_autofree char *model = g_build_filename (t.root, "pcb.uniad", NULL);
-  run_cli ((const char *[]) { NULL, "train", "--method", "padim", "--data", data, "--backbone",
-                              "mobilenet_v2", "--weights", weights, "--no-disk-cache", "--out",
-                              model, "-t", "1", NULL });
+  wb_run_cli ((const char *[]) { NULL, "train", "--method", "padim", "--data", data, "--backbone",
+                                 "mobilenet_v2", "--weights", weights, "--no-disk-cache", "--out",
+                                 model, "-t", "1", NULL });
   /* The model file carries the thresholds of a 20% false-reject target on the test images. */
-  run_cli ((const char *[]) { NULL, "calibrate", "--model", model, "--data", data, "--weights",
-                              weights, "--target-frr", "0.2", "-t", "1", NULL });
+  wb_run_cli ((const char *[]) { NULL, "calibrate", "--model", model, "--data", data, "--weights",
+                                 weights, "--target-frr", "0.2", "-t", "1", NULL });
   g_autofree char *data_home = g_build_filename (t.root, "xdg-data", NULL);
   t.app = wb_start (data_home, weights, OPERATOR);
   if (t.app == NULL)
@@ -268,7 +214,7 @@ test_studio (void)
   double pass_below = slider (studio, "pass-scale");
   g_assert_cmpfloat (pass_below, ==, MIN (g_array_index (bad, double, 1), fail_above));
   g_assert_cmpfloat (slider (studio, "fail-scale"), ==, fail_above);
-  screenshot ("threshold-studio.png");
+  wb_screenshot (GTK_WIDGET (find_studio ()), "threshold-studio.png");
 
   /* A pass slider moved above the fail slider pushes it along. */
   gtk_range_set_value (GTK_RANGE (child (studio, "pass-scale")), fail_above * 1.1);

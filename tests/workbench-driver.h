@@ -19,6 +19,10 @@ void wb_spin (int ms);
 GtkWidget *wb_find_named (GtkWidget *root, const char *name);
 GtkWidget *wb_find_type (GtkWidget *root, GType type);
 
+/* Runs `uniad` (UNIAD_CLI) with argv[1..] (NULL-terminated; argv[0] is filled in); fails the
+ * test if the command fails. */
+void wb_run_cli (const char **argv);
+
 /* Trains a MobileNetV2 model on the MVTec-layout dataset at data_root for `epochs` with
  * `uniad train` (UNIAD_CLI); writes it to out. Fails the test if the command fails. */
 void wb_train_model (const char *data_root, const char *weights, int epochs, const char *out);
@@ -31,6 +35,13 @@ WorkbenchApplication *wb_start (const char *data_home, const char *weights, cons
 
 /* Opens files (a .uniad model, folders) in the application; returns its window. */
 WorkbenchWindow *wb_open (WorkbenchApplication *app, const char *const *paths);
+
+/* A boolean property of the session ("loading", "inspecting", "has-model"...). */
+gboolean wb_session_flag (WorkbenchSession *session, const char *name);
+
+/* Saves widget as drawn once more, as the PNG name under UNIAD_TEST_ARTIFACTS (else the
+ * current folder). */
+void wb_screenshot (GtkWidget *widget, const char *name);
 
 /* Waits until the worker has stored everything asked for so far. */
 void wb_flush (WorkbenchSession *session);
