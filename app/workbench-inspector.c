@@ -10,14 +10,12 @@
 #include "uad-weights.h"
 #include "workbench-report.h"
 
-#include <errno.h>
 #include <glib/gi18n.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* How much nicer than the user interface the model's threads are: the user interface (drawing
- * included) comes first, so that the screen never waits for a batch; the model gets whatever
- * CPU time is left. Relative, so that it holds for a workbench started with nice too. */
+/* The nice value of the model's threads: the user interface (drawing included) comes first,
+ * so that the screen never waits for a batch; the model gets whatever CPU time is left. */
 #define WORKER_NICE 10
 
 typedef enum {
@@ -687,10 +685,7 @@ worker (gpointer data)
   WorkbenchInspector *self = data;
   /* On Linux the nice value belongs to the thread, and threads inherit it: lowered here, and
    * the core's compute threads started here (their first use), they all yield to the UI. */
-  errno = 0;
-  int nice_now = getpriority (PRIO_PROCESS, gettid ());
-  if (errno == 0)
-    setpriority (PRIO_PROCESS, gettid (), MIN (nice_now + WORKER_NICE, 19));
+  setpriority (PRIO_PROCESS, gettid (), WORKER_NICE);
   uad_parallel_get_threads ();
   open_history (self);
   for (;;)
