@@ -30,7 +30,9 @@ workbench_window_update_actions (WorkbenchWindow *self)
   enable (self, "inspect", has_model && n_items > 0 && !loading && !inspecting);
   enable (self, "threshold-studio", has_model && !loading);
   enable (self, "watch-folder", has_model && !loading && !inspecting);
-  enable (self, "cancel", inspecting);
+  /* A line stops with its own button, not with a stray Escape. */
+  gboolean line = workbench_session_get_line (self->session);
+  enable (self, "cancel", inspecting && !line);
   enable (self, "export", run_id > 0 && !inspecting && !exporting);
   enable (self, "export-to", run_id > 0 && !inspecting && !exporting);
   gboolean no_history = workbench_session_get_history_problem (self->session) != NULL;
@@ -38,7 +40,7 @@ workbench_window_update_actions (WorkbenchWindow *self)
   enable (self, "history-retry", no_history && !loading && !inspecting);
   enable (self, "history-dismiss", no_history);
   gtk_widget_set_visible (GTK_WIDGET (self->inspect_button), !inspecting);
-  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), inspecting);
+  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), inspecting && !line);
   gtk_revealer_set_reveal_child (self->progress_revealer, inspecting);
 }
 

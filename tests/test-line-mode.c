@@ -391,6 +391,9 @@ test_line (void)
   StoredWait wa = { after, 0, 0 };
   g_assert_true (wb_wait_for (stored, &wa, 10000));
 
+  /* Escape (the window's cancel) does not stop a line: its own button does. */
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (t.window), "cancel"));
+
   /* A new shift counts from zero. */
   click ("line-new-shift");
   for (int v = 0; v < UAD_N_VERDICTS; v++)
