@@ -149,6 +149,23 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
       cairo_arc (cr, x0 + (i + 0.5) * dx, Y (p->score), MIN (3.5, MAX (dx / 2, 2)), 0, 2 * G_PI);
       cairo_fill (cr);
     }
+  /* The thresholds now, named at the right end of their lines. */
+  if (n > 0)
+    {
+      const Point *last = &g_array_index (self->points, Point, n - 1);
+      /* Translators: labels of the threshold lines of line mode's plot */
+      g_autofree char *fail = g_strdup_printf (_("fail above %.4g"), last->fail_above);
+      g_autofree char *pass = g_strdup_printf (_("pass below %.4g"), last->pass_below);
+      cairo_text_extents_t e;
+      cairo_text_extents (cr, fail, &e);
+      source_verdict (cr, UAD_VERDICT_FAIL, 1);
+      cairo_move_to (cr, x0 + w - 4 - e.x_advance, Y (last->fail_above) - 4);
+      cairo_show_text (cr, fail);
+      cairo_text_extents (cr, pass, &e);
+      source_verdict (cr, UAD_VERDICT_PASS, 1);
+      cairo_move_to (cr, x0 + w - 4 - e.x_advance, Y (last->pass_below) + 12);
+      cairo_show_text (cr, pass);
+    }
   cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.3);
   cairo_rectangle (cr, x0 + 0.5, y0 + 0.5, w - 1, h - 1);
   cairo_stroke (cr);
