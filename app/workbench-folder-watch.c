@@ -283,7 +283,8 @@ on_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent 
     case G_FILE_MONITOR_EVENT_RENAMED:
       /* A writer's temporary name becoming the image's: the new name arrives. */
       remove_waiting (self, file, FALSE);
-      add_waiting (self, other);
+      if (other)
+        add_waiting (self, other);
       break;
     case G_FILE_MONITOR_EVENT_DELETED:
     case G_FILE_MONITOR_EVENT_MOVED_OUT:

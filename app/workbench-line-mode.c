@@ -97,9 +97,13 @@ raise_alarm (WorkbenchLineMode *self, WorkbenchItem *item, const UadVerdictThres
   gtk_label_set_text (self->alarm_title, title);
   gtk_label_set_text (self->alarm_detail, detail);
   gtk_revealer_set_reveal_child (self->alarm_revealer, TRUE);
-  ring (self);
+  /* Once when the alarm goes up, then at intervals: a burst of fails is one alarm, not a
+   * hundred bells. */
   if (self->bell_source == 0)
-    self->bell_source = g_timeout_add_seconds (WORKBENCH_LINE_ALARM_REPEAT_S, ring, self);
+    {
+      ring (self);
+      self->bell_source = g_timeout_add_seconds (WORKBENCH_LINE_ALARM_REPEAT_S, ring, self);
+    }
 }
 
 void

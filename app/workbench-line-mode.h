@@ -7,7 +7,7 @@
  * starts them from zero), a plot of the latest scores against their thresholds, notes on files
  * skipped (deleted before they could be inspected), and an alarm for each failed part that
  * stays until an operator acknowledges it; with the "line-alarm-sound" setting the bell rings
- * at each fail and every WORKBENCH_LINE_ALARM_REPEAT_S while the alarm stands. Images already
+ * when the alarm goes up and every WORKBENCH_LINE_ALARM_REPEAT_S while it stands. Images already
  * in the folder when the watch starts are ignored: the line only cares about new parts. The
  * panel is hidden until a watch starts and stays after it stops, until closed. */
 #pragma once
