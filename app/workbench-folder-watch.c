@@ -2,6 +2,7 @@
 #include "workbench-folder-watch.h"
 
 #include "uad-dataset.h"
+#include "uad-image.h"
 
 #include <fcntl.h>
 #include <glib/gi18n.h>
@@ -112,8 +113,10 @@ workbench_image_file_is_complete (const char *path)
       guint32 declared = head[2] | head[3] << 8 | head[4] << 16 | (guint32) head[5] << 24;
       return (guint64) st.st_size >= declared;
     }
-  /* TIFF and the rest have no end mark: the size having settled is all there is. */
-  return TRUE;
+  /* TIFF and the rest have no end mark: they are complete when they decode. */
+  UadImage *img = uad_image_load (path, NULL);
+  uad_image_free (img);
+  return img != NULL;
 }
 
 /* ---- Looking at the files waiting (worker thread) ---- */

@@ -8,7 +8,7 @@
  * poll_ms a worker thread looks at the files waiting: a file is complete when its size and time
  * have not changed since the previous look (or the writer closed it since: CHANGES_DONE_HINT)
  * and its content ends as its format requires (PNG: the IEND chunk; JPEG: the EOI marker;
- * BMP: the size its header declares). A truncated file waits for the rest; one that stays
+ * BMP: the size its header declares; other formats, TIFF among them: it decodes). A truncated file waits for the rest; one that stays
  * truncated for WORKBENCH_FOLDER_WATCH_GIVE_UP_S is reported all the same, so that its
  * inspection records why it cannot be read. The main loop never touches the files.
  *
@@ -38,8 +38,8 @@ guint workbench_folder_watch_get_n_waiting (WorkbenchFolderWatch *self);
 /* Stops watching: no signal follows (dispose does it too). */
 void workbench_folder_watch_stop (WorkbenchFolderWatch *self);
 
-/* Whether the file content at path ends as its format requires (see above); TRUE for formats
- * without an end mark (TIFF), FALSE when it cannot be read. Blocking: for worker threads. */
+/* Whether the file at path is complete as its format tells (see above); FALSE when it cannot
+ * be read. Blocking (a TIFF is decoded): for worker threads. */
 gboolean workbench_image_file_is_complete (const char *path);
 
 G_END_DECLS

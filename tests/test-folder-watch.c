@@ -7,6 +7,7 @@
 #include "test-workbench-util.h"
 #include "workbench-folder-watch.h"
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -90,6 +91,16 @@ test_complete_marks (void)
   g_autofree char *bmp_path = g_build_filename (dir, "a.bmp", NULL);
   wb_test_write_bytes (bmp_path, bmp, 16, FALSE);
   g_assert_false (workbench_image_file_is_complete (bmp_path)); /* declares 32 bytes */
+  /* No end mark: a TIFF is complete when it decodes. */
+  g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 48);
+  gdk_pixbuf_fill (pixbuf, 0x336699ff);
+  g_autofree char *tif = g_build_filename (dir, "a.tif", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gdk_pixbuf_save (pixbuf, tif, "tiff", &error, NULL));
+  g_assert_true (workbench_image_file_is_complete (tif));
+  g_autofree char *tif_data = read_file (tif, &len);
+  wb_test_write_bytes (tif, tif_data, len / 2, FALSE);
+  g_assert_false (workbench_image_file_is_complete (tif));
   g_autofree char *missing = g_build_filename (dir, "missing.png", NULL);
   g_assert_false (workbench_image_file_is_complete (missing));
   wb_test_remove_tree (dir);
