@@ -40,6 +40,7 @@ struct _WorkbenchFolderWatch
   char *folder;
   GFileMonitor *monitor;
   guint poll_ms;
+  gint64 give_up_us;
   guint poll_source;
   GHashTable *waiting;       /* path -> Waiting * */
   guint64 next_seq;
@@ -178,7 +179,7 @@ on_looked (GObject *source, GAsyncResult *result, gpointer data)
           continue;
         }
       gboolean give_up = l->stable && !l->complete && w->stalled_since > 0
-                         && now - w->stalled_since >= WORKBENCH_FOLDER_WATCH_GIVE_UP_S * G_USEC_PER_SEC;
+                         && now - w->stalled_since >= self->give_up_us;
       if (l->complete || give_up)
         {
           g_hash_table_steal (self->waiting, l->path);
@@ -362,7 +363,8 @@ workbench_folder_watch_init (WorkbenchFolderWatch *self)
 }
 
 WorkbenchFolderWatch *
-workbench_folder_watch_new (const char *folder, guint poll_ms, GError **error)
+workbench_folder_watch_new (const char *folder, guint poll_ms, guint give_up_ms,
+                            GError **error)
 {
   g_return_val_if_fail (poll_ms > 0, NULL);
   g_autoptr (GFile) dir = g_file_new_for_path (folder);
@@ -378,6 +380,7 @@ workbench_folder_watch_new (const char *folder, guint poll_ms, GError **error)
   WorkbenchFolderWatch *self = g_object_new (WORKBENCH_TYPE_FOLDER_WATCH, NULL);
   self->folder = g_file_get_path (dir);
   self->poll_ms = poll_ms;
+  self->give_up_us = give_up_ms * (gint64) 1000;
   self->monitor = monitor;
   g_signal_connect (monitor, "changed", G_CALLBACK (on_changed), self);
   return self;

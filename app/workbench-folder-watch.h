@@ -9,7 +9,7 @@
  * have not changed since the previous look (or the writer closed it since: CHANGES_DONE_HINT)
  * and its content ends as its format requires (PNG: the IEND chunk; JPEG: the EOI marker;
  * BMP: the size its header declares; other formats, TIFF among them: it decodes). A truncated file waits for the rest; one that stays
- * truncated for WORKBENCH_FOLDER_WATCH_GIVE_UP_S is reported all the same, so that its
+ * unchanged and truncated for give_up_ms is reported all the same, so that its
  * inspection records why it cannot be read. The main loop never touches the files.
  *
  * Signals, on the main context the watch was made on:
@@ -22,16 +22,15 @@
 
 G_BEGIN_DECLS
 
-#define WORKBENCH_FOLDER_WATCH_GIVE_UP_S 30
-
 #define WORKBENCH_TYPE_FOLDER_WATCH (workbench_folder_watch_get_type ())
 G_DECLARE_FINAL_TYPE (WorkbenchFolderWatch, workbench_folder_watch, WORKBENCH, FOLDER_WATCH,
                       GObject)
 
 /* Starts watching folder (which must be a folder); poll_ms > 0 is how often files waiting are
- * looked at. NULL with G_IO_ERROR when the folder cannot be watched. */
+ * looked at, give_up_ms how long a truncated file may stay unchanged. NULL with G_IO_ERROR
+ * when the folder cannot be watched. */
 WorkbenchFolderWatch *workbench_folder_watch_new (const char *folder, guint poll_ms,
-                                                  GError **error);
+                                                  guint give_up_ms, GError **error);
 const char *workbench_folder_watch_get_folder (WorkbenchFolderWatch *self);
 /* Files seen but not yet reported complete. */
 guint workbench_folder_watch_get_n_waiting (WorkbenchFolderWatch *self);

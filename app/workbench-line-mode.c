@@ -233,7 +233,7 @@ workbench_line_mode_start (WorkbenchLineMode *self, const char *folder, GError *
 {
   g_return_val_if_fail (self->watch == NULL, FALSE);
   WorkbenchFolderWatch *watch = workbench_folder_watch_new (folder, WORKBENCH_LINE_POLL_MS,
-                                                            error);
+                                                            WORKBENCH_LINE_GIVE_UP_MS, error);
   if (watch == NULL)
     return FALSE;
   workbench_session_begin_line (self->session, folder);

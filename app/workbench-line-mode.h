@@ -21,6 +21,8 @@ G_BEGIN_DECLS
 #define WORKBENCH_LINE_ALARM_REPEAT_S 10
 /* How often the files waiting in the folder are looked at. */
 #define WORKBENCH_LINE_POLL_MS 100
+/* How long a truncated file may stay unchanged before its inspection records why it fails. */
+#define WORKBENCH_LINE_GIVE_UP_MS 30000
 
 #define WORKBENCH_TYPE_LINE_MODE (workbench_line_mode_get_type ())
 G_DECLARE_FINAL_TYPE (WorkbenchLineMode, workbench_line_mode, WORKBENCH, LINE_MODE, GtkBox)

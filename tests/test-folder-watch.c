@@ -3,7 +3,8 @@
  * folder, without a display: files already there are ignored; a copied file is reported once,
  * complete; a file written in two halves waits for the second; a file renamed from a writer's
  * temporary name counts under its new name; a file deleted while being written is reported as
- * vanished, never as ready; a burst of 300 files is reported in full, in a few batches. */
+ * vanished, never as ready; a burst of 300 files is reported in full, in a few batches; a file
+ * truncated for good is reported once it has stayed so for the give-up time. */
 #include "test-workbench-util.h"
 #include "workbench-folder-watch.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #define POLL_MS 50
+#define GIVE_UP_MS 2000
 
 typedef struct {
   GPtrArray *ready;     /* paths, in the order reported */
@@ -113,7 +115,7 @@ test_watch (void)
   g_autofree char *dir = wb_test_make_dir ();
   g_autofree char *before = wb_test_write_png (dir, "before.png", 32, 32, 1);
   g_autoptr (GError) error = NULL;
-  g_autoptr (WorkbenchFolderWatch) watch = workbench_folder_watch_new (dir, POLL_MS, &error);
+  g_autoptr (WorkbenchFolderWatch) watch = workbench_folder_watch_new (dir, POLL_MS, GIVE_UP_MS, &error);
   g_assert_no_error (error);
   Seen seen = { g_ptr_array_new_with_free_func (g_free),
                 g_ptr_array_new_with_free_func (g_free), 0 };
@@ -184,12 +186,23 @@ test_watch (void)
   g_assert_cmpuint (seen.batches - batches, <, n / 4);
   g_assert_cmpuint (workbench_folder_watch_get_n_waiting (watch), ==, 0);
 
+  /* Truncated for good: reported once it has not changed for GIVE_UP_MS, so that its
+   * inspection can say why it fails. */
+  g_autofree char *stuck = g_build_filename (dir, "stuck.png", NULL);
+  wb_test_write_bytes (stuck, data, len / 2, FALSE);
+  gint64 t0 = g_get_monotonic_time ();
+  spin (GIVE_UP_MS / 2, NULL, 0);
+  g_assert_cmpuint (count_path (seen.ready, stuck), ==, 0);
+  spin (4 * GIVE_UP_MS, &seen.ready->len, 4 + n);
+  g_assert_cmpuint (count_path (seen.ready, stuck), ==, 1);
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, GIVE_UP_MS * 1000);
+
   /* Stopped: nothing more. */
   workbench_folder_watch_stop (watch);
   g_autofree char *late = g_build_filename (dir, "late.png", NULL);
   wb_test_write_bytes (late, data, len, FALSE);
   spin (10 * POLL_MS, NULL, 0);
-  g_assert_cmpuint (seen.ready->len, ==, 3 + n);
+  g_assert_cmpuint (seen.ready->len, ==, 4 + n);
   g_ptr_array_unref (seen.ready);
   g_ptr_array_unref (seen.vanished);
   wb_test_remove_tree (dir);
@@ -202,7 +215,7 @@ test_not_a_folder (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = wb_test_make_dir ();
   g_autofree char *png = wb_test_write_png (dir, "a.png", 8, 8, 1);
-  g_assert_null (workbench_folder_watch_new (png, POLL_MS, &error));
+  g_assert_null (workbench_folder_watch_new (png, POLL_MS, GIVE_UP_MS, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
   wb_test_remove_tree (dir);
 }
