@@ -89,10 +89,10 @@ test_complete_marks (void)
   g_assert_true (workbench_image_file_is_complete (jpg));
   wb_test_write_bytes (jpg, jpeg, sizeof jpeg - 3, FALSE);
   g_assert_false (workbench_image_file_is_complete (jpg));
-  const char bmp[] = "BM\x20\0\0\0";
+  const char bmp[16] = "BM\x20"; /* declares 32 bytes; the rest is zeros */
   g_autofree char *bmp_path = g_build_filename (dir, "a.bmp", NULL);
   wb_test_write_bytes (bmp_path, bmp, 16, FALSE);
-  g_assert_false (workbench_image_file_is_complete (bmp_path)); /* declares 32 bytes */
+  g_assert_false (workbench_image_file_is_complete (bmp_path));
   /* No end mark: a TIFF is complete when it decodes. */
   g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 48);
   gdk_pixbuf_fill (pixbuf, 0x336699ff);
