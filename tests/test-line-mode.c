@@ -56,19 +56,6 @@ make_training_set (const char *industrial)
   return g_build_filename (t.root, "data", NULL);
 }
 
-/* The longest the main loop went without running a 10 ms timer: how long the window froze. */
-static gint64 last_tick, longest_stall;
-
-static gboolean
-tick (gpointer data)
-{
-  gint64 now = g_get_monotonic_time ();
-  if (last_tick)
-    longest_stall = MAX (longest_stall, now - last_tick);
-  last_tick = now;
-  return G_SOURCE_CONTINUE;
-}
-
 static void
 copy_file (const char *from, const char *to)
 {
@@ -306,9 +293,9 @@ test_line (void)
   t0 = g_get_monotonic_time ();
   GThread *copier = g_thread_new ("copy-burst", copy_burst, NULL);
   StoredWait all = { NULL, 1 + N_BURST, 0 };
-  guint ticker = g_timeout_add (10, tick, NULL);
+  wb_stalls_start ();
   gboolean done = wb_wait_for (stored, &all, 80000);
-  g_source_remove (ticker);
+  gint64 longest_stall = wb_stalls_stop ();
   g_thread_join (copier);
   g_assert_true (done);
   g_test_message ("a burst of %d images inspected in %.1f s; the main loop stalled %.0f ms at "

@@ -199,3 +199,33 @@ wb_screenshot (GtkWidget *widget, const char *name)
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("screenshot: %s", path);
 }
+
+static struct {
+  guint source;
+  gint64 last, longest;
+} stalls;
+
+static gboolean
+stall_tick (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (stalls.last)
+    stalls.longest = MAX (stalls.longest, now - stalls.last);
+  stalls.last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+void
+wb_stalls_start (void)
+{
+  g_assert_cmpuint (stalls.source, ==, 0);
+  stalls.last = stalls.longest = 0;
+  stalls.source = g_timeout_add_full (G_PRIORITY_HIGH, 1, stall_tick, NULL, NULL);
+}
+
+gint64
+wb_stalls_stop (void)
+{
+  g_clear_handle_id (&stalls.source, g_source_remove);
+  return stalls.longest;
+}

@@ -43,5 +43,11 @@ gboolean wb_session_flag (WorkbenchSession *session, const char *name);
  * current folder). */
 void wb_screenshot (GtkWidget *widget, const char *name);
 
+/* Measures how long the main loop goes without running a 1 ms timer of high priority (how long
+ * the window freezes): start, drive the application, then stop, which returns the longest gap
+ * since start in microseconds. */
+void wb_stalls_start (void);
+gint64 wb_stalls_stop (void);
+
 /* Waits until the worker has stored everything asked for so far. */
 void wb_flush (WorkbenchSession *session);
