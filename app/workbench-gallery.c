@@ -344,13 +344,21 @@ workbench_gallery_focus_selected (WorkbenchGallery *self)
     focus_position (self, position);
 }
 
-void
-workbench_gallery_select_first (WorkbenchGallery *self)
+gboolean
+workbench_gallery_select_item (WorkbenchGallery *self, WorkbenchItem *item)
 {
-  if (g_list_model_get_n_items (G_LIST_MODEL (self->sorted)) == 0)
-    return;
-  gtk_single_selection_set_selected (self->selection, 0);
-  gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u", 0);
+  GListModel *model = G_LIST_MODEL (self->sorted);
+  for (guint position = 0; position < g_list_model_get_n_items (model); position++)
+    {
+      g_autoptr (WorkbenchItem) shown = g_list_model_get_item (model, position);
+      if (shown != item)
+        continue;
+      gtk_single_selection_set_selected (self->selection, position);
+      gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u",
+                                  position);
+      return TRUE;
+    }
+  return FALSE;
 }
 
 gboolean

@@ -39,7 +39,7 @@ struct _WorkbenchWindow
   GtkButton *history_retry_button;
   GtkButton *history_dismiss_button;
   WorkbenchLineMode *line_mode;
-  WorkbenchItem *followed;    /* selected by following the line's newest image (no ref); NULL
+  WorkbenchItem *followed;    /* selected by following the line's results (no ref); NULL
                                * until the line's first results */
 
   WorkbenchViewer *viewer;

@@ -96,15 +96,16 @@ on_model_changed (WorkbenchWindow *self)
   update_title (self);
 }
 
-/* The gallery follows the line's newest image, unless the operator has chosen another. */
+/* The gallery and the viewer follow the line's latest result, unless the operator has chosen
+ * another image. */
 static void
-on_line_results (WorkbenchWindow *self)
+on_line_results (WorkbenchWindow *self, GPtrArray *items)
 {
   WorkbenchItem *selected = workbench_gallery_get_selected_item (self->gallery);
-  if (self->followed != NULL && selected != NULL && selected != self->followed)
+  if (items->len == 0 || (self->followed != NULL && selected != NULL && selected != self->followed))
     return;
-  workbench_gallery_select_first (self->gallery);
-  self->followed = workbench_gallery_get_selected_item (self->gallery);
+  if (workbench_gallery_select_item (self->gallery, items->pdata[items->len - 1]))
+    self->followed = items->pdata[items->len - 1];
 }
 
 gboolean
