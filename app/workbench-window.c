@@ -358,7 +358,8 @@ workbench_window_init (WorkbenchWindow *self)
 
   workbench_gallery_set_session (self->gallery, self->session);
   workbench_line_mode_set_session (self->line_mode, self->session);
-  g_signal_connect_swapped (self->session, "line-results", G_CALLBACK (on_line_results), self);
+  g_signal_connect_object (self->session, "line-results", G_CALLBACK (on_line_results), self,
+                           G_CONNECT_SWAPPED);
   g_settings_bind (self->settings, "sort-key", self->gallery, "sort-key", G_SETTINGS_BIND_DEFAULT);
   workbench_sidebar_set_session (self->sidebar, self->session);
   workbench_details_set_session (self->details, self->session);
