@@ -54,7 +54,8 @@ update_queue (WorkbenchLineMode *self)
   if (self->session)
     g_object_get (self->session, "n-items", &n_items, NULL);
   guint writing = self->watch ? workbench_folder_watch_get_n_waiting (self->watch) : 0;
-  guint queued = n_items > self->n_done ? n_items - self->n_done : 0;
+  /* A line that stopped inspects nothing more (workbench_session_cancel). */
+  guint queued = self->watch && n_items > self->n_done ? n_items - self->n_done : 0;
   /* Translators: line mode: files still being written, images waiting for the model, images
    * that could not be inspected in this shift */
   g_autofree char *text = g_strdup_printf (_("%u being written · %u waiting for the model · %u could not be inspected"),
