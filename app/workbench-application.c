@@ -100,6 +100,7 @@ workbench_application_startup (GApplication *app)
     { "win.new-model", { "<Control>n", NULL } },
     { "win.inspect", { "<Control>i", "F5", NULL } },
     { "win.export", { "<Control>e", NULL } },
+    { "win.watch-folder", { "<Control>l", NULL } },
     { "win.show-sidebar", { "F9", NULL } },
     { "win.page('inspect')", { "<Alt>1", NULL } },
     { "win.page('history')", { "<Alt>2", NULL } },

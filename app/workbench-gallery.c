@@ -104,9 +104,11 @@ compare_items (gconstpointer pa, gconstpointer pb, gpointer data)
       break;
     case SORT_TIME:
       {
-        /* Newest first. */
+        /* Newest first: the latest arrival of a line, then the latest written (a copy may keep
+         * an old file's time). */
+        gint64 aa = workbench_item_get_arrived (a), ab = workbench_item_get_arrived (b);
         gint64 ta = workbench_item_get_mtime (a), tb = workbench_item_get_mtime (b);
-        c = ta > tb ? -1 : ta < tb ? 1 : 0;
+        c = aa != ab ? (aa > ab ? -1 : 1) : ta > tb ? -1 : ta < tb ? 1 : 0;
         break;
       }
     case SORT_NAME:
@@ -340,6 +342,23 @@ workbench_gallery_focus_selected (WorkbenchGallery *self)
   guint position = gtk_single_selection_get_selected (self->selection);
   if (position != GTK_INVALID_LIST_POSITION)
     focus_position (self, position);
+}
+
+gboolean
+workbench_gallery_select_item (WorkbenchGallery *self, WorkbenchItem *item)
+{
+  GListModel *model = G_LIST_MODEL (self->sorted);
+  for (guint position = 0; position < g_list_model_get_n_items (model); position++)
+    {
+      g_autoptr (WorkbenchItem) shown = g_list_model_get_item (model, position);
+      if (shown != item)
+        continue;
+      gtk_single_selection_set_selected (self->selection, position);
+      gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u",
+                                  position);
+      return TRUE;
+    }
+  return FALSE;
 }
 
 gboolean

@@ -23,6 +23,9 @@ WorkbenchItem *workbench_gallery_get_selected_item (WorkbenchGallery *self);
 /* Selects the next inspected image in gallery order (after the selected one, wrapping) that
  * has no operator verdict yet; FALSE when there is none. */
 gboolean workbench_gallery_select_next_unreviewed (WorkbenchGallery *self);
+/* Selects item and scrolls to it, leaving the focus where it is; FALSE when the gallery does
+ * not show it (filtered out). */
+gboolean workbench_gallery_select_item (WorkbenchGallery *self, WorkbenchItem *item);
 /* Gives the keyboard focus to the selected thumbnail. */
 void workbench_gallery_focus_selected (WorkbenchGallery *self);
 

@@ -30,6 +30,8 @@ typedef enum {
   JOB_LIST_RUNS,
   JOB_FLUSH,
   JOB_REOPEN_HISTORY,
+  JOB_LINE_ADD,
+  JOB_LINE_END,
   JOB_QUIT,
 } JobKind;
 
@@ -40,6 +42,7 @@ typedef struct {
   guint n, next;
   char **folders;
   gint64 run_id;
+  gboolean open;             /* a line: more images may come (workbench_inspector_line_add) */
 } Run;
 
 typedef struct {
@@ -55,7 +58,7 @@ typedef struct {
   WorkbenchReportFormat format;
   UadRunFilter filter;       /* LIST_RUNS; its class_name is owned */
   gboolean set_aside;        /* REOPEN_HISTORY */
-  Run run;
+  Run run;                   /* RUN; LINE_ADD (the images to append) */
 } Job;
 
 struct _WorkbenchInspector
@@ -77,6 +80,8 @@ struct _WorkbenchInspector
   int n_classes;
   char **class_names;
   UadVerdictThresholds *thresholds; /* n_classes: what the verdicts recorded now use */
+  Job *line;                 /* the line's run job, queued or parked, or NULL */
+  gboolean line_parked;      /* out of the queue until images are added or the line ends */
 };
 
 G_DEFINE_FINAL_TYPE (WorkbenchInspector, workbench_inspector, G_TYPE_OBJECT)
@@ -475,7 +480,11 @@ run_step (WorkbenchInspector *self, Run *run, GError **error)
       g_ptr_array_unref (results);
       return FALSE;
     }
-  post (self, results, NULL);
+  /* A line's first step only begins its run. */
+  if (results->len > 0)
+    post (self, results, NULL);
+  else
+    g_ptr_array_unref (results);
   return TRUE;
 }
 
@@ -498,7 +507,38 @@ render (WorkbenchInspector *self, const char *path, int class_index, GError **er
   return r;
 }
 
-/* Runs one job; returns TRUE when the job went back to the queue (a run not finished). */
+/* Appends a LINE_ADD job's images to the line, or ends it (LINE_END: the images not yet
+ * inspected are dropped), and queues the line again if it was parked. */
+static void
+line_update (WorkbenchInspector *self, Job *job)
+{
+  Run *line = &self->line->run, *add = &job->run;
+  if (job->kind == JOB_LINE_ADD)
+    {
+      line->paths = g_renew (char *, line->paths, line->n + add->n + 1);
+      line->class_index = g_renew (int, line->class_index, line->n + add->n);
+      for (guint i = 0; i < add->n; i++)
+        {
+          line->paths[line->n + i] = g_steal_pointer (&add->paths[i]);
+          line->class_index[line->n + i] = add->class_index[i];
+        }
+      line->n += add->n;
+      line->paths[line->n] = NULL;
+    }
+  else
+    {
+      line->open = FALSE;
+      line->n = line->next;
+    }
+  if (self->line_parked)
+    {
+      self->line_parked = FALSE;
+      g_async_queue_push (self->queue, self->line);
+    }
+}
+
+/* Runs one job; returns TRUE when the job went back to the queue (a run not finished) or was
+ * parked (a line waiting for images). */
 static gboolean
 job_run (WorkbenchInspector *self, Job *job)
 {
@@ -515,11 +555,19 @@ job_run (WorkbenchInspector *self, Job *job)
         break;
       }
     case JOB_RUN:
+      if (job->run.open && self->line == NULL)
+        self->line = job;
       if (!need_model (self, &error) || !run_step (self, &job->run, &error))
         break;
       if (job->run.next < job->run.n && !g_cancellable_is_cancelled (g_task_get_cancellable (job->task)))
         {
           g_async_queue_push (self->queue, job);
+          return TRUE;
+        }
+      if (job->run.open)
+        {
+          /* Waits for images out of the queue: line_add or line_end puts it back. */
+          self->line_parked = TRUE;
           return TRUE;
         }
       if (job->run.next < job->run.n)
@@ -616,6 +664,11 @@ job_run (WorkbenchInspector *self, Job *job)
           g_task_return_pointer (job->task, aside, g_free);
         break;
       }
+    case JOB_LINE_ADD:
+    case JOB_LINE_END:
+      if (self->line)
+        line_update (self, job);
+      break;
     case JOB_QUIT:
       g_assert_not_reached ();
     }
@@ -644,8 +697,16 @@ worker (gpointer data)
           break;
         }
       if (!job_run (self, job))
-        job_free (job);
+        {
+          if (job == self->line)
+            self->line = NULL;
+          job_free (job);
+        }
     }
+  /* A parked line is in no queue. */
+  if (self->line && self->line_parked)
+    g_async_queue_push (self->queue, self->line);
+  self->line = NULL;
   /* Jobs still queued are answered as cancelled. */
   Job *job;
   while ((job = g_async_queue_try_pop (self->queue)))
@@ -763,6 +824,17 @@ workbench_inspector_new (const char *history_path)
   return self;
 }
 
+/* Copies n images and their classes into run. */
+static void
+run_set_images (Run *run, const char *const *paths, const int *class_index, guint n)
+{
+  run->paths = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    run->paths[i] = g_strdup (paths[i]);
+  run->class_index = g_memdup2 (class_index, MAX (n, 1) * sizeof (int));
+  run->n = n;
+}
+
 void
 workbench_inspector_load_model_async (WorkbenchInspector *self, const char *model_path,
                                       const char *weights_path, GCancellable *cancellable,
@@ -790,11 +862,7 @@ workbench_inspector_run_async (WorkbenchInspector *self, const char *const *path
 {
   Job *job = job_new (self, JOB_RUN, cancellable, callback, user_data,
                       workbench_inspector_run_async);
-  job->run.paths = g_new0 (char *, n + 1);
-  for (guint i = 0; i < n; i++)
-    job->run.paths[i] = g_strdup (paths[i]);
-  job->run.class_index = g_memdup2 (class_index, MAX (n, 1) * sizeof (int));
-  job->run.n = n;
+  run_set_images (&job->run, paths, class_index, n);
   job->run.folders = g_strdupv ((char **) folders);
   submit (self, job);
 }
@@ -948,6 +1016,40 @@ workbench_inspector_reopen_history_async (WorkbenchInspector *self, gboolean set
                       workbench_inspector_reopen_history_async);
   job->set_aside = set_aside;
   submit (self, job);
+}
+
+void
+workbench_inspector_line_begin_async (WorkbenchInspector *self, const char *const *folders,
+                                      GAsyncReadyCallback callback, gpointer user_data)
+{
+  Job *job = job_new (self, JOB_RUN, NULL, callback, user_data,
+                      workbench_inspector_line_begin_async);
+  job->run.paths = g_new0 (char *, 1);
+  job->run.folders = g_strdupv ((char **) folders);
+  job->run.open = TRUE;
+  submit (self, job);
+}
+
+gint64
+workbench_inspector_line_begin_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                       GError **error)
+{
+  return g_task_propagate_int (G_TASK (result), error);
+}
+
+void
+workbench_inspector_line_add (WorkbenchInspector *self, const char *const *paths,
+                              const int *class_index, guint n)
+{
+  Job *job = job_new (self, JOB_LINE_ADD, NULL, NULL, NULL, NULL);
+  run_set_images (&job->run, paths, class_index, n);
+  submit (self, job);
+}
+
+void
+workbench_inspector_line_end (WorkbenchInspector *self)
+{
+  submit (self, job_new (self, JOB_LINE_END, NULL, NULL, NULL, NULL));
 }
 
 gboolean

@@ -113,6 +113,20 @@ void workbench_inspector_run_async (WorkbenchInspector *self, const char *const 
 gint64 workbench_inspector_run_finish (WorkbenchInspector *self, GAsyncResult *result,
                                        GError **error);
 
+/* Line mode: a run that grows as images arrive (one line at a time). begin starts a run over
+ * folders that stays open; add appends images to it, whose results arrive through "results"
+ * with index counting from 0 over every image added; end stops it: images added but not yet
+ * inspected are dropped, the run is marked finished and its id comes back through begin's
+ * callback (which fails as cancelled when the workbench closes first). An add or end without
+ * a line under way (begin failed) does nothing. */
+void workbench_inspector_line_begin_async (WorkbenchInspector *self, const char *const *folders,
+                                           GAsyncReadyCallback callback, gpointer user_data);
+gint64 workbench_inspector_line_begin_finish (WorkbenchInspector *self, GAsyncResult *result,
+                                              GError **error);
+void workbench_inspector_line_add (WorkbenchInspector *self, const char *const *paths,
+                                   const int *class_index, guint n);
+void workbench_inspector_line_end (WorkbenchInspector *self);
+
 /* Stores the thresholds of class class_index of model model_id (the loaded one; dropped if it
  * has been replaced since); they also decide the verdicts recorded from now on. Errors of
  * these fire-and-forget writes come through "error". */

@@ -11,6 +11,7 @@ struct _WorkbenchItem
   char *path, *name, *path_class, *defect, *mask_path;
   guint folder;
   gint64 size, mtime;
+  gint64 arrived;
 
   int class_index;
   char *class_name;
@@ -217,6 +218,18 @@ gint64
 workbench_item_get_mtime (WorkbenchItem *self)
 {
   return self->mtime;
+}
+
+gint64
+workbench_item_get_arrived (WorkbenchItem *self)
+{
+  return self->arrived;
+}
+
+void
+workbench_item_set_arrived (WorkbenchItem *self, gint64 arrived)
+{
+  self->arrived = arrived;
 }
 
 int

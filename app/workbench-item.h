@@ -33,6 +33,10 @@ const char *workbench_item_get_defect (WorkbenchItem *self);
 const char *workbench_item_get_mask_path (WorkbenchItem *self);
 gint64 workbench_item_get_size (WorkbenchItem *self);
 gint64 workbench_item_get_mtime (WorkbenchItem *self);
+/* When line mode received the image (g_get_real_time); 0 for images of opened folders. Set
+ * before the item is shown: it does not notify. */
+gint64 workbench_item_get_arrived (WorkbenchItem *self);
+void workbench_item_set_arrived (WorkbenchItem *self, gint64 arrived);
 
 /* The model class the image is inspected as (-1: unknown) and its name (NULL: unknown). */
 int workbench_item_get_class_index (WorkbenchItem *self);

@@ -92,7 +92,8 @@ make_item (const char *path, guint folder, const char *folder_path)
   g_autofree char *name = uad_image_relative_path (path, in);
   return workbench_item_new (path, folder, name, path_class, defect, mask,
                              exists ? (gint64) st.st_size : 0,
-                             exists ? (gint64) st.st_mtime * G_USEC_PER_SEC : 0);
+                             exists ? (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC
+                                      + st.st_mtim.tv_nsec / 1000 : 0);
 }
 
 /* An MVTec training image (<class>/train/<defect>/<file> beside <class>/test) found below its

@@ -38,6 +38,7 @@ struct _WorkbenchSession
   WorkbenchRunRecord *pending_record; /* a run to reopen once its model is loaded */
 
   /* The run under way. */
+  gboolean line;              /* a line: the run takes images as they arrive */
   GCancellable *run_cancellable;
   GPtrArray *run_items;       /* WorkbenchItem by index in the run */
   guint run_done;
@@ -89,6 +90,7 @@ enum {
   SIGNAL_RELABELLED,
   SIGNAL_RUN_FINISHED,
   SIGNAL_HISTORY_REOPENED,
+  SIGNAL_LINE_RESULTS,
   N_SIGNALS
 };
 
@@ -220,18 +222,21 @@ class_for (WorkbenchSession *self, WorkbenchItem *item)
 }
 
 static void
+assign_class (WorkbenchSession *self, WorkbenchItem *item)
+{
+  int k = self->model ? class_for (self, item) : -1;
+  int old = workbench_item_get_class_index (item);
+  /* A model with a transformer per class scored the image as its old class. */
+  if (k != old && self->model && self->model->separate)
+    workbench_item_reset (item);
+  workbench_item_set_class (item, k, k >= 0 ? self->model->class_names[k] : NULL);
+}
+
+static void
 assign_classes (WorkbenchSession *self)
 {
   for (guint i = 0; i < self->item_array->len; i++)
-    {
-      WorkbenchItem *item = self->item_array->pdata[i];
-      int k = self->model ? class_for (self, item) : -1;
-      int old = workbench_item_get_class_index (item);
-      /* A model with a transformer per class scored the image as its old class. */
-      if (k != old && self->model && self->model->separate)
-        workbench_item_reset (item);
-      workbench_item_set_class (item, k, k >= 0 ? self->model->class_names[k] : NULL);
-    }
+    assign_class (self, self->item_array->pdata[i]);
   relabel (self);
 }
 
@@ -668,6 +673,29 @@ on_results (WorkbenchInspector *inspector, GPtrArray *results, WorkbenchSession 
   format_progress (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_REUSED]);
   g_signal_emit (self, signals[SIGNAL_RELABELLED], 0);
+  if (self->line)
+    {
+      g_autoptr (GPtrArray) done = g_ptr_array_new_full (results->len, g_object_unref);
+      for (guint j = 0; j < results->len; j++)
+        {
+          const WorkbenchResult *r = results->pdata[j];
+          g_ptr_array_add (done, g_object_ref (self->run_items->pdata[r->index]));
+        }
+      g_signal_emit (self, signals[SIGNAL_LINE_RESULTS], 0, done);
+    }
+}
+
+/* A run or a line ended (run_id > 0: completed). */
+static void
+run_ended (WorkbenchSession *self, gint64 run_id, const GError *error)
+{
+  self->line = FALSE;
+  g_clear_pointer (&self->run_items, g_ptr_array_unref);
+  g_clear_object (&self->run_cancellable);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INSPECTING]);
+  if (error && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    emit_error (self, _("The inspection stopped"), error);
+  g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0, run_id > 0);
 }
 
 static void
@@ -676,12 +704,32 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (WorkbenchSession) self = data;
   g_autoptr (GError) error = NULL;
   gint64 run_id = workbench_inspector_run_finish (WORKBENCH_INSPECTOR (source), result, &error);
-  g_clear_pointer (&self->run_items, g_ptr_array_unref);
-  g_clear_object (&self->run_cancellable);
+  run_ended (self, run_id, error);
+}
+
+static void
+on_line_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (WorkbenchSession) self = data;
+  g_autoptr (GError) error = NULL;
+  gint64 run_id = workbench_inspector_line_begin_finish (WORKBENCH_INSPECTOR (source), result,
+                                                         &error);
+  run_ended (self, run_id, error);
+}
+
+/* Counts from zero for a new run, whose images are run_items. */
+static void
+start_run (WorkbenchSession *self)
+{
+  set_run_id (self, 0);
+  recount (self);
+  g_signal_emit (self, signals[SIGNAL_RELABELLED], 0);
+  self->run_done = 0;
+  self->run_reused = 0;
+  self->run_started = g_get_monotonic_time ();
+  self->run_cancellable = g_cancellable_new ();
+  format_progress (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INSPECTING]);
-  if (error && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    emit_error (self, _("The inspection stopped"), error);
-  g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0, run_id > 0);
 }
 
 void
@@ -704,15 +752,7 @@ workbench_session_inspect (WorkbenchSession *self)
       classes[i] = workbench_item_get_class_index (item);
       g_ptr_array_add (self->run_items, g_object_ref (item));
     }
-  set_run_id (self, 0);
-  recount (self);
-  g_signal_emit (self, signals[SIGNAL_RELABELLED], 0);
-  self->run_done = 0;
-  self->run_reused = 0;
-  self->run_started = g_get_monotonic_time ();
-  self->run_cancellable = g_cancellable_new ();
-  format_progress (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INSPECTING]);
+  start_run (self);
   workbench_inspector_run_async (self->inspector, paths, classes, n,
                                  (const char *const *) self->folder_paths, self->run_cancellable,
                                  on_run_done, g_object_ref (self));
@@ -721,8 +761,80 @@ workbench_session_inspect (WorkbenchSession *self)
 void
 workbench_session_cancel (WorkbenchSession *self)
 {
-  if (self->run_cancellable)
+  /* A line ends with what it has inspected: the run is complete for the images it took. */
+  if (self->line)
+    workbench_inspector_line_end (self->inspector);
+  else if (self->run_cancellable)
     g_cancellable_cancel (self->run_cancellable);
+}
+
+/* ---- Line mode ---- */
+
+void
+workbench_session_begin_line (WorkbenchSession *self, const char *folder)
+{
+  if (self->model == NULL || self->run_items)
+    return;
+  store_thresholds (self);
+  g_cancellable_cancel (self->scan_cancellable);
+  const char *const folders[] = { folder, NULL };
+  set_folders (self, folders);
+  g_autoptr (GPtrArray) none = g_ptr_array_new ();
+  set_items (self, none);
+  self->n_training = 0;
+  self->run_items = g_ptr_array_new_with_free_func (g_object_unref);
+  self->line = TRUE;
+  start_run (self);
+  workbench_inspector_line_begin_async (self->inspector, folders, on_line_done,
+                                        g_object_ref (self));
+}
+
+gboolean
+workbench_session_get_line (WorkbenchSession *self)
+{
+  return self->line;
+}
+
+static void
+on_line_scanned (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (WorkbenchSession) self = data;
+  g_autoptr (GPtrArray) items = workbench_scan_files_finish (result, NULL);
+  if (items == NULL || !self->line || items->len == 0)
+    return;
+  guint n = items->len;
+  g_autofree const char **paths = g_new (const char *, n);
+  g_autofree int *classes = g_new (int, n);
+  g_autofree gpointer *newest_first = g_new (gpointer, n);
+  gint64 now = g_get_real_time ();
+  for (guint i = 0; i < n; i++)
+    {
+      WorkbenchItem *item = items->pdata[i];
+      /* A microsecond apart, in the order they arrived. */
+      workbench_item_set_arrived (item, now + i);
+      assign_class (self, item);
+      paths[i] = workbench_item_get_path (item);
+      classes[i] = workbench_item_get_class_index (item);
+      g_ptr_array_add (self->run_items, g_object_ref (item));
+      g_ptr_array_add (self->item_array, g_object_ref (item));
+      newest_first[n - 1 - i] = item;
+    }
+  /* One change of the list for the whole batch: the gallery is updated once. */
+  g_list_store_splice (self->items, 0, 0, newest_first, n);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+  recount (self);
+  format_progress (self);
+  workbench_inspector_line_add (self->inspector, paths, classes, n);
+}
+
+void
+workbench_session_add_line_images (WorkbenchSession *self, const char *const *paths)
+{
+  if (!self->line)
+    return;
+  workbench_scan_files_async (paths, g_strv_length ((char **) paths),
+                              (const char *const *) self->folder_paths, self->cancellable,
+                              on_line_scanned, g_object_ref (self));
 }
 
 /* ---- Triage ---- */
@@ -1017,6 +1129,11 @@ workbench_session_class_init (WorkbenchSessionClass *klass)
   signals[SIGNAL_RUN_FINISHED] = g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass),
                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  /* line-results (GPtrArray of WorkbenchItem): images of a line just inspected (or not: see
+   * their error), in the order they finished, their model verdicts decided. */
+  signals[SIGNAL_LINE_RESULTS] = g_signal_new ("line-results", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
 }
 
 static void

@@ -58,6 +58,16 @@ int workbench_session_get_folder_class (WorkbenchSession *self, guint folder);
 void workbench_session_inspect (WorkbenchSession *self);
 void workbench_session_cancel (WorkbenchSession *self);
 
+/* Line mode: a run over folder that takes images as they arrive. begin_line (with a model
+ * open and no run under way) replaces the folders by folder and the images by none, and starts
+ * the run ("inspecting" turns TRUE); add_line_images adds images (NULL-terminated paths, once
+ * each), shown at once at the front of the items and inspected in order; each batch of results
+ * comes as "line-results". workbench_session_cancel ends the line: images added and not yet
+ * inspected are dropped, the run is finished and "run-finished" follows. */
+void workbench_session_begin_line (WorkbenchSession *self, const char *folder);
+void workbench_session_add_line_images (WorkbenchSession *self, const char *const *paths);
+gboolean workbench_session_get_line (WorkbenchSession *self);
+
 /* The thresholds that judge item now: its class's, or for an unknown class the fallback of
  * uad_verdict_thresholds_for. FALSE when no model is open. */
 gboolean workbench_session_get_item_thresholds (WorkbenchSession *self, WorkbenchItem *item,

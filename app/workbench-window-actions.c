@@ -30,7 +30,10 @@ workbench_window_update_actions (WorkbenchWindow *self)
   enable (self, "open-folder", !loading && !inspecting);
   enable (self, "inspect", has_model && n_items > 0 && !loading && !inspecting);
   enable (self, "threshold-studio", has_model && !loading);
-  enable (self, "cancel", inspecting);
+  enable (self, "watch-folder", has_model && !loading && !inspecting);
+  /* A line stops with its own button, not with a stray Escape. */
+  gboolean line = workbench_session_get_line (self->session);
+  enable (self, "cancel", inspecting && !line);
   enable (self, "export", run_id > 0 && !inspecting && !exporting);
   enable (self, "export-to", run_id > 0 && !inspecting && !exporting);
   gboolean no_history = workbench_session_get_history_problem (self->session) != NULL;
@@ -38,7 +41,7 @@ workbench_window_update_actions (WorkbenchWindow *self)
   enable (self, "history-retry", no_history && !loading && !inspecting);
   enable (self, "history-dismiss", no_history);
   gtk_widget_set_visible (GTK_WIDGET (self->inspect_button), !inspecting);
-  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), inspecting);
+  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), inspecting && !line);
   gtk_revealer_set_reveal_child (self->progress_revealer, inspecting);
 }
 
@@ -336,6 +339,29 @@ new_model_action (GSimpleAction *action, GVariant *param, gpointer data)
   gtk_window_present (GTK_WINDOW (workbench_train_dialog_new (GTK_WINDOW (self), self->session)));
 }
 
+static void
+on_watch_folder_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
+{
+  g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
+                           ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog)) : NULL;
+  g_autofree char *path = file ? g_file_get_path (file) : NULL;
+  g_autoptr (GError) error = NULL;
+  if (path && !workbench_window_watch_folder (self, path, &error))
+    workbench_window_toast (self, error->message);
+  g_object_unref (dialog);
+}
+
+static void
+watch_folder_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  WorkbenchWindow *self = data;
+  GtkFileChooserNative *chooser = new_chooser (self, _("Watch a Folder for New Images"),
+                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                               _("_Watch"), NULL);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_watch_folder_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 static const GActionEntry actions[] = {
   { .name = "open-model", .activate = open_model_action },
   { .name = "open-folder", .activate = open_folder_action },
@@ -344,6 +370,7 @@ static const GActionEntry actions[] = {
   { .name = "export", .activate = export_action },
   { .name = "threshold-studio", .activate = threshold_studio_action },
   { .name = "new-model", .activate = new_model_action },
+  { .name = "watch-folder", .activate = watch_folder_action },
   { .name = "export-to", .activate = export_to_action, .parameter_type = "s" },
   { .name = "operator-verdict", .activate = operator_verdict_action, .parameter_type = "s", .state = "''" },
   { .name = "next-unreviewed", .activate = next_unreviewed_action },

@@ -6,6 +6,7 @@
 #include "workbench-details.h"
 #include "workbench-gallery.h"
 #include "workbench-history-page.h"
+#include "workbench-line-mode.h"
 #include "workbench-sidebar.h"
 #include "workbench-viewer-feed.h"
 #include "workbench-viewer.h"
@@ -37,6 +38,9 @@ struct _WorkbenchWindow
   GtkButton *history_new_button;
   GtkButton *history_retry_button;
   GtkButton *history_dismiss_button;
+  WorkbenchLineMode *line_mode;
+  WorkbenchItem *followed;    /* selected by following the line's results (no ref); NULL
+                               * until the line's first results */
 
   WorkbenchViewer *viewer;
   GSettings *settings;

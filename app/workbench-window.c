@@ -96,6 +96,30 @@ on_model_changed (WorkbenchWindow *self)
   update_title (self);
 }
 
+/* The gallery and the viewer follow the line's latest result, unless the operator has chosen
+ * another image. */
+static void
+on_line_results (WorkbenchWindow *self, GPtrArray *items)
+{
+  WorkbenchItem *selected = workbench_gallery_get_selected_item (self->gallery);
+  if (items->len == 0 || (self->followed != NULL && selected != NULL && selected != self->followed))
+    return;
+  if (workbench_gallery_select_item (self->gallery, items->pdata[items->len - 1]))
+    self->followed = items->pdata[items->len - 1];
+}
+
+gboolean
+workbench_window_watch_folder (WorkbenchWindow *self, const char *folder, GError **error)
+{
+  if (!workbench_line_mode_start (self->line_mode, folder, error))
+    return FALSE;
+  self->followed = NULL;
+  /* The newest image first: the one just inspected is at the top of the gallery. */
+  g_settings_set_string (self->settings, "sort-key", "time");
+  adw_view_stack_set_visible_child_name (self->view_stack, "inspect");
+  return TRUE;
+}
+
 void
 workbench_window_open_files (WorkbenchWindow *self, GFile **files, int n_files)
 {
@@ -287,6 +311,7 @@ workbench_window_class_init (WorkbenchWindowClass *klass)
   g_type_ensure (WORKBENCH_TYPE_GALLERY);
   g_type_ensure (WORKBENCH_TYPE_DETAILS);
   g_type_ensure (WORKBENCH_TYPE_HISTORY_PAGE);
+  g_type_ensure (WORKBENCH_TYPE_LINE_MODE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/uniad/Workbench/workbench-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, toast_overlay);
@@ -311,6 +336,7 @@ workbench_window_class_init (WorkbenchWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_new_button);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_retry_button);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, history_dismiss_button);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchWindow, line_mode);
 }
 
 static void
@@ -331,6 +357,9 @@ workbench_window_init (WorkbenchWindow *self)
   workbench_window_install_actions (self);
 
   workbench_gallery_set_session (self->gallery, self->session);
+  workbench_line_mode_set_session (self->line_mode, self->session);
+  g_signal_connect_object (self->session, "line-results", G_CALLBACK (on_line_results), self,
+                           G_CONNECT_SWAPPED);
   g_settings_bind (self->settings, "sort-key", self->gallery, "sort-key", G_SETTINGS_BIND_DEFAULT);
   workbench_sidebar_set_session (self->sidebar, self->session);
   workbench_details_set_session (self->details, self->session);

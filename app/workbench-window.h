@@ -26,6 +26,10 @@ WorkbenchSession *workbench_window_get_session (WorkbenchWindow *self);
 /* Opens what the command line or the desktop gave: .uniad files as the model, folders as the
  * image folders. */
 void workbench_window_open_files (WorkbenchWindow *self, GFile **files, int n_files);
+/* Starts line mode (workbench-line-mode.h) on folder, the newest images first in the gallery;
+ * FALSE with an error when the folder cannot be watched or no model is open. */
+gboolean workbench_window_watch_folder (WorkbenchWindow *self, const char *folder,
+                                        GError **error);
 /* Reopens the model and folders of the last session (from the settings), if they still exist. */
 void workbench_window_restore (WorkbenchWindow *self);
 

@@ -59,19 +59,6 @@ make_dataset (const char *industrial)
   return g_build_filename (t.root, "data", NULL);
 }
 
-/* Runs `uniad` with argv[1..] (argv[0] is filled in); fails the test if it fails. */
-static void
-run_cli (const char **argv)
-{
-  argv[0] = g_getenv ("UNIAD_CLI");
-  int status;
-  g_autofree char *err = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                               NULL, &err, &status, NULL));
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("uniad %s failed: %s", argv[1], err);
-}
-
 static gboolean
 idle (void)
 {
@@ -145,14 +132,6 @@ scores_of (gboolean good)
   return out;
 }
 
-/* The studio as drawn, as a PNG under UNIAD_TEST_ARTIFACTS. */
-static void
-screenshot (const char *name)
-{
-  wb_spin (300);
-  wb_screenshot (GTK_WIDGET (find_studio ()), name);
-}
-
 static gboolean
 recorded (gpointer data)
 {
@@ -173,12 +152,12 @@ test_studio (void)
   t.root = wb_test_make_dir ();
   g_autofree char *data = make_dataset (industrial);
   g_autofree char *model = g_build_filename (t.root, "pcb.uniad", NULL);
-  run_cli ((const char *[]) { NULL, "train", "--method", "padim", "--data", data, "--backbone",
-                              "mobilenet_v2", "--weights", weights, "--no-disk-cache", "--out",
-                              model, "-t", "1", NULL });
+  wb_run_cli ((const char *[]) { NULL, "train", "--method", "padim", "--data", data, "--backbone",
+                                 "mobilenet_v2", "--weights", weights, "--no-disk-cache", "--out",
+                                 model, "-t", "1", NULL });
   /* The model file carries the thresholds of a 20% false-reject target on the test images. */
-  run_cli ((const char *[]) { NULL, "calibrate", "--model", model, "--data", data, "--weights",
-                              weights, "--target-frr", "0.2", "-t", "1", NULL });
+  wb_run_cli ((const char *[]) { NULL, "calibrate", "--model", model, "--data", data, "--weights",
+                                 weights, "--target-frr", "0.2", "-t", "1", NULL });
   g_autofree char *data_home = g_build_filename (t.root, "xdg-data", NULL);
   t.app = wb_start (data_home, weights, OPERATOR);
   if (t.app == NULL)
@@ -228,7 +207,7 @@ test_studio (void)
   double pass_below = slider (studio, "pass-scale");
   g_assert_cmpfloat (pass_below, ==, MIN (g_array_index (bad, double, 1), fail_above));
   g_assert_cmpfloat (slider (studio, "fail-scale"), ==, fail_above);
-  screenshot ("threshold-studio.png");
+  wb_screenshot (GTK_WIDGET (find_studio ()), "threshold-studio.png");
 
   /* A pass slider moved above the fail slider pushes it along. */
   gtk_range_set_value (GTK_RANGE (child (studio, "pass-scale")), fail_above * 1.1);

@@ -54,6 +54,15 @@ wb_test_write_png (const char *dir, const char *name, int width, int height, int
   return path;
 }
 
+void
+wb_test_write_bytes (const char *path, const char *data, gsize len, gboolean append)
+{
+  FILE *f = fopen (path, append ? "ab" : "wb");
+  g_assert_nonnull (f);
+  g_assert_cmpuint (fwrite (data, 1, len, f), ==, len);
+  g_assert_cmpint (fclose (f), ==, 0);
+}
+
 float *
 wb_test_make_map (float peak, float cx, float cy)
 {

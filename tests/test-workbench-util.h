@@ -12,6 +12,9 @@ void wb_test_remove_tree (const char *path);
 /* Writes a width x height RGB PNG with a pattern made from seed; returns its path (in dir). */
 char *wb_test_write_png (const char *dir, const char *name, int width, int height, int seed);
 
+/* Writes len bytes of data to path, replacing its content or appended to it, and closes it. */
+void wb_test_write_bytes (const char *path, const char *data, gsize len, gboolean append);
+
 /* A UAD_ANOMALY_MAP_SIZE^2 map: a smooth bump of height peak at (cx, cy) (fractions) over 0.1. */
 float *wb_test_make_map (float peak, float cx, float cy);
 

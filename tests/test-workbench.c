@@ -333,18 +333,6 @@ test_reconstruction (void)
   g_assert_true (gtk_widget_get_sensitive (toggle));
 }
 
-static gint64 stall_last, stall_max;
-
-static gboolean
-watch_stalls (gpointer data)
-{
-  gint64 now = g_get_monotonic_time ();
-  if (stall_last)
-    stall_max = MAX (stall_max, now - stall_last);
-  stall_last = now;
-  return G_SOURCE_CONTINUE;
-}
-
 /* The fields of a CSV line, unquoted (fields here hold no line breaks; notes hold commas). */
 static char **
 csv_split (const char *line)
@@ -534,13 +522,11 @@ test_inspect (void)
   }
 
   /* Then the whole folder: what the cancelled run did is reused, the rest is run. */
-  stall_last = stall_max = 0;
-  guint watch = g_timeout_add_full (G_PRIORITY_HIGH, 1, watch_stalls, NULL, NULL);
+  wb_stalls_start ();
   g_action_group_activate_action (G_ACTION_GROUP (t.window), "inspect", NULL);
   g_assert_true (wb_wait_for (inspected, NULL, 60000));
-  g_source_remove (watch);
   g_test_message ("longest main-loop gap while inspecting %d images: %.1f ms", N_TEST,
-                  stall_max / 1000.0);
+                  wb_stalls_stop () / 1000.0);
   g_assert_null (t.error_message);
   g_assert_cmpint (t.runs_finished, ==, 2);
   g_assert_true (t.last_run_completed);

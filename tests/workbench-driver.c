@@ -76,66 +76,27 @@ wb_find_toplevel (GType type)
   return NULL;
 }
 
-typedef struct {
-  GtkWidget *widget;
-  GskRenderNode *node; /* once drawn */
-} Drawing;
-
-static gboolean
-drawn (gpointer data)
-{
-  Drawing *d = data;
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (d->widget);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (d->widget),
-                          gtk_widget_get_height (d->widget));
-  d->node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (d->node == NULL)
-    gtk_widget_queue_draw (d->widget);
-  return d->node != NULL;
-}
-
 void
-wb_screenshot (GtkWidget *widget, const char *name)
+wb_run_cli (const char **argv)
 {
-  Drawing d = { widget, NULL };
-  g_assert_true (wb_wait_for (drawn, &d, 10000));
-  g_autoptr (GskRenderNode) node = d.node;
-  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (
-    gtk_native_get_renderer (GTK_NATIVE (widget)), node,
-    &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget)));
-  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
-  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
-  if (dir)
-    g_mkdir_with_parents (dir, 0755);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
-
-gboolean
-wb_session_flag (WorkbenchSession *session, const char *name)
-{
-  gboolean value;
-  g_object_get (session, name, &value, NULL);
-  return value;
-}
-
-void
-wb_train_model (const char *data_root, const char *weights, int epochs, const char *out)
-{
-  const char *cli = g_getenv ("UNIAD_CLI");
-  g_assert_nonnull (cli);
-  g_autofree char *n = g_strdup_printf ("%d", epochs);
-  const char *argv[] = { cli, "train", "--data", data_root, "--backbone", "mobilenet_v2",
-                         "--weights", weights, "--epochs", n, "--no-disk-cache", "--out", out,
-                         NULL };
+  argv[0] = g_getenv ("UNIAD_CLI");
+  g_assert_nonnull (argv[0]);
   int status;
   g_autofree char *err = NULL;
   g_autoptr (GError) error = NULL;
   g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
                                NULL, &err, &status, &error));
   if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("uniad train failed: %s", err);
+    g_error ("uniad %s failed: %s", argv[1], err);
+}
+
+void
+wb_train_model (const char *data_root, const char *weights, int epochs, const char *out)
+{
+  g_autofree char *n = g_strdup_printf ("%d", epochs);
+  wb_run_cli ((const char *[]) { NULL, "train", "--data", data_root, "--backbone",
+                                 "mobilenet_v2", "--weights", weights, "--epochs", n,
+                                 "--no-disk-cache", "--out", out, NULL });
 }
 
 WorkbenchApplication *
@@ -205,4 +166,80 @@ wb_flush (WorkbenchSession *session)
   gboolean flushed = FALSE;
   workbench_inspector_flush_async (workbench_session_get_inspector (session), on_flushed, &flushed);
   g_assert_true (wb_wait_for (is_true, &flushed, 10000));
+}
+
+gboolean
+wb_session_flag (WorkbenchSession *session, const char *name)
+{
+  gboolean value;
+  g_object_get (session, name, &value, NULL);
+  return value;
+}
+
+typedef struct {
+  GtkWidget *widget;
+  GskRenderNode *node;
+} Drawing;
+
+/* The paintable of a widget has its picture once the widget has been drawn since. */
+static gboolean
+drawn (gpointer data)
+{
+  Drawing *d = data;
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (d->widget);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (d->widget),
+                          gtk_widget_get_height (d->widget));
+  d->node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (d->node == NULL)
+    gtk_widget_queue_draw (d->widget);
+  return d->node != NULL;
+}
+
+void
+wb_screenshot (GtkWidget *widget, const char *name)
+{
+  wb_spin (300);
+  Drawing d = { widget, NULL };
+  g_assert_true (wb_wait_for (drawn, &d, 10000));
+  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (
+    gtk_native_get_renderer (GTK_NATIVE (widget)), d.node,
+    &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget)));
+  gsk_render_node_unref (d.node);
+  const char *dir = g_getenv ("UNIAD_TEST_ARTIFACTS");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  if (dir)
+    g_mkdir_with_parents (dir, 0755);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+static struct {
+  guint source;
+  gint64 last, longest;
+} stalls;
+
+static gboolean
+stall_tick (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (stalls.last)
+    stalls.longest = MAX (stalls.longest, now - stalls.last);
+  stalls.last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+void
+wb_stalls_start (void)
+{
+  g_assert_cmpuint (stalls.source, ==, 0);
+  stalls.last = stalls.longest = 0;
+  stalls.source = g_timeout_add_full (G_PRIORITY_HIGH, 1, stall_tick, NULL, NULL);
+}
+
+gint64
+wb_stalls_stop (void)
+{
+  g_clear_handle_id (&stalls.source, g_source_remove);
+  return stalls.longest;
 }

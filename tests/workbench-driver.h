@@ -21,10 +21,9 @@ GtkWidget *wb_find_type (GtkWidget *root, GType type);
 
 /* The first toplevel window of that type, or NULL. */
 GtkWidget *wb_find_toplevel (GType type);
-/* The widget as drawn, saved as PNG `name` under UNIAD_TEST_ARTIFACTS (or the current folder). */
-void wb_screenshot (GtkWidget *widget, const char *name);
-/* A boolean property of the session ("loading", "inspecting", "has-model", ...). */
-gboolean wb_session_flag (WorkbenchSession *session, const char *name);
+/* Runs `uniad` (UNIAD_CLI) with argv[1..] (NULL-terminated; argv[0] is filled in); fails the
+ * test if the command fails. */
+void wb_run_cli (const char **argv);
 
 /* Trains a MobileNetV2 model on the MVTec-layout dataset at data_root for `epochs` with
  * `uniad train` (UNIAD_CLI); writes it to out. Fails the test if the command fails. */
@@ -38,6 +37,19 @@ WorkbenchApplication *wb_start (const char *data_home, const char *weights, cons
 
 /* Opens files (a .uniad model, folders) in the application; returns its window. */
 WorkbenchWindow *wb_open (WorkbenchApplication *app, const char *const *paths);
+
+/* A boolean property of the session ("loading", "inspecting", "has-model"...). */
+gboolean wb_session_flag (WorkbenchSession *session, const char *name);
+
+/* Saves widget as drawn once more, as the PNG name under UNIAD_TEST_ARTIFACTS (else the
+ * current folder). */
+void wb_screenshot (GtkWidget *widget, const char *name);
+
+/* Measures how long the main loop goes without running a 1 ms timer of high priority (how long
+ * the window freezes): start, drive the application, then stop, which returns the longest gap
+ * since start in microseconds. */
+void wb_stalls_start (void);
+gint64 wb_stalls_stop (void);
 
 /* Waits until the worker has stored everything asked for so far. */
 void wb_flush (WorkbenchSession *session);
