@@ -14,6 +14,7 @@
 #include "cli-commands.h"
 #include "cli-common.h"
 #include "cli-progress.h"
+#include "cli-study-csv.h"
 #include "cli-study-plot.h"
 #include "cli-study-test-set.h"
 #include "cli-training-data.h"
@@ -262,8 +263,11 @@ train_net (Net *net, Run *run, GError **error)
         {
           double image, pixel;
           evaluate (net, run, &image, &pixel);
-          fprintf (run->csv, "%s,%s,%d,%.3f,%.6f,%.2f,%.2f\n", net->name, set, epoch + 1,
-                   seconds / 60, loss, image, pixel);
+          g_autoptr (GString) row = g_string_new (NULL);
+          g_string_append_printf (row, "%s,%s,%d,%.3f,%.6f,%.2f,", net->name, set, epoch + 1,
+                                  seconds / 60, loss, image);
+          cli_study_csv_number (row, pixel, 2);
+          fprintf (run->csv, "%s\n", row->str);
           fflush (run->csv);
           if (run->series != NULL)
             cli_study_series_add (run->series, epoch + 1, image, pixel, loss);

@@ -11,6 +11,7 @@
 #include "cli-training-data.h"
 #include "cli-common.h"
 #include "cli-progress.h"
+#include "cli-study-csv.h"
 #include "cli-study-plot.h"
 #include "cli-recipe-model.h"
 #include "cli-study-test-set.h"
@@ -80,8 +81,13 @@ record (StudyRun *run, UadModel *model, double seconds)
   gint64 t0 = g_get_monotonic_time ();
   evaluate (model, run->test, &image, &pixel);
   double estimate = run->validation ? uad_validation_estimate (run->validation, model, -1) : NAN;
-  fprintf (run->csv, "%s,%.3f,%d,%.6f,%.2f,%.2f,%.2f\n", run->recipe, seconds / 60, run->last_epoch,
-           run->last_loss, image, pixel, estimate);
+  g_autoptr (GString) row = g_string_new (NULL);
+  g_string_append_printf (row, "%s,%.3f,%d,%.6f,%.2f,", run->recipe, seconds / 60, run->last_epoch,
+                          run->last_loss, image);
+  cli_study_csv_number (row, pixel, 2);
+  g_string_append_c (row, ',');
+  cli_study_csv_number (row, estimate, 2);
+  fprintf (run->csv, "%s\n", row->str);
   fflush (run->csv);
   cli_study_series_add (run->series, seconds / 60, image, pixel, run->last_loss);
   fprintf (stderr, "%-14s %6.1f min  epoch %3d  loss %.5f  image AUROC %5.1f  pixel AUROC %5.1f  "
@@ -232,7 +238,12 @@ run_study (StudyArgs *a, GError **error)
     {
       fprintf (csv, "recipe,minutes,epoch,loss,image_auroc,pixel_auroc,validation_auroc\n");
       for (int i = 0; i < 2; i++)
-        fprintf (csv, "%s,,,,%.2f,%.2f,\n", refs[i].name, refs[i].image_auroc, refs[i].pixel_auroc);
+        {
+          g_autoptr (GString) row = g_string_new (NULL);
+          g_string_append_printf (row, "%s,,,,%.2f,", refs[i].name, refs[i].image_auroc);
+          cli_study_csv_number (row, refs[i].pixel_auroc, 2);
+          fprintf (csv, "%s,\n", row->str);
+        }
       cli_catch_interrupt ();
     }
   g_autoptr (GError) no_validation = NULL;
