@@ -71,7 +71,7 @@ evaluate (UadModel *model, const CliTestSet *ts, double *image_auroc, double *pi
   for (int i = 0; i < ts->n; i += SCORE_BATCH)
     uad_feature_scorer_run (scorer, ts->features->data + i * per, MIN (SCORE_BATCH, ts->n - i),
                             ts->class_of + i, scores + i, maps + (size_t) i * MAP * MAP, NULL, NULL);
-  cli_test_set_metrics (ts, scores, maps, image_auroc, pixel_auroc, NULL);
+  cli_test_set_metrics (ts, scores, maps, image_auroc, pixel_auroc, NULL, NULL);
 }
 
 static void
@@ -298,6 +298,10 @@ cli_study (int argc, char **argv)
 {
   if (argc >= 2 && strcmp (argv[1], "shortcut") == 0)
     return cli_study_shortcut (argc, argv);
+  if (argc >= 2 && strcmp (argv[1], "unified") == 0)
+    return cli_study_unified (argc, argv);
+  if (argc >= 2 && strcmp (argv[1], "ablation") == 0)
+    return cli_study_ablation (argc, argv);
   StudyArgs a = { .minutes = 15, .eval_every = 0, .seed = 133 };
   g_autofree char *recipes = g_strjoinv (", ", (char **) uad_recipe_names ());
   g_autofree char *recipe_help = g_strdup_printf ("Recipes to compare, comma-separated (default fast,official; known: %s)", recipes);
