@@ -145,9 +145,11 @@ cli_study_net_save (const CliStudyNet *net, const CliStudyNetState *state, const
   g_autofree char *epoch = g_strdup_printf ("%d", state->epoch);
   g_autofree char *position = g_strdup_printf ("%d", state->position);
   g_autofree char *steps = g_strdup_printf ("%d", state->steps);
+  g_autofree char *evaluations = g_strdup_printf ("%d", state->evaluations);
   uad_safetensors_writer_add_metadata (w, "epoch", epoch);
   uad_safetensors_writer_add_metadata (w, "position", position);
   uad_safetensors_writer_add_metadata (w, "steps", steps);
+  uad_safetensors_writer_add_metadata (w, "evaluations", evaluations);
   uad_safetensors_writer_add_metadata (w, "loss_sum", g_ascii_dtostr (buf, sizeof buf, state->loss_sum));
   uad_safetensors_writer_add_metadata (w, "seconds", g_ascii_dtostr (buf, sizeof buf, state->seconds));
   uad_safetensors_writer_add_metadata (w, "done", state->done ? "1" : "0");
@@ -157,7 +159,7 @@ cli_study_net_save (const CliStudyNet *net, const CliStudyNetState *state, const
 static gboolean
 read_state (UadSafetensors *st, CliStudyNetState *state, GError **error)
 {
-  const char *keys[] = { "epoch", "position", "steps", "loss_sum", "seconds", "done" };
+  const char *keys[] = { "epoch", "position", "steps", "loss_sum", "seconds", "evaluations", "done" };
   const char *v[G_N_ELEMENTS (keys)];
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     if ((v[i] = uad_safetensors_get_metadata (st, keys[i])) == NULL)
@@ -171,7 +173,8 @@ read_state (UadSafetensors *st, CliStudyNetState *state, GError **error)
   state->steps = atoi (v[2]);
   state->loss_sum = g_ascii_strtod (v[3], NULL);
   state->seconds = g_ascii_strtod (v[4], NULL);
-  state->done = strcmp (v[5], "1") == 0;
+  state->evaluations = atoi (v[5]);
+  state->done = strcmp (v[6], "1") == 0;
   return TRUE;
 }
 

@@ -29,6 +29,7 @@ typedef struct {
   double loss_sum;  /* the next epoch's summed step losses so far */
   int steps;        /* and its steps */
   double seconds;   /* training time so far */
+  int evaluations;  /* checkpoints evaluated so far */
   gboolean done;
 } CliStudyNetState;
 

@@ -203,8 +203,12 @@ train_job (Runner *run, int j, GError **error)
       s.position = s.steps = 0;
       s.loss_sum = 0;
       s.done = (a->epochs > 0 && s.epoch >= a->epochs) || (job->budget > 0 && s.seconds >= job->budget);
-      if (s.epoch % a->every == 0 || s.done)
+      gboolean due = a->checkpoints > 0
+        ? s.seconds >= (s.evaluations + 1) * job->budget / a->checkpoints
+        : s.epoch % a->every == 0;
+      if (due || s.done)
         {
+          s.evaluations++;
           if (!checkpoint_rows (run, job, net, &s, loss, error)
               || !cli_study_net_save (net, &s, job->state_path, error))
             return FALSE;
@@ -268,7 +272,9 @@ static Job *
 make_jobs (const CliNetStudyArgs *a, const CliNetStudy *study, const UadDataset *ds, int modes,
            const int *class_of, int n, CliStudyOut *out, int *n_jobs)
 {
+  int n_modes = ((modes & CLI_NET_STUDY_UNIFIED) ? 1 : 0) + ((modes & CLI_NET_STUDY_SEPARATE) ? 1 : 0);
   int sets = ((modes & CLI_NET_STUDY_UNIFIED) ? 1 : 0) + ((modes & CLI_NET_STUDY_SEPARATE) ? ds->n_classes : 0);
+  double per_kind = a->minutes * 60 / (study->n_contenders * n_modes);
   Job *jobs = g_new0 (Job, study->n_contenders * sets);
   int j = 0;
   for (int c = 0; c < study->n_contenders; c++)
@@ -283,7 +289,7 @@ make_jobs (const CliNetStudyArgs *a, const CliNetStudy *study, const UadDataset 
         for (int i = 0; i < n; i++)
           if (k < 0 || class_of[i] == k)
             job->train_idx[job->n_train++] = i;
-        job->budget = a->minutes * 60 * job->n_train / n;
+        job->budget = per_kind * job->n_train / n;
         g_autofree char *key = g_strdup_printf ("%s-%s", study->contenders[c].name, job->set);
         job->state_path = cli_study_out_state (out, key, ".safetensors");
       }
@@ -311,11 +317,12 @@ argument_list (const CliNetStudyArgs *a, int modes)
   char lr[G_ASCII_DTOSTR_BUF_SIZE], minutes[G_ASCII_DTOSTR_BUF_SIZE];
   g_autofree char *epochs = g_strdup_printf ("%d", a->epochs);
   g_autofree char *every = g_strdup_printf ("%d", a->every);
+  g_autofree char *checkpoints = g_strdup_printf ("%d", a->checkpoints);
   g_autofree char *batch = g_strdup_printf ("%d", a->batch);
   g_autofree char *seed = g_strdup_printf ("%" G_GINT64_FORMAT, a->seed);
   const char *args[] = {
     "data", a->data, "classes", a->classes ? a->classes : "", "epochs", epochs,
-    "minutes", g_ascii_dtostr (minutes, sizeof minutes, a->minutes), "every", every,
+    "minutes", g_ascii_dtostr (minutes, sizeof minutes, a->minutes), "every", every, "checkpoints", checkpoints,
     "batch", batch, "lr", g_ascii_dtostr (lr, sizeof lr, a->lr), "seed", seed,
     "training", modes == CLI_NET_STUDY_UNIFIED ? "unified"
                 : modes == CLI_NET_STUDY_SEPARATE ? "separate" : "both",
@@ -411,8 +418,9 @@ cli_net_study_main (int argc, char **argv, const CliNetStudy *study, CliNetStudy
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &a.data, "Dataset root in MVTec AD layout", "ROOT" },
     { "classes", 'c', 0, G_OPTION_ARG_STRING, &a.classes, "Only these classes (default: all)", "A,B" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &a.epochs, "Epochs of each network", "N" },
-    { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &a.minutes, "Training time of each model kind (per class: the class's share of it)", "M" },
+    { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &a.minutes, "Training time of the whole study, shared equally by its model kinds (per class: by image count)", "M" },
     { "every", 0, 0, G_OPTION_ARG_INT, &a.every, "Epochs between evaluations (default 1)", "K" },
+    { "checkpoints", 0, 0, G_OPTION_ARG_INT, &a.checkpoints, "With --minutes: N evaluations of each network spread over its time, instead of --every", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, "Batch size (default 8)", "N" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr, "AdamW learning rate of every network (default 5e-4)", "LR" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, out_help, "DIR" },
@@ -432,7 +440,9 @@ cli_net_study_main (int argc, char **argv, const CliNetStudy *study, CliNetStudy
   else if (argc != 2 || a.data == NULL || a.out == NULL || (a.epochs < 1 && !(a.minutes > 0)))
     cli_error ("study", "--data ROOT, --out DIR and --epochs N or --minutes M are required (see "
                "'uniad study %s --help')", study->name);
-  else if (a.epochs < 0 || a.every < 1 || a.batch < 1 || a.minutes < 0 || !(a.lr > 0) || a.seed < 0)
+  else if (a.checkpoints > 0 && !(a.minutes > 0))
+    cli_error ("study", "--checkpoints N spreads evaluations over --minutes M: give both");
+  else if (a.epochs < 0 || a.checkpoints < 0 || a.every < 1 || a.batch < 1 || a.minutes < 0 || !(a.lr > 0) || a.seed < 0)
     cli_error ("study", "--every and --batch must be >= 1, --lr > 0, --epochs, --minutes and --seed >= 0");
   else
     {

@@ -3,10 +3,13 @@
  * `unified`, `ablation`): the options they share, and the run. Every network trains on the
  * same cached features of a dataset's good images with the same loop (a seeded shuffle of its
  * images each epoch, batches, MSE, gradient-norm clipping, AdamW at one learning rate), for
- * --epochs or until its share of --minutes is spent: unified, one network for every class
- * (all of --minutes); separate, one per class (the class's share of the images' of --minutes,
- * so both train about as many epochs). Every --every epochs and at its end each network is
- * evaluated on the test split. The rows go to the --out folder (cli-study-out.h):
+ * --epochs or until its share of --minutes is spent. --minutes is the whole study's training
+ * time (evaluations not counted), shared equally by its model kinds (each contender, unified
+ * and separate); unified, one network for every class takes all of its kind's share;
+ * separate, one network per class takes the class's share of the images of it, so that both
+ * train about as many epochs. Every --every epochs (or, with --checkpoints N, N times spread
+ * over its time, for networks whose epochs take very different times) and at its end each
+ * network is evaluated on the test split. The rows go to the --out folder (cli-study-out.h):
  *
  *   NAME.csv     model,classes,epoch,minutes,loss,image_auroc,pixel_auroc: one row per network
  *                (classes: "all", or the class it trained on) per checkpoint; image and pixel
@@ -29,7 +32,10 @@ typedef struct {
   CliBackboneOptions bo;
   char *data, *classes, *out, *cache_dir;
   int epochs;    /* 0: --minutes alone decides */
-  int every, batch;
+  int every;       /* epochs between evaluations */
+  int checkpoints; /* or (with --minutes, when > 0) evaluations spread evenly over each
+                      network's time: at the first epoch end past each share of it */
+  int batch;
   double minutes; /* 0: --epochs alone decides */
   double lr, clip;
   gint64 seed;
