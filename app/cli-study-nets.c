@@ -369,13 +369,8 @@ run_study (const CliNetStudyArgs *a, const CliNetStudy *study, int modes, CliNet
   if (ok)
     ok = report (study, &r, summary, error);
   g_string_append (summary, "}");
-  gboolean stopped = !ok && g_error_matches (*error, UAD_ERROR, UAD_ERROR_CANCELLED);
-  if (stopped)
-    g_prefix_error (error, "%s has the rows measured so far; the same command with --resume "
-                    "continues: ", a->out);
-  if (r.out != NULL && (ok || stopped))
-    ok = cli_study_out_close (r.out, ok ? "done" : "stopped", ok ? summary->str : NULL,
-                              stopped ? NULL : error) && ok;
+  if (r.out != NULL)
+    ok = cli_study_out_finish (r.out, ok, summary->str, error);
   for (int j = 0; j < run.n_jobs; j++)
     g_free (run.jobs[j].train_idx), g_free (run.jobs[j].state_path);
   g_free (run.jobs);

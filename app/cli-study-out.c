@@ -146,7 +146,8 @@ cli_study_out_open (const char *dir, const char *name, const char *const *args, 
   if (resume && !check_arguments (out, old, error))
     return NULL;
   const UadJson *status = old ? uad_json_object_get (old, "status") : NULL;
-  if (!resume && status != NULL && g_strcmp0 (uad_json_get_string (status, NULL), "done") != 0)
+  const char *was = status ? uad_json_get_string (status, NULL) : NULL;
+  if (!resume && (g_strcmp0 (was, "stopped") == 0 || g_strcmp0 (was, "running") == 0))
     {
       g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID, "%s holds an unfinished study: add "
                    "--resume to continue it, or choose another --out", dir);
@@ -190,9 +191,21 @@ cli_study_out_add_file (CliStudyOut *out, const char *role, const char *file)
 }
 
 gboolean
-cli_study_out_close (CliStudyOut *out, const char *status, const char *summary, GError **error)
+cli_study_out_finish (CliStudyOut *out, gboolean ok, const char *summary, GError **error)
 {
-  return write_study (out, status, summary, error);
+  if (ok)
+    return write_study (out, "done", summary, error);
+  if (!g_error_matches (*error, UAD_ERROR, UAD_ERROR_CANCELLED))
+    {
+      /* Nothing to resume from what failed: a rerun may start over. */
+      write_study (out, "failed", NULL, NULL);
+      return FALSE;
+    }
+  g_prefix_error (error, "%s has the rows measured so far; the same command with --resume "
+                  "continues: ", out->dir);
+  /* The stop is the error to report, whether or not study.json could say so. */
+  write_study (out, "stopped", NULL, NULL);
+  return FALSE;
 }
 
 void

@@ -396,7 +396,7 @@ run_study (StudyArgs *a, GError **error)
   g_autofree char *sha = NULL;
   UadBackbone *bb = cli_load_backbone_sha (&a->bo, &sha, error);
   if (bb == NULL)
-    return FALSE;
+    return cli_study_out_finish (out, FALSE, NULL, error);
   int n;
   g_autofree int *class_of = NULL;
   g_auto (GStrv) paths = cli_training_images (ds, &class_of, &n);
@@ -404,7 +404,7 @@ run_study (StudyArgs *a, GError **error)
                                                       (const char *const *) paths, n, error);
   CliTestSet ts = { 0 };
   gboolean ok = train != NULL && cli_test_set_load (&ts, bb, sha, a->cache_dir, ds, error);
-  CliStudyReference refs[2];
+  CliStudyReference refs[2] = { { NULL, NAN, NAN }, { NULL, NAN, NAN } };
   ok = ok && padim_line (bb, sha, train, class_of, &ts, FALSE, &refs[0], error)
        && padim_line (bb, sha, train, class_of, &ts, TRUE, &refs[1], error);
 
@@ -440,18 +440,13 @@ run_study (StudyArgs *a, GError **error)
       run.recipe_index = r;
       ok = study_recipe (a, recipes[r], bb, sha, &run, out, error);
     }
-  gboolean stopped = !ok && g_error_matches (*error, UAD_ERROR, UAD_ERROR_CANCELLED);
   g_autoptr (GPtrArray) series = csv ? read_series (csv, recipes) : NULL;
   g_autofree char *sum = series ? summary (refs, 2, series) : NULL;
   if (ok)
     ok = write_plot (a, out, series, refs, error);
   if (ok)
     printf ("wrote %s\n", csv_path);
-  if (stopped)
-    g_prefix_error (error, "%s has the rows measured so far; the same command with --resume "
-                    "continues: ", a->out);
-  if (ok || stopped)
-    ok = cli_study_out_close (out, ok ? "done" : "stopped", ok ? sum : NULL, stopped ? NULL : error) && ok;
+  ok = cli_study_out_finish (out, ok, sum, error);
   cli_test_set_clear (&ts);
   uad_backbone_free (bb);
   return ok;

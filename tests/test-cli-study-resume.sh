@@ -10,7 +10,8 @@ source "$(dirname "$0")/cli-test-lib.sh"
 
 data=$tmp/data
 make_dataset "$data" 6
-study=(study shortcut --data "$data" "${bb[@]}" --feature-cache "$tmp/cache" --threads 1 --epochs 3)
+study=(study shortcut --data "$data" --classes pcb "${bb[@]}" --feature-cache "$tmp/cache" --threads 1
+       --epochs 3)
 
 # without_minutes CSV: its rows with the minutes column (the 4th) cut out.
 without_minutes() { cut -d, -f1-3,5- "$1"; }
