@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # `uniad study convergence` by epochs: one row per recipe per epoch beside PaDiM's two; stopped
-# (Ctrl-C, twice) in its second recipe and resumed with --resume, the same rows as an
+# (Ctrl-C, twice) once its first recipe is done and resumed with --resume, the same rows as an
 # uninterrupted run (but for the minutes column, wall time); study.json says "stopped", then
 # "done". Needs UNIAD_SHARED (exit 77 = skipped without it).
 set -u
@@ -30,7 +30,8 @@ done
 interrupt "$tmp/part/state/fast.done" "$tmp/stopped.out" "${study[@]}" --out "$tmp/part"
 [[ $status -eq 130 ]] || fail "stopped study: exit $status: $(tail -3 "$tmp/stopped.out")"
 grep -q '"status": "stopped"' "$tmp/part/study.json" || fail "study.json: $(cat "$tmp/part/study.json")"
-[[ -f $tmp/part/state/fast_jitter_0.checkpoint ]] || fail "no checkpoint of the recipe stopped"
+# In the second recipe, unless the first outlasts interrupt's wait (a slow sanitized build).
+compgen -G "$tmp/part/state/*.checkpoint" >/dev/null || fail "no checkpoint of the recipe stopped"
 run 1 "${study[@]}" --seed 7 --out "$tmp/part" --resume
 grep -q "holds a study run with --seed 133, not 7" "$tmp/out" || fail "other arguments: $(cat "$tmp/out")"
 run 0 "${study[@]}" --out "$tmp/part" --resume
