@@ -93,7 +93,7 @@ show_progress (Runner *run, int j, const CliStudyNetState *s, double loss)
   g_autofree char *epoch = cli_format_epoch (s->epoch, run->a->epochs);
   g_autofree char *net_eta = cli_format_duration (net_left);
   g_autofree char *eta = cli_format_duration (left);
-  g_autofree char *text = g_strdup_printf ("network %d/%d %s (%s): %s  loss %.5f  left: %s, study %s",
+  g_autofree char *text = g_strdup_printf ("network %d/%d %s (%s): %s  loss %.5f  training time left: network %s, study %s",
                                            j + 1, run->n_jobs,
                                            run->study->contenders[job->contender].name, job->set,
                                            epoch, loss, net_eta, eta);
