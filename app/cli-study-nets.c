@@ -340,7 +340,10 @@ run_study (const CliNetStudyArgs *a, const CliNetStudy *study, int modes, CliNet
   CliNetStudyResult r = { .args = a, .modes = modes };
   r.ds = uad_dataset_scan (a->data, (const char *const *) classes, error);
   if (r.ds == NULL || !uad_dataset_check_masks (r.ds, error))
-    return FALSE;
+    {
+      uad_dataset_free (r.ds);
+      return FALSE;
+    }
   g_auto (GStrv) args = argument_list (a, modes);
   r.out = cli_study_out_open (a->out, study->name, (const char *const *) args, a->resume, error);
   gboolean ok = r.out != NULL;
