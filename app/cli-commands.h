@@ -12,8 +12,11 @@ int cli_eval (int argc, char **argv);
 int cli_calibrate (int argc, char **argv);
 int cli_train_decoder (int argc, char **argv);
 int cli_study (int argc, char **argv);
-/* `uniad study shortcut` (cli-study-shortcut.c), which `uniad study` hands its argv to. */
+/* `uniad study shortcut`, `unified` and `ablation` (cli-study-shortcut.c), which `uniad study`
+ * hands its argv to. */
 int cli_study_shortcut (int argc, char **argv);
+int cli_study_unified (int argc, char **argv);
+int cli_study_ablation (int argc, char **argv);
 
 /* Parts of `uniad train` in their own files (it calls them; they do not call it back). */
 #include "uad-dataset.h"

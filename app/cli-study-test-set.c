@@ -79,7 +79,8 @@ cli_test_set_class_metrics (const CliTestSet *ts, int k, const double *scores, c
 
 void
 cli_test_set_metrics (const CliTestSet *ts, const double *scores, const float *maps,
-                      double *image_auroc, double *pixel_auroc, double *class_image)
+                      double *image_auroc, double *pixel_auroc, double *class_image,
+                      double *class_pixel)
 {
   double image_sum = 0, pixel_sum = 0;
   int pixel_classes = 0;
@@ -92,6 +93,8 @@ cli_test_set_metrics (const CliTestSet *ts, const double *scores, const float *m
       image_sum += image;
       if (class_image != NULL)
         class_image[k] = image;
+      if (class_pixel != NULL)
+        class_pixel[k] = pixel;
       if (!isnan (pixel))
         pixel_sum += pixel, pixel_classes++;
     }

@@ -31,7 +31,8 @@ void cli_test_set_class_metrics (const CliTestSet *ts, int k, const double *scor
                                  double *image_auroc, double *pixel_auroc);
 
 /* The means over classes of those (pixel AUROC over the classes with masks; NaN if none), from
- * the scores [n] and maps [n, MAP, MAP] of every test image; each class's image AUROC into
- * class_image [n_classes] unless it is NULL. */
+ * the scores [n] and maps [n, MAP, MAP] of every test image; each class's image and pixel
+ * AUROC into class_image and class_pixel [n_classes] unless they are NULL. */
 void cli_test_set_metrics (const CliTestSet *ts, const double *scores, const float *maps,
-                           double *image_auroc, double *pixel_auroc, double *class_image);
+                           double *image_auroc, double *pixel_auroc, double *class_image,
+                           double *class_pixel);

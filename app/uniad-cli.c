@@ -26,7 +26,7 @@ static const Command commands[] = {
   { "classify", cli_classify, "ImageNet top classes of an image (checks backbone weights)" },
   { "check-weights", cli_check_weights, "Check that a backbone weights file loads" },
   { "bench", cli_bench, "Speed and memory benchmarks" },
-  { "study", cli_study, "Compare training recipes by time to accuracy (study convergence)" },
+  { "study", cli_study, "The paper's experiments: study convergence, shortcut, unified, ablation" },
   { NULL, NULL, NULL },
 };
 
