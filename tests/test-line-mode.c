@@ -410,12 +410,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/line-mode/watch", test_line);
   int status = g_test_run ();
-  if (t.window)
-    gtk_window_destroy (GTK_WINDOW (t.window));
-  g_clear_object (&t.app);
   g_clear_pointer (&t.history, uad_history_close);
-  if (t.root)
-    wb_test_remove_tree (t.root);
+  wb_finish (t.window, t.app, t.root);
   g_strfreev (t.good);
   g_strfreev (t.defective);
   g_free (t.watched);

@@ -244,10 +244,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/threshold-studio/suggest-and-apply", test_studio);
   int status = g_test_run ();
-  if (t.window)
-    gtk_window_destroy (GTK_WINDOW (t.window));
-  g_clear_object (&t.app);
-  if (t.root)
-    wb_test_remove_tree (t.root);
+  wb_finish (t.window, t.app, t.root);
   return status;
 }

@@ -303,11 +303,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train-dialog/train-pause-resume-rank", test_train);
   int status = g_test_run ();
-  if (t.window)
-    gtk_window_destroy (GTK_WINDOW (t.window));
-  g_clear_object (&t.app);
-  if (t.root)
-    wb_test_remove_tree (t.root);
+  wb_finish (t.window, t.app, t.root);
   g_free (t.model);
   return status;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "workbench-driver.h"
 
+#include "test-workbench-util.h"
+
 #include <glib/gstdio.h>
 #include <unistd.h>
 
@@ -242,4 +244,15 @@ wb_stalls_stop (void)
 {
   g_clear_handle_id (&stalls.source, g_source_remove);
   return stalls.longest;
+}
+
+void
+wb_finish (WorkbenchWindow *window, WorkbenchApplication *app, char *root)
+{
+  if (window)
+    gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_object (&app);
+  if (root)
+    wb_test_remove_tree (root);
+  g_free (root);
 }

@@ -53,3 +53,7 @@ gint64 wb_stalls_stop (void);
 
 /* Waits until the worker has stored everything asked for so far. */
 void wb_flush (WorkbenchSession *session);
+
+/* After the tests: closes window, drops app (the caller's reference) and removes the test's
+ * folder root and frees it; each may be NULL. */
+void wb_finish (WorkbenchWindow *window, WorkbenchApplication *app, char *root);
