@@ -184,6 +184,19 @@ deliver (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Runs deliver (d) in the main thread's loop. Not g_main_context_invoke: from a thread without
+ * a context of its own that calls deliver right here whenever the main context happens to be
+ * free, which emits the signals on the worker, possibly before anyone has connected to them. */
+static void
+deliver_in_main_loop (WorkbenchInspector *self, Delivery *d)
+{
+  GSource *source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT); /* in order with the jobs' GTask replies */
+  g_source_set_callback (source, deliver, d, NULL);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
 /* Hands results or an error (both taken) to the main thread. */
 static void
 post (WorkbenchInspector *self, GPtrArray *results, GError *error)
@@ -192,7 +205,7 @@ post (WorkbenchInspector *self, GPtrArray *results, GError *error)
   d->self = g_object_ref (self);
   d->results = results;
   d->error = error;
-  g_main_context_invoke (self->context, deliver, d);
+  deliver_in_main_loop (self, d);
 }
 
 /* Tells the main thread whether the history file is in use, or why not. */
@@ -203,7 +216,7 @@ post_history_status (WorkbenchInspector *self)
   d->self = g_object_ref (self);
   d->history_status = TRUE;
   d->history_problem = self->history_error ? g_error_copy (self->history_error) : NULL;
-  g_main_context_invoke (self->context, deliver, d);
+  deliver_in_main_loop (self, d);
 }
 
 /* Opens the history file. When it cannot be used the workbench still works, with a scratch

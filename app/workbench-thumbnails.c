@@ -131,8 +131,9 @@ decode (gpointer token, gpointer data)
         r->texture = gdk_texture_new_for_pixbuf (pixbuf);
     }
   r->self = g_object_ref (self);
-  /* Before the next frame is drawn, but after input. */
-  g_main_context_invoke_full (NULL, G_PRIORITY_HIGH_IDLE, deliver, r, NULL);
+  /* Before the next frame is drawn, but after input; always in the main loop (an invoke from
+   * this thread could run deliver here, when the main context happens to be free). */
+  g_idle_add_full (G_PRIORITY_HIGH_IDLE, deliver, r, NULL);
 }
 
 static void
