@@ -10,6 +10,7 @@
 #include "uad-metrics.h"
 #include "uad-semantic.h"
 #include "uad-weights.h"
+#include "uad-train-job.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -64,7 +65,7 @@ run_split (const CliSemanticArgs *a, const UadRecipe *recipe, UadBackbone *bb, c
                                                       error);
   if (train == NULL)
     return FALSE;
-  g_autoptr (UadModel) model = cli_recipe_model_new (recipe, uad_backbone_get_kind (bb), sha, train,
+  g_autoptr (UadModel) model = uad_train_job_new_model (recipe, uad_backbone_get_kind (bb), sha, train,
                                                      FALSE, (const char *const *) names->pdata,
                                                      (int) names->len - 1, error);
   if (model == NULL)

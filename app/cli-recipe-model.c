@@ -4,15 +4,6 @@
 #include "cli-progress.h"
 #include "uad-train-job.h"
 
-UadModel *
-cli_recipe_model_new (const UadRecipe *recipe, UadBackboneKind kind, const char *sha,
-                      const UadTensor *train, gboolean separate, const char *const *class_names,
-                      int n_classes, GError **error)
-{
-  return uad_train_job_new_model (recipe, kind, sha, train, separate, class_names, n_classes,
-                                  error);
-}
-
 typedef struct {
   CliProgress bar;
   const char *label;

@@ -8,6 +8,7 @@
 #include "uad-anomaly-map.h"
 #include "uad-error.h"
 #include "uad-layers.h"
+#include "uad-train-job.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -352,7 +353,7 @@ run_study (const CliNetStudyArgs *a, const CliNetStudy *study, int modes, CliNet
   ok = bb != NULL;
   int n = 0;
   g_autofree int *class_of = NULL;
-  g_auto (GStrv) paths = ok ? cli_training_images (r.ds, &class_of, &n) : NULL;
+  g_auto (GStrv) paths = ok ? uad_train_job_images (r.ds, &class_of, &n) : NULL;
   g_autoptr (UadTensor) train = ok ? cli_extract_features (bb, sha, a->cache_dir, FALSE,
                                                            (const char *const *) paths, n, error)
                                    : NULL;

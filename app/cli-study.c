@@ -30,6 +30,7 @@
 #include "uad-recipe.h"
 #include "uad-validation.h"
 #include "uad-weights.h"
+#include "uad-train-job.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -196,7 +197,7 @@ study_recipe (StudyArgs *a, const char *name, UadBackbone *bb, const char *sha, 
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   for (int k = 0; k < ds->n_classes; k++)
     g_ptr_array_add (names, ds->classes[k].name);
-  g_autoptr (UadModel) model = cli_recipe_model_new (&recipe, uad_backbone_get_kind (bb), sha, train,
+  g_autoptr (UadModel) model = uad_train_job_new_model (&recipe, uad_backbone_get_kind (bb), sha, train,
                                                      FALSE, (const char *const *) names->pdata,
                                                      ds->n_classes, error);
   if (model == NULL)
@@ -399,7 +400,7 @@ run_study (StudyArgs *a, GError **error)
     return cli_study_out_finish (out, FALSE, NULL, error);
   int n;
   g_autofree int *class_of = NULL;
-  g_auto (GStrv) paths = cli_training_images (ds, &class_of, &n);
+  g_auto (GStrv) paths = uad_train_job_images (ds, &class_of, &n);
   g_autoptr (UadTensor) train = cli_extract_features (bb, sha, a->cache_dir, FALSE,
                                                       (const char *const *) paths, n, error);
   CliTestSet ts = { 0 };

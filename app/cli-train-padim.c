@@ -7,6 +7,7 @@
 #include "cli-progress.h"
 
 #include "uad-trainer.h"
+#include "uad-train-job.h"
 
 UadModel *
 cli_fit_padim (UadBackbone *bb, const char *sha, const UadDataset *ds, const char *cache_dir,
@@ -14,7 +15,7 @@ cli_fit_padim (UadBackbone *bb, const char *sha, const UadDataset *ds, const cha
 {
   int n;
   g_autofree int *class_of = NULL;
-  g_auto (GStrv) paths = cli_training_images (ds, &class_of, &n);
+  g_auto (GStrv) paths = uad_train_job_images (ds, &class_of, &n);
   g_autoptr (UadTensor) features = cli_extract_features (bb, sha, cache_dir, no_disk_cache,
                                                          (const char *const *) paths, n, error);
   if (features == NULL)

@@ -4,12 +4,6 @@
 #include "app-folders.h"
 #include "cli-train-monitor.h"
 
-char **
-cli_training_images (const UadDataset *ds, int **class_of, int *n)
-{
-  return uad_train_job_images (ds, class_of, n);
-}
-
 UadTensor *
 cli_extract_features (UadBackbone *bb, const char *sha, const char *cache_dir,
                       gboolean no_disk_cache, const char *const *paths, int n, GError **error)

@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli-training-data.h: what the training commands (train, train-decoder, study) read: the
- * dataset's good images and their backbone features, with the disk cache and progress. */
+/* cli-training-data.h: the backbone features the training commands (train, train-decoder,
+ * study) read, with the disk cache and progress (the images: uad_train_job_images). */
 #pragma once
 
 #include "uad-backbone.h"
 #include "uad-dataset.h"
 #include "uad-tensor.h"
-
-/* Every class's train/good images in class order, NULL-terminated, with class_of[n]. */
-char **cli_training_images (const UadDataset *ds, int **class_of, int *n);
 
 /* Backbone features [n, C, G, G] of paths, through the feature cache (in cache_dir, or the user
  * cache folder; in memory only with no_disk_cache), with a progress line; Ctrl-C stops it. */
