@@ -58,7 +58,8 @@ cli_study_series_free (CliStudySeries *s)
 typedef struct {
   double x0, y0;         /* top left of the plot area */
   double minutes;        /* x range 0..minutes */
-  double lo, hi, step;   /* y range and grid spacing */
+  double lo, hi, step;   /* y range and grid spacing (powers of ten when log) */
+  gboolean log;          /* y is log10 of the value */
 } Axes;
 
 /* A spacing of 1, 2 or 5 times a power of ten that cuts range into about five steps. */
@@ -78,6 +79,8 @@ px (const Axes *ax, double minutes)
 static double
 py (const Axes *ax, double value)
 {
+  if (ax->log)
+    value = log10 (value);
   return ax->y0 + PLOT_H * (ax->hi - value) / (ax->hi - ax->lo);
 }
 
@@ -90,8 +93,9 @@ draw_axes (cairo_t *cr, const Axes *ax, const char *title, const char *x_label)
   cairo_show_text (cr, title);
   cairo_set_font_size (cr, 11);
   cairo_set_line_width (cr, 1);
-  for (double v = ax->lo; v <= ax->hi + 1e-9 * ax->step; v += ax->step)
+  for (double grid = ax->lo; grid <= ax->hi + 1e-9 * ax->step; grid += ax->step)
     {
+      double v = ax->log ? pow (10, grid) : grid;
       cairo_set_source_rgb (cr, 0.88, 0.88, 0.88);
       cairo_move_to (cr, ax->x0, py (ax, v));
       cairo_line_to (cr, ax->x0 + PANEL_W, py (ax, v));
@@ -117,8 +121,9 @@ draw_axes (cairo_t *cr, const Axes *ax, const char *title, const char *x_label)
   cairo_stroke (cr);
 }
 
-static const char *const panel_titles[PANELS] = {
+static const char *const panel_titles[PANELS + 1] = {
   "Image AUROC, mean over classes (%)", "Pixel AUROC, mean over classes (%)", "Training loss",
+  "Training loss (log scale)",
 };
 
 static const GArray *
@@ -132,7 +137,7 @@ static void
 draw_panel (cairo_t *cr, const Axes *ax, CliStudySeries **series, int n_series,
             const CliStudyReference *refs, int n_refs, int which, const char *x_label)
 {
-  draw_axes (cr, ax, panel_titles[which], x_label);
+  draw_axes (cr, ax, panel_titles[which == 2 && ax->log ? PANELS : which], x_label);
   cairo_save (cr);
   cairo_rectangle (cr, ax->x0, ax->y0, PANEL_W, PLOT_H);
   cairo_clip (cr);
@@ -169,7 +174,7 @@ draw_panel (cairo_t *cr, const Axes *ax, CliStudySeries **series, int n_series,
       for (guint i = 0; i < ys->len; i++)
         {
           double y = g_array_index (ys, double, i);
-          if (isnan (y))
+          if (isnan (y) || (ax->log && !(y > 0)))
             continue;
           double x = g_array_index (series[s]->minutes, double, i);
           if (started)
@@ -182,7 +187,7 @@ draw_panel (cairo_t *cr, const Axes *ax, CliStudySeries **series, int n_series,
       for (guint i = 0; i < ys->len; i++)
         {
           double y = g_array_index (ys, double, i);
-          if (isnan (y))
+          if (isnan (y) || (ax->log && !(y > 0)))
             continue;
           cairo_arc (cr, px (ax, g_array_index (series[s]->minutes, double, i)), py (ax, y), 3, 0, 2 * G_PI);
           cairo_fill (cr);
@@ -191,22 +196,33 @@ draw_panel (cairo_t *cr, const Axes *ax, CliStudySeries **series, int n_series,
   cairo_restore (cr);
 }
 
-/* The loss panel's y range: from 0 to above the largest loss. */
+/* The loss panel's y axis: from 0 to above the largest loss, or decades when the networks'
+ * losses lie more than a factor 20 apart (the shortcut study's MLP ends near 1e-3 while UniAD
+ * stays above 1), so that every curve's fall can be read. */
 static void
-loss_range (CliStudySeries **series, int n_series, double *hi, double *step)
+loss_axis (CliStudySeries **series, int n_series, Axes *ax)
 {
-  double max = 0;
+  double max = 0, min = INFINITY;
   for (int s = 0; s < n_series; s++)
     for (guint i = 0; i < series[s]->loss->len; i++)
       {
         double v = g_array_index (series[s]->loss, double, i);
-        if (isfinite (v))
-          max = MAX (max, v);
+        if (isfinite (v) && v > 0)
+          max = MAX (max, v), min = MIN (min, v);
       }
+  ax->log = max > 20 * min;
+  if (ax->log)
+    {
+      ax->lo = floor (log10 (min));
+      ax->hi = ceil (log10 (max));
+      ax->step = 1;
+      return;
+    }
   if (!(max > 0))
     max = 1;
-  *step = nice_step (max);
-  *hi = ceil (max / *step) * *step;
+  ax->lo = 0;
+  ax->step = nice_step (max);
+  ax->hi = ceil (max / ax->step) * ax->step;
 }
 
 /* The AUROC panels' y range: 5-point steps around every value shown. */
@@ -245,16 +261,15 @@ draw (cairo_t *cr, CliStudySeries **series, int n_series, const CliStudyReferenc
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_paint (cr);
   cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  Axes ax = { MARGIN_L, MARGIN_T, minutes, 0, 100, 5 };
+  /* The x axis ends on a grid line at or past the last point. */
+  double x_step = nice_step (minutes);
+  Axes ax = { MARGIN_L, MARGIN_T, ceil (minutes / x_step - 1e-9) * x_step, 0, 100, 5, FALSE };
   value_range (series, n_series, refs, n_refs, &ax.lo, &ax.hi);
   for (int which = 0; which < PANELS; which++)
     {
       ax.x0 = MARGIN_L + which * (PANEL_W + MARGIN_L);
       if (which == 2)
-        {
-          ax.lo = 0;
-          loss_range (series, n_series, &ax.hi, &ax.step);
-        }
+        loss_axis (series, n_series, &ax);
       draw_panel (cr, &ax, series, n_series, refs, n_refs, which, x_label);
     }
   /* Legend under the panels. */

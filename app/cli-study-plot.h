@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cli-study-plot.h: the plots of the studies: mean image AUROC, mean pixel AUROC and the
- * training loss against training (minutes for `uniad study convergence`, epochs for `uniad
- * study shortcut`), one line per recipe or network, with reference methods (PaDiM) as dashed
+ * training loss against minutes of training (or epochs, for a study of networks run with
+ * --epochs), one line per recipe or network, with reference methods (PaDiM) as dashed
  * horizontal lines on the AUROC panels; drawn with Cairo to PNG and SVG. */
 #pragma once
 

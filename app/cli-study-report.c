@@ -169,13 +169,16 @@ summarise_table (const CliNetStudyResult *r, const GArray *cols, const double *v
   g_string_append (j, "}");
 }
 
-/* The unified networks' curves from NAME.csv, one series per model, into series; also their
- * peaks and ends into the summary. Returns the last epoch. */
-static int
+/* The unified networks' curves from NAME.csv, one series per model, into series, against each
+ * network's minutes of training when the study had a time budget (networks of one budget run
+ * very different numbers of epochs) and against epochs otherwise; also their peaks and ends into
+ * the summary. Returns the largest x. */
+static double
 curves (const CliNetStudy *study, const CliNetStudyResult *r, GPtrArray *series, GString *j)
 {
   GPtrArray *rows = cli_study_csv_rows (r->curves);
-  int last_epoch = 1;
+  gboolean by_minutes = r->args->minutes > 0;
+  double last_x = 0;
   g_string_append (j, ", \"curves\": {");
   gboolean first = TRUE;
   for (int c = 0; c < study->n_contenders; c++)
@@ -183,7 +186,7 @@ curves (const CliNetStudy *study, const CliNetStudyResult *r, GPtrArray *series,
       const char *model = study->contenders[c].name;
       CliStudySeries *s = cli_study_series_new (model);
       g_ptr_array_add (series, s);
-      int peak = 0;
+      int peak = 0, last = 0;
       double peak_image = -INFINITY;
       for (guint i = 0; i < rows->len; i++)
         {
@@ -191,9 +194,11 @@ curves (const CliNetStudy *study, const CliNetStudyResult *r, GPtrArray *series,
           if (strcmp (f[0], model) != 0 || strcmp (f[1], "all") != 0)
             continue;
           int epoch = atoi (f[2]);
+          double x = by_minutes ? cli_study_csv_value (f[3]) : epoch;
           double image = cli_study_csv_value (f[5]);
-          cli_study_series_add (s, epoch, image, cli_study_csv_value (f[6]), cli_study_csv_value (f[4]));
-          last_epoch = MAX (last_epoch, epoch);
+          cli_study_series_add (s, x, image, cli_study_csv_value (f[6]), cli_study_csv_value (f[4]));
+          last_x = MAX (last_x, x);
+          last = epoch;
           if (image > peak_image)
             peak_image = image, peak = epoch;
         }
@@ -205,8 +210,7 @@ curves (const CliNetStudy *study, const CliNetStudyResult *r, GPtrArray *series,
       uad_json_append_string (j, model);
       g_string_append_printf (j, ": {\"peak_epoch\": %d, \"peak_image_auroc\": ", peak);
       uad_json_append_double (j, peak_image);
-      g_string_append_printf (j, ", \"last_epoch\": %d, \"last_image_auroc\": ",
-                              (int) g_array_index (s->minutes, double, n - 1));
+      g_string_append_printf (j, ", \"last_epoch\": %d, \"last_image_auroc\": ", last);
       uad_json_append_double (j, g_array_index (s->image, double, n - 1));
       g_string_append (j, ", \"first_loss\": ");
       uad_json_append_double (j, g_array_index (s->loss, double, 0));
@@ -215,7 +219,7 @@ curves (const CliNetStudy *study, const CliNetStudyResult *r, GPtrArray *series,
       g_string_append (j, "}");
     }
   g_string_append (j, "}");
-  return last_epoch;
+  return last_x > 0 ? last_x : 1;
 }
 
 gboolean
@@ -231,13 +235,14 @@ cli_study_report (const CliNetStudy *study, const CliNetStudyResult *r, GString 
   if (!(r->modes & CLI_NET_STUDY_UNIFIED))
     return TRUE;
   g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) cli_study_series_free);
-  int epochs = curves (study, r, series, summary);
+  double x_max = curves (study, r, series, summary);
   g_autofree char *png_name = g_strdup_printf ("%s.png", study->name);
   g_autofree char *svg_name = g_strdup_printf ("%s.svg", study->name);
   g_autofree char *png = cli_study_out_file (r->out, png_name);
   g_autofree char *svg = cli_study_out_file (r->out, svg_name);
   if (!cli_study_plot (png, svg, (CliStudySeries **) series->pdata, (int) series->len, NULL, 0,
-                       epochs, "epochs of training", error))
+                       x_max, r->args->minutes > 0 ? "minutes of training" : "epochs of training",
+                       error))
     return FALSE;
   cli_study_out_add_file (r->out, "plot_png", png_name);
   cli_study_out_add_file (r->out, "plot_svg", svg_name);

@@ -5,7 +5,8 @@
  *                (unified and/or separate), the image and pixel AUROC of the last checkpoint
  *                (an empty CSV field, "-" in Markdown, where not measured); printed as well
  *   NAME.png, NAME.svg  the unified networks' curves: mean image AUROC, mean pixel AUROC and
- *                training loss against epochs
+ *                training loss against each network's minutes of training (with --minutes)
+ *                or its epochs (with --epochs)
  *
  * and in study.json's summary, "table": {model: {training: {"image_auroc", "pixel_auroc"}}}
  * (the means) and "curves": {model: {"peak_epoch", "peak_image_auroc", "last_epoch",
