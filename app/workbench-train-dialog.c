@@ -167,22 +167,6 @@ on_job_log (UadTrainPhase phase, gboolean phase_done, const char *line, void *us
   post (user_data, &u);
 }
 
-/* The weights as the backbone they are for: each kind is tried, as the file does not say. */
-static UadBackbone *
-load_backbone (const char *path, GError **error)
-{
-  static const UadBackboneKind kinds[] = { UAD_BACKBONE_EFFICIENTNET_B4, UAD_BACKBONE_MOBILENET_V2 };
-  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
-    {
-      UadBackbone *bb = uad_backbone_load (kinds[i], path, NULL);
-      if (bb != NULL)
-        return bb;
-    }
-  g_set_error (error, UAD_ERROR, UAD_ERROR_INVALID,
-               _("%s holds the weights of no backbone the workbench knows"), path);
-  return NULL;
-}
-
 static UadModel *
 run_job (Run *run, GError **error)
 {
@@ -213,7 +197,7 @@ run_job (Run *run, GError **error)
   opts.resume_hint = _("the Resume button");
   opts.cache_dir = run->cache_dir;
   opts.out = run->out;
-  UadBackbone *bb = load_backbone (run->weights, error);
+  UadBackbone *bb = uad_backbone_load_any (run->weights, error);
   if (bb == NULL)
     return NULL;
   UadTrainJobMonitor monitor = { on_job_progress, on_job_log, run };

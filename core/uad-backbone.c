@@ -213,6 +213,32 @@ uad_backbone_load (UadBackboneKind kind, const char *weights_path, GError **erro
   return bb;
 }
 
+UadBackbone *
+uad_backbone_load_any (const char *weights_path, GError **error)
+{
+  /* The file is opened once first, so that a damaged one reports its own fault rather than
+   * the last kind's missing tensor. */
+  g_autoptr (UadSafetensors) st = uad_safetensors_open (weights_path, error);
+  if (st == NULL)
+    return NULL;
+  static const UadBackboneKind kinds[] = { UAD_BACKBONE_EFFICIENTNET_B4, UAD_BACKBONE_MOBILENET_V2 };
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autoptr (GError) local = NULL;
+      UadBackbone *bb = uad_backbone_load (kinds[i], weights_path, &local);
+      if (bb != NULL)
+        return bb;
+      if (!g_error_matches (local, UAD_ERROR, UAD_ERROR_MISMATCH))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+    }
+  g_set_error (error, UAD_ERROR, UAD_ERROR_MISMATCH,
+               "%s holds the weights of neither EfficientNet-b4 nor MobileNetV2", weights_path);
+  return NULL;
+}
+
 UadBackboneKind
 uad_backbone_get_kind (const UadBackbone *bb)
 {

@@ -28,6 +28,10 @@ gboolean uad_backbone_kind_from_name (const char *name, UadBackboneKind *kind, G
 const char *uad_backbone_kind_name (UadBackboneKind kind);
 
 UadBackbone *uad_backbone_load (UadBackboneKind kind, const char *weights_path, GError **error);
+/* Weights of a kind not known beforehand (a file the user chose): each kind is tried. A file
+ * that cannot be read or is damaged fails with that error (UAD_ERROR_IO, UAD_ERROR_FORMAT);
+ * one that is sound but fits no kind fails with UAD_ERROR_MISMATCH. */
+UadBackbone *uad_backbone_load_any (const char *weights_path, GError **error);
 void uad_backbone_free (UadBackbone *bb);
 
 UadBackboneKind uad_backbone_get_kind (const UadBackbone *bb);

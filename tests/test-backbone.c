@@ -379,6 +379,46 @@ test_wrong_weights_refused (void)
   g_assert_error (error, UAD_ERROR, UAD_ERROR_IO);
 }
 
+/* Weights of unknown kind: each kind is found, and a damaged file reports its own fault, not a
+ * missing tensor of the last kind tried. */
+static void
+test_load_any (void)
+{
+  g_autofree char *mobilenet = uad_test_shared_path ("weights/mobilenet_v2_1.0_224.safetensors");
+  g_autofree char *b4 = mobilenet ? uad_test_shared_path ("golden/uniad/weights.safetensors") : NULL;
+  if (b4 == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  UadBackbone *bb = uad_backbone_load_any (mobilenet, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (uad_backbone_get_kind (bb), ==, UAD_BACKBONE_MOBILENET_V2);
+  uad_backbone_free (bb);
+  bb = uad_backbone_load_any (b4, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (uad_backbone_get_kind (bb), ==, UAD_BACKBONE_EFFICIENTNET_B4);
+  uad_backbone_free (bb);
+
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (mobilenet, &contents, &length, NULL));
+  g_autofree char *dir = g_dir_make_tmp ("uad-backbone-XXXXXX", NULL);
+  g_autofree char *truncated = g_build_filename (dir, "truncated.safetensors", NULL);
+  g_assert_true (g_file_set_contents (truncated, contents, length / 2, NULL));
+  g_assert_null (uad_backbone_load_any (truncated, &error));
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_FORMAT);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  /* Sound safetensors holding another network's tensors: a UniAD model's golden tensors. */
+  g_autofree char *other = uad_test_shared_path ("golden/uniad/tensors.safetensors");
+  g_assert_null (uad_backbone_load_any (other, &error));
+  g_assert_error (error, UAD_ERROR, UAD_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "neither EfficientNet-b4 nor MobileNetV2"));
+  g_clear_error (&error);
+  g_unlink (truncated);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -389,5 +429,6 @@ main (int argc, char **argv)
   g_test_add_func ("/backbone/efficientnet-b4/timm-names", test_efficientnet_timm_names);
   g_test_add_func ("/backbone/efficientnet-b4/full-network", test_efficientnet_full_network);
   g_test_add_func ("/backbone/wrong-weights", test_wrong_weights_refused);
+  g_test_add_func ("/backbone/load-any", test_load_any);
   return g_test_run ();
 }
