@@ -28,7 +28,7 @@ struct _WorkbenchTrainDialog
   GtkStack *stack;
   GtkListBox *class_list;
   AdwComboRow *weights_row;
-  AdwComboRow *mode_row;
+  AdwComboRow *mode_row, *recipe_row;
   GtkSpinButton *budget_spin;
   GtkSwitch *decoder_switch;
   AdwActionRow *output_row;
@@ -60,6 +60,9 @@ struct _WorkbenchTrainDialog
 
 G_DEFINE_FINAL_TYPE (WorkbenchTrainDialog, workbench_train_dialog, ADW_TYPE_WINDOW)
 
+/* The recipe row's items, in order (uad-recipe.h). */
+static const char *const recipes[] = { "fast", "official" };
+
 /* ---- The worker --------------------------------------------------------------------------- */
 
 /* What the window asks of a running job: a pause stops the transformer at its next step (it
@@ -76,6 +79,7 @@ struct _Run
   WorkbenchTrainDialog *dialog; /* the task's source object, alive while the task is */
   char **names, **folders;      /* the classes */
   char *weights, *out, *cache_dir;
+  const char *recipe;
   gboolean separate, decoder, resume;
   double spent;                 /* budget seconds used before this run */
   gint64 started, deadline;
@@ -187,7 +191,7 @@ run_job (Run *run, GError **error)
       return NULL;
     }
   UadTrainJobOptions opts;
-  if (!uad_train_job_options_init (&opts, NULL, error))
+  if (!uad_train_job_options_init (&opts, run->recipe, error))
     return NULL;
   opts.deadline = run->deadline;
   opts.separate = run->separate;
@@ -372,6 +376,7 @@ start_run (WorkbenchTrainDialog *self, gboolean resume)
   run->out = g_strdup (self->output);
   run->cache_dir = app_feature_cache_dir ();
   run->separate = adw_combo_row_get_selected (self->mode_row) == 1;
+  run->recipe = recipes[MIN (adw_combo_row_get_selected (self->recipe_row), G_N_ELEMENTS (recipes) - 1)];
   run->decoder = gtk_switch_get_active (self->decoder_switch);
   run->resume = resume;
   run->spent = self->spent;
@@ -707,6 +712,7 @@ workbench_train_dialog_class_init (WorkbenchTrainDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WorkbenchTrainDialog, class_list);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchTrainDialog, weights_row);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchTrainDialog, mode_row);
+  gtk_widget_class_bind_template_child (widget_class, WorkbenchTrainDialog, recipe_row);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchTrainDialog, budget_spin);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchTrainDialog, decoder_switch);
   gtk_widget_class_bind_template_child (widget_class, WorkbenchTrainDialog, output_row);

@@ -7,8 +7,8 @@
  * recognised from the file and the model records its SHA-256, by which the workbench finds the
  * weights again), folders of good images (one per class, or an MVTec
  * root for its classes' train/good), one transformer for all classes or one per class, the
- * budget in minutes (feature extraction and the image decoder inside it, with the default
- * recipe) and the model file. The training page shows the phase, the budget spent, a live
+ * recipe (`fast`, the default, or the paper's `official`), the budget in minutes (feature
+ * extraction and the image decoder inside it) and the model file. The training page shows the phase, the budget spent, a live
  * loss curve, the loss, images per second and time left. Pause stops the transformer at a
  * checkpoint (only it has one; once it is done the run goes on to the end) and Resume goes on
  * from it with the budget left; Cancel stops and deletes what the run wrote; closing the

@@ -262,6 +262,7 @@ test_train (void)
   g_assert_cmpstr (model->classes[1].name, ==, "pcb");
   g_assert_cmpint (model->classes[0].n_train, ==, N_TRAIN);
   g_assert_nonnull (model->decoder);
+  g_assert_cmpstr (model->training.recipe, ==, "fast");
   g_assert_true (wb_wait_for (model_opened, NULL, 30000));
   const WorkbenchModelInfo *info = workbench_session_get_model (t.session);
   g_assert_true (info->has_decoder);
@@ -292,6 +293,20 @@ test_train (void)
         best_good = MAX (best_good, score);
     }
   g_assert_cmpfloat (defective, >, best_good);
+
+  /* The paper's recipe, chosen in the window, is the one the model records and trains by. */
+  g_autofree char *official = g_build_filename (t.root, "models", "official.uniad", NULL);
+  open_dialog (class_folders, official);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (child ("recipe")), 1);
+  gtk_switch_set_active (GTK_SWITCH (child ("decoder")), FALSE);
+  click ("train");
+  g_assert_true (wb_wait_for (state_is, GINT_TO_POINTER (WORKBENCH_TRAIN_DONE), 60000));
+  g_autoptr (UadModel) paper = uad_model_load (official, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (paper->training.recipe, ==, "official");
+  g_assert_null (paper->decoder);
+  click ("close");
+  g_assert_true (wb_wait_for (dialog_gone, NULL, 10000));
   for (guint k = 0; k < G_N_ELEMENTS (classes); k++)
     g_free ((char *) class_folders[k]);
 }
