@@ -137,6 +137,18 @@ uniad_map (UadFeatureScorer *s, int n, const int *class_index, UadTensor *small,
 }
 
 void
+uad_feature_scorer_run_residuals (UadFeatureScorer *s, const float *residuals, int n,
+                                  const int *class_index, double *scores)
+{
+  g_return_if_fail (n >= 1 && n <= s->max_batch && s->model->n_residuals > 0);
+  UadTensor small = { s->map_small->data, 4, { n, 1, GRID, GRID }, FALSE };
+  UadTensor map = { s->maps->data, 4, { n, 1, MAP, MAP }, FALSE };
+  gaussian_map (s, s->model->residuals, residuals, n, class_index, &small, &map);
+  for (int i = 0; i < n; i++)
+    scores[i] = uad_anomaly_score (map.data + (size_t) i * MAP * MAP, MAP, MAP, s->model->score_kind);
+}
+
+void
 uad_feature_scorer_run (UadFeatureScorer *s, const float *features, int n,
                         const int *class_index, double *scores, float *maps,
                         float *model_features, float *recs)

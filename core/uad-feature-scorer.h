@@ -31,4 +31,10 @@ void uad_feature_scorer_run (UadFeatureScorer *scorer, const float *features, in
                              const int *class_index, double *scores, float *maps,
                              float *model_features, float *recs);
 
+/* Scores residuals [n <= max_batch, C, 14, 14] (standardised features minus their
+ * reconstruction, as a UniAD model with residual Gaussians measures them) into scores[n]: the
+ * second half of uad_feature_scorer_run, for a caller that has the residuals already. */
+void uad_feature_scorer_run_residuals (UadFeatureScorer *scorer, const float *residuals, int n,
+                                       const int *class_index, double *scores);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UadFeatureScorer, uad_feature_scorer_free)

@@ -52,9 +52,21 @@ fit_one (UadPadim *g, const UadTensor *residuals, const int *class_of, int k, co
   return FALSE;
 }
 
+/* scores[n] of the residuals under the model's (just fitted) Gaussians. */
+static void
+score_residuals (UadModel *model, const UadTensor *residuals, const int *class_of, double *scores)
+{
+  int n = (int) residuals->shape[0];
+  size_t per = (size_t) model->channels * GRID * GRID;
+  g_autoptr (UadFeatureScorer) scorer = uad_feature_scorer_new (model, BATCH);
+  for (int i = 0; i < n; i += BATCH)
+    uad_feature_scorer_run_residuals (scorer, residuals->data + i * per, MIN (BATCH, n - i),
+                                      class_of + i, scores + i);
+}
+
 gboolean
-uad_residual_fit (UadModel *model, const UadTensor *features, const int *class_of,
-                  UadResidualDistance distance, GError **error)
+uad_residual_fit_scored (UadModel *model, const UadTensor *features, const int *class_of,
+                         UadResidualDistance distance, double *scores, GError **error)
 {
   g_return_val_if_fail (model->method == UAD_METHOD_UNIAD, FALSE);
   g_return_val_if_fail (features->ndim == 4 && features->shape[1] == model->channels, FALSE);
@@ -76,12 +88,21 @@ uad_residual_fit (UadModel *model, const UadTensor *features, const int *class_o
   if (ok)
     {
       uad_model_set_residuals (model, fitted, n);
+      if (scores != NULL)
+        score_residuals (model, residuals, class_of, scores);
       return TRUE;
     }
   for (int i = 0; i < n; i++)
     uad_padim_free (fitted[i]);
   g_free (fitted);
   return FALSE;
+}
+
+gboolean
+uad_residual_fit (UadModel *model, const UadTensor *features, const int *class_of,
+                  UadResidualDistance distance, GError **error)
+{
+  return uad_residual_fit_scored (model, features, class_of, distance, NULL, error);
 }
 
 UadResidualDistance

@@ -24,6 +24,11 @@ typedef enum {
  * or a covariance cannot be factored (see uad_padim_fit); the model is then unchanged. */
 gboolean uad_residual_fit (UadModel *model, const UadTensor *features, const int *class_of,
                            UadResidualDistance distance, GError **error);
+/* The same, and when scores is not NULL (and the distance is not L2) each image's score under
+ * the fitted distance into scores[n], from the residuals the fit measured: a model's class
+ * statistics without reconstructing its training images a second time. */
+gboolean uad_residual_fit_scored (UadModel *model, const UadTensor *features, const int *class_of,
+                                  UadResidualDistance distance, double *scores, GError **error);
 
 /* The distance a model uses. */
 UadResidualDistance uad_residual_distance_of (const UadModel *model);

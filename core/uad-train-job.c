@@ -14,6 +14,9 @@
 /* With a deadline, the image decoder's share of what is left (it only draws the
  * reconstruction). */
 #define DECODER_SHARE 0.1
+/* Images timed before training to estimate the work after it (finishing_seconds). */
+#define FINISH_SAMPLE 32
+#define DECODE_SAMPLE 8
 /* until_plateau's held-out share when neither the recipe nor the options give one. */
 #define PLATEAU_DEFAULT_SHARE 0.1
 /* Estimates of validation AUROC that may pass without a gain of PLATEAU_GAIN points before
@@ -174,8 +177,8 @@ on_step (const UadTrainProgress *tp, void *user_data)
 static gboolean
 train_transformers (const UadTrainJobOptions *o, UadModel *model, gboolean fresh,
                     const UadTensor *features, const int *class_of,
-                    const UadValidation *validation, const UadTrainJobMonitor *monitor,
-                    GError **error)
+                    const UadValidation *validation, double reserve,
+                    const UadTrainJobMonitor *monitor, GError **error)
 {
   TransformerState s = { .opts = o, .monitor = monitor, .model = model,
                          .validation = validation, .estimate = NAN, .best = NAN };
@@ -184,7 +187,7 @@ train_transformers (const UadTrainJobOptions *o, UadModel *model, gboolean fresh
   if (o->deadline > 0)
     {
       double left = (o->deadline - g_get_monotonic_time ()) / 1e6;
-      opts.seconds = MAX (left * (o->train_decoder ? 1 - DECODER_SHARE : 1), 1);
+      opts.seconds = MAX (left * (o->train_decoder ? 1 - DECODER_SHARE : 1) - reserve, 1);
       opts.budget_callbacks = TRUE;
     }
   UadTrainingSummary before = model->training;
@@ -254,6 +257,42 @@ make_validation (const UadTrainJobOptions *o, const UadTensor *features, const i
   else
     say (monitor, UAD_TRAIN_PHASE_TRANSFORMER, FALSE, "validation: none (%s)", local->message);
   return v;
+}
+
+/* Seconds the work after the transformers takes, timed on samples before they train so that
+ * a time budget holds it too: reconstructing and scoring every training image once (the
+ * residual Gaussians and the class statistics) and each held-out one once more (the final
+ * validation estimate) and, with an image decoder, decoding every image for its targets.
+ * Without this the budget was overrun by that work, and the decoder, which trains in what is
+ * left, got about a second. */
+static double
+finishing_seconds (const UadTrainJobOptions *o, UadModel *model, UadNormalization norm,
+                   const UadTensor *features, const int *class_of, const char *const *paths,
+                   int held_out)
+{
+  int n = (int) features->shape[0], k = MIN (n, FINISH_SAMPLE);
+  UadTensor sample = { features->data, 4, { k, features->shape[1], features->shape[2],
+                                            features->shape[3] }, FALSE };
+  g_autofree double *scores = g_new (double, k);
+  gint64 start = g_get_monotonic_time ();
+  uad_model_score_features (model, &sample, class_of, scores);
+  double seconds = (g_get_monotonic_time () - start) / 1e6 * (n + held_out) / k;
+  if (!o->train_decoder)
+    return seconds;
+  UadDecoderConfig cfg;
+  uad_decoder_config_default (&cfg, (int) features->shape[1], norm);
+  g_autoptr (UadDecoder) dec = uad_decoder_new (&cfg, NULL);
+  if (dec == NULL)
+    return seconds;
+  /* Spread over the classes, whose images may differ in size and format. */
+  int m = MIN (n, DECODE_SAMPLE);
+  g_autofree const char **spread = g_new (const char *, m);
+  for (int i = 0; i < m; i++)
+    spread[i] = paths[(gint64) i * n / m];
+  start = g_get_monotonic_time ();
+  /* A file that fails here fails when the targets are made, which reports it. */
+  g_free (uad_decoder_load_pixels (spread, m, uad_decoder_get_output_size (dec), NULL, NULL, NULL));
+  return seconds + (g_get_monotonic_time () - start) / 1e6 * n / m;
 }
 
 /* ---- The image decoder -------------------------------------------------------------------- */
@@ -361,11 +400,21 @@ uad_train_job_run (const UadTrainJobOptions *opts, UadBackbone *bb, const char *
       g_propagate_error (error, g_steal_pointer (&no_validation));
       return NULL;
     }
+  double reserve = 0;
+  if (opts->deadline > 0)
+    {
+      reserve = finishing_seconds (opts, model, uad_backbone_get_normalization (bb), features,
+                                   class_of, (const char *const *) paths,
+                                   validation ? uad_validation_get_held_out (validation) : 0);
+      say (monitor, UAD_TRAIN_PHASE_TRANSFORMER, FALSE, "budget: %.0f s kept for the work "
+           "after training (residual Gaussians, class statistics%s), as timed on samples",
+           reserve, opts->train_decoder ? ", the image decoder's targets" : "");
+    }
   gboolean trained = validation != NULL
     ? train_transformers (opts, model, fresh, uad_validation_get_train_features (validation),
-                          uad_validation_get_train_classes (validation), validation, monitor,
-                          error)
-    : train_transformers (opts, model, fresh, features, class_of, NULL, monitor, error);
+                          uad_validation_get_train_classes (validation), validation, reserve,
+                          monitor, error)
+    : train_transformers (opts, model, fresh, features, class_of, NULL, reserve, monitor, error);
   if (!trained)
     return NULL;
   if (opts->train_decoder)

@@ -335,13 +335,19 @@ uad_model_score_features (UadModel *model, const UadTensor *features, const int 
                             class_of ? class_of + i : NULL, scores + i, NULL, NULL, NULL);
 }
 
-static void
-fill_class_statistics (UadTrainer *t)
+/* The residual Gaussians the options ask for, and the class statistics from the training
+ * images' scores under them (one reconstruction of the images serves both). */
+static gboolean
+fit_residuals_and_statistics (UadTrainer *t, GError **error)
 {
   int n = (int) t->features->shape[0];
   g_autofree double *scores = g_new (double, n);
-  uad_model_score_features (t->model, t->features, t->class_of, scores);
+  if (!uad_residual_fit_scored (t->model, t->features, t->class_of, t->opts.residual, scores, error))
+    return FALSE;
+  if (t->opts.residual == UAD_RESIDUAL_L2)
+    uad_model_score_features (t->model, t->features, t->class_of, scores);
   uad_model_set_class_statistics (t->model, scores, t->class_of, n);
+  return TRUE;
 }
 
 void
@@ -517,9 +523,8 @@ uad_trainer_run (UadTrainer *t, UadTrainProgressFunc progress, void *user_data, 
       uad_transformer_workspace_free (ws);
     }
 
-  if (!uad_residual_fit (model, t->features, t->class_of, o->residual, error))
+  if (!fit_residuals_and_statistics (t, error))
     return FALSE;
-  fill_class_statistics (t);
   model->training.epochs = time_budgeted (t) || ended_early ? epochs_done : o->epochs;
   model->training.batch = o->batch;
   model->training.final_loss = t->last_epoch_loss;

@@ -481,7 +481,9 @@ test_residual_file (void)
   g_autofree char *bad = g_build_filename (dir, "bad.uniad", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (UadModel) m = random_model (FALSE, 16);
-  g_assert_true (uad_residual_fit (m, features, class_of, UAD_RESIDUAL_CLASS_GAUSSIAN, &error));
+  double fitted[N];
+  g_assert_true (uad_residual_fit_scored (m, features, class_of, UAD_RESIDUAL_CLASS_GAUSSIAN,
+                                          fitted, &error));
   g_assert_true (uad_model_save (m, path, &error));
   g_autofree char *meta = model_metadata (path);
   g_assert_nonnull (strstr (meta, "\"format\":4"));
@@ -493,6 +495,8 @@ test_residual_file (void)
   uad_model_score_features (m, features, class_of, a);
   uad_model_score_features (back, features, class_of, b);
   g_assert_cmpmem (a, sizeof a, b, sizeof b);
+  /* The scores the fit gives from its own residuals are the scorer's, bit for bit. */
+  g_assert_cmpmem (fitted, sizeof fitted, a, sizeof a);
   g_autofree char *described = uad_model_describe (back);
   g_assert_nonnull (strstr (described, "residual Mahalanobis distance per class"));
 
