@@ -23,6 +23,16 @@ float_key (float x, guint32 *key)
   return TRUE;
 }
 
+/* The float of a key (float_key's inverse). */
+static inline float
+key_float (guint32 key)
+{
+  guint32 u = (key & 0x80000000u) ? key & 0x7fffffffu : ~key;
+  float x;
+  memcpy (&x, &u, sizeof x);
+  return x;
+}
+
 static inline void
 swap_items (guint32 *keys, guint32 *payload, size_t i, size_t j)
 {
@@ -113,6 +123,7 @@ typedef struct {
   const double *region_weight;
   size_t ip, in; /* items not consumed yet: pos[0, ip), neg[0, in) */
   size_t tp, fp;
+  guint32 key; /* the score of the last step */
   double pro;
 } Walk;
 
@@ -120,7 +131,7 @@ static void
 walk_init (Walk *w, const guint32 *pos, const guint32 *pos_region, const double *region_weight,
            size_t n_pos, const guint32 *neg, size_t n_neg)
 {
-  *w = (Walk) { pos, neg, pos_region, region_weight, n_pos, n_neg, 0, 0, 0.0 };
+  *w = (Walk) { pos, neg, pos_region, region_weight, n_pos, n_neg, 0, 0, 0, 0.0 };
 }
 
 static gboolean
@@ -135,6 +146,7 @@ walk_next (Walk *w)
     t = w->pos[w->ip - 1];
   else
     t = MAX (w->pos[w->ip - 1], w->neg[w->in - 1]);
+  w->key = t;
   while (w->ip > 0 && w->pos[w->ip - 1] == t)
     {
       w->ip--;
@@ -153,7 +165,7 @@ walk_next (Walk *w)
 void
 uad_rank_metrics (const float *scores, const guint8 *labels, size_t n, UadRankMetrics *out)
 {
-  out->auroc = out->average_precision = out->f1_max = NAN;
+  out->auroc = out->average_precision = out->f1_max = out->f1_threshold = NAN;
   g_return_if_fail (n < ((size_t) 1 << 32));
   if (n == 0)
     return;
@@ -181,12 +193,15 @@ uad_rank_metrics (const float *scores, const guint8 *labels, size_t n, UadRankMe
   walk_init (&w, keys, NULL, NULL, n_pos, neg, n_neg);
   guint64 twice_area = 0; /* exact, in units of one (positive, negative) pair */
   double ap = 0, f1 = 0;
+  guint32 f1_key = 0;
   size_t tp_prev = 0, fp_prev = 0;
   while (walk_next (&w))
     {
       twice_area += (guint64) (w.fp - fp_prev) * (w.tp + tp_prev);
       ap += (double) (w.tp - tp_prev) * w.tp / (double) (w.tp + w.fp);
-      f1 = MAX (f1, 2.0 * w.tp / (double) (w.tp + w.fp + n_pos));
+      double f = 2.0 * w.tp / (double) (w.tp + w.fp + n_pos);
+      if (f > f1 || f1_key == 0)
+        f1 = f, f1_key = w.key;
       tp_prev = w.tp;
       fp_prev = w.fp;
     }
@@ -198,6 +213,7 @@ uad_rank_metrics (const float *scores, const guint8 *labels, size_t n, UadRankMe
     {
       out->average_precision = ap / n_pos;
       out->f1_max = f1;
+      out->f1_threshold = key_float (f1_key);
     }
 }
 

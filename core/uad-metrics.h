@@ -24,6 +24,9 @@ typedef struct {
   /* Maximum over distinct thresholds of F1 = 2 P R / (P + R) = 2 tp / (tp + fp + positives),
    * as anomalib's F1Max. NaN without positives. */
   double f1_max;
+  /* The score at which F1 is f1_max (positive: score >= it; the highest on ties). NaN
+   * without positives. */
+  double f1_threshold;
 } UadRankMetrics;
 
 /* AUROC, average precision and F1-max of n scores with binary labels, from one sort. Image

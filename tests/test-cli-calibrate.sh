@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # `uniad calibrate` on a small real PaDiM model: the false-reject-rate target fails the requested
 # fraction of the good test images (within one image), the thresholds land in the model file,
-# and `uniad infer` then decides with them. A class without a test split is calibrated on its
+# and `uniad infer` then decides with them; --pixel-f1 sets the pixel threshold from the masks. A class without a test split is calibrated on its
 # training images (false-reject target only). Needs UNIAD_SHARED (exit 77 = skipped without it).
 set -u
 source "$(dirname "$0")/cli-test-lib.sh"
@@ -92,5 +92,32 @@ open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + data[8 + n:])
 PY
 run 1 infer --model "$tmp/bad.uniad" --weights "$weights" "$data/pcb/test/good"
 grep -q "bad.uniad: thresholds of class" "$tmp/out" || fail "bad thresholds: $(cat "$tmp/out")"
+
+# --pixel-f1 with pcb's defect masks: its pixel threshold becomes the F1-best one, printed with
+# its pixel F1, and lands in the file; the image thresholds stay; magnetic_tile (no test split)
+# keeps its pixel threshold, with a note.
+mkdir -p "$data/pcb/ground_truth/defective"
+for f in $(ls "$data/pcb/test/defective"); do
+  ln -s "$industrial/pcb/ground_truth/defective/${f%.*}_mask.png" "$data/pcb/ground_truth/defective/"
+done
+cp "$model" "$tmp/before-pixel.uniad"
+run 0 "${cal[@]}" --pixel-f1
+grep -q "magnetic_tile: no defect masks" "$tmp/out" || fail "no note on magnetic_tile's masks: $(cat "$tmp/out")"
+grep -qE "^pcb  *10  *3 .* [0-9.e+-]+  *0\.[0-9]{3}$" "$tmp/out" || fail "pcb's pixel threshold and F1: $(cat "$tmp/out")"
+python3 - "$tmp/before-pixel.uniad" "$model" "$tmp/out" <<'PY' || fail "pixel thresholds in the file: $(cat "$tmp/out")"
+import json, struct, sys
+def classes(path):
+    with open(path, "rb") as f:
+        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    return {c["name"]: c["thresholds"] for c in json.loads(header["__metadata__"]["uniad"])["classes"]}
+before, after = classes(sys.argv[1]), classes(sys.argv[2])
+row = [l.split() for l in open(sys.argv[3]) if l.startswith("pcb ")][0]
+assert abs(float(row[10]) - after["pcb"]["pixel"]) <= 1e-5 * abs(after["pcb"]["pixel"]), (row, after)
+assert after["pcb"]["pixel"] != before["pcb"]["pixel"], (before, after)
+assert 0 < float(row[11]) <= 1, row
+for c in before:
+    assert before[c]["pass_below"] == after[c]["pass_below"] and before[c]["fail_above"] == after[c]["fail_above"], (before, after)
+assert after["magnetic_tile"]["pixel"] == before["magnetic_tile"]["pixel"], (before, after)
+PY
 
 finish calibrate

@@ -46,7 +46,7 @@ naive_rank_metrics (const float *s, const guint8 *l, size_t n, UadRankMetrics *o
 
   float *t = g_new (float, n);
   size_t m = distinct_desc (s, n, t);
-  double ap = 0, f1 = 0, recall_prev = 0;
+  double ap = 0, f1 = 0, recall_prev = 0, f1_threshold = NAN;
   for (size_t k = 0; k < m; k++)
     {
       size_t tp = 0, fp = 0;
@@ -59,12 +59,15 @@ naive_rank_metrics (const float *s, const guint8 *l, size_t n, UadRankMetrics *o
       double precision = (double) tp / (tp + fp), recall = (double) tp / n_pos;
       ap += (recall - recall_prev) * precision;
       recall_prev = recall;
-      if (precision + recall > 0)
-        f1 = fmax (f1, 2 * precision * recall / (precision + recall));
+      /* = 2 P R / (P + R), in the form whose ties are exact ties. */
+      double f = 2.0 * tp / (double) (tp + fp + n_pos);
+      if (f > f1 || k == 0)
+        f1 = f, f1_threshold = t[k];
     }
   g_free (t);
   out->average_precision = n_pos > 0 ? ap : NAN;
   out->f1_max = n_pos > 0 ? f1 : NAN;
+  out->f1_threshold = n_pos > 0 ? f1_threshold : NAN;
 }
 
 /* AUROC from midranks (the Mann-Whitney U statistic), O(n log n), for large inputs. */
@@ -124,6 +127,8 @@ assert_metrics_close (const UadRankMetrics *got, const UadRankMetrics *want, dou
   assert_same_metric ("auroc", got->auroc, want->auroc, tol);
   assert_same_metric ("average precision", got->average_precision, want->average_precision, tol);
   assert_same_metric ("f1-max", got->f1_max, want->f1_max, tol);
+  /* A score of the input, the highest of equal F1s: exact. */
+  assert_same_metric ("f1 threshold", got->f1_threshold, want->f1_threshold, 0);
 }
 
 static void
@@ -137,6 +142,7 @@ test_rank_hand_values (void)
   g_assert_cmpfloat_with_epsilon (m.auroc, 0.75, 1e-12);
   g_assert_cmpfloat_with_epsilon (m.average_precision, 5.0 / 6.0, 1e-12);
   g_assert_cmpfloat_with_epsilon (m.f1_max, 0.8, 1e-12); /* at 0.35: tp 2, fp 1 */
+  g_assert_cmpfloat (m.f1_threshold, ==, 0.35f);
 
   /* Reversed ranking: reported as measured, never flipped. */
   const float r[] = { 0.9f, 0.8f, 0.1f, 0.2f };
@@ -151,6 +157,7 @@ test_rank_hand_values (void)
   g_assert_cmpfloat_with_epsilon (m.auroc, 0.5, 1e-12);
   g_assert_cmpfloat_with_epsilon (m.average_precision, 0.4, 1e-12);
   g_assert_cmpfloat_with_epsilon (m.f1_max, 2 * 0.4 / 1.4, 1e-12);
+  g_assert_cmpfloat (m.f1_threshold, ==, 0.0f);
 
   /* One tie across the classes: pairs (3,2) (3,1) (2,1) win, (2,2) counts 1/2: 3.5 / 4. */
   const float t2[] = { 3, 2, 2, 1 };
