@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app-folders.h"
+#include "workbench-study-window.h"
 #include "workbench-threshold-studio.h"
 #include "workbench-train-dialog.h"
 
@@ -362,6 +363,28 @@ watch_folder_action (GSimpleAction *action, GVariant *param, gpointer data)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
+static void
+on_study_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
+{
+  g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
+                           ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog)) : NULL;
+  g_autofree char *path = file ? g_file_get_path (file) : NULL;
+  if (path)
+    workbench_window_open_study (self, path);
+  g_object_unref (dialog);
+}
+
+static void
+open_study_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  WorkbenchWindow *self = data;
+  GtkFileChooserNative *chooser = new_chooser (self, _("Open the Folder of a Study"),
+                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                               _("_Open"), NULL);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_study_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 static const GActionEntry actions[] = {
   { .name = "open-model", .activate = open_model_action },
   { .name = "open-folder", .activate = open_folder_action },
@@ -371,6 +394,7 @@ static const GActionEntry actions[] = {
   { .name = "threshold-studio", .activate = threshold_studio_action },
   { .name = "new-model", .activate = new_model_action },
   { .name = "watch-folder", .activate = watch_folder_action },
+  { .name = "open-study", .activate = open_study_action },
   { .name = "export-to", .activate = export_to_action, .parameter_type = "s" },
   { .name = "operator-verdict", .activate = operator_verdict_action, .parameter_type = "s", .state = "''" },
   { .name = "next-unreviewed", .activate = next_unreviewed_action },

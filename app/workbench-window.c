@@ -3,6 +3,7 @@
 
 #include "uad-image.h"
 #include "workbench-gallery-cell.h"
+#include "workbench-study-window.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -118,6 +119,14 @@ workbench_window_watch_folder (WorkbenchWindow *self, const char *folder, GError
   g_settings_set_string (self->settings, "sort-key", "time");
   adw_view_stack_set_visible_child_name (self->view_stack, "inspect");
   return TRUE;
+}
+
+GtkWindow *
+workbench_window_open_study (WorkbenchWindow *self, const char *folder)
+{
+  GtkWindow *window = GTK_WINDOW (workbench_study_window_new (GTK_WINDOW (self), folder));
+  gtk_window_present (window);
+  return window;
 }
 
 void

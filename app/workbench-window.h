@@ -30,6 +30,9 @@ void workbench_window_open_files (WorkbenchWindow *self, GFile **files, int n_fi
  * FALSE with an error when the folder cannot be watched or no model is open. */
 gboolean workbench_window_watch_folder (WorkbenchWindow *self, const char *folder,
                                         GError **error);
+/* Shows the results of the study in folder (written by `uniad study`) in a new Study Results
+ * window, which it returns. */
+GtkWindow *workbench_window_open_study (WorkbenchWindow *self, const char *folder);
 /* Reopens the model and folders of the last session (from the settings), if they still exist. */
 void workbench_window_restore (WorkbenchWindow *self);
 
