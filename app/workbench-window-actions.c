@@ -340,49 +340,55 @@ new_model_action (GSimpleAction *action, GVariant *param, gpointer data)
   gtk_window_present (GTK_WINDOW (workbench_train_dialog_new (GTK_WINDOW (self), self->session)));
 }
 
+/* One folder, chosen by the user, for `then`. */
+typedef void (*FolderChosen) (WorkbenchWindow *self, const char *path);
+
 static void
-on_watch_folder_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
+on_folder_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
 {
+  FolderChosen then = g_object_get_data (G_OBJECT (dialog), "then");
   g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
                            ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog)) : NULL;
   g_autofree char *path = file ? g_file_get_path (file) : NULL;
-  g_autoptr (GError) error = NULL;
-  if (path && !workbench_window_watch_folder (self, path, &error))
-    workbench_window_toast (self, error->message);
+  if (path)
+    then (self, path);
   g_object_unref (dialog);
+}
+
+static void
+choose_folder (WorkbenchWindow *self, const char *title, const char *accept, FolderChosen then)
+{
+  GtkFileChooserNative *chooser = new_chooser (self, title, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                               accept, NULL);
+  g_object_set_data (G_OBJECT (chooser), "then", then);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_folder_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+watch_chosen_folder (WorkbenchWindow *self, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  if (!workbench_window_watch_folder (self, path, &error))
+    workbench_window_toast (self, error->message);
 }
 
 static void
 watch_folder_action (GSimpleAction *action, GVariant *param, gpointer data)
 {
-  WorkbenchWindow *self = data;
-  GtkFileChooserNative *chooser = new_chooser (self, _("Watch a Folder for New Images"),
-                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                               _("_Watch"), NULL);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_watch_folder_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  choose_folder (data, _("Watch a Folder for New Images"), _("_Watch"), watch_chosen_folder);
 }
 
 static void
-on_study_chosen (GtkNativeDialog *dialog, int response, WorkbenchWindow *self)
+open_chosen_study (WorkbenchWindow *self, const char *path)
 {
-  g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
-                           ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog)) : NULL;
-  g_autofree char *path = file ? g_file_get_path (file) : NULL;
-  if (path)
-    workbench_window_open_study (self, path);
-  g_object_unref (dialog);
+  workbench_window_open_study (self, path);
 }
 
 static void
 open_study_action (GSimpleAction *action, GVariant *param, gpointer data)
 {
-  WorkbenchWindow *self = data;
-  GtkFileChooserNative *chooser = new_chooser (self, _("Open the Folder of a Study"),
-                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                               _("_Open"), NULL);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_study_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  choose_folder (data, _("Open the Folder of a Study"), _("_Open"), open_chosen_study);
 }
 
 static const GActionEntry actions[] = {

@@ -214,13 +214,9 @@ click (const char *name)
 static void
 test_line (void)
 {
-  g_autofree char *weights = uad_test_shared_path ("weights/mobilenet_v2_1.0_224.safetensors");
-  g_autofree char *industrial = uad_test_shared_path ("data/industrial");
-  if (weights == NULL || industrial == NULL || g_getenv ("UNIAD_CLI") == NULL)
-    {
-      g_test_skip ("no shared test material (UNIAD_SHARED) or UNIAD_CLI");
-      return;
-    }
+  g_autofree char *weights = NULL, *industrial = NULL;
+  if (!wb_shared_material (&weights, &industrial, TRUE))
+    return;
   g_autofree char *good_dir = g_build_filename (industrial, "pcb", "test", "good", NULL);
   g_autofree char *bad_dir = g_build_filename (industrial, "pcb", "test", "defective", NULL);
   t.good = uad_list_images (good_dir, NULL);

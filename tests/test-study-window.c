@@ -87,13 +87,9 @@ assert_refused (const char *folder, const char *reason)
 static void
 test_study_window (void)
 {
-  g_autofree char *weights = uad_test_shared_path ("weights/mobilenet_v2_1.0_224.safetensors");
-  g_autofree char *industrial = uad_test_shared_path ("data/industrial");
-  if (weights == NULL || industrial == NULL)
-    {
-      g_test_skip ("no shared test material");
-      return;
-    }
+  g_autofree char *weights = NULL, *industrial = NULL;
+  if (!wb_shared_material (&weights, &industrial, TRUE))
+    return;
   t.root = wb_test_make_dir ();
   link_first (industrial, "magnetic_tile/train/good", "data/magnetic_tile/train/good", 8, NULL);
   link_first (industrial, "magnetic_tile/test/good", "data/magnetic_tile/test/good", 3, NULL);

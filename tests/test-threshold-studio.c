@@ -142,13 +142,9 @@ recorded (gpointer data)
 static void
 test_studio (void)
 {
-  g_autofree char *weights = uad_test_shared_path ("weights/mobilenet_v2_1.0_224.safetensors");
-  g_autofree char *industrial = uad_test_shared_path ("data/industrial");
-  if (weights == NULL || industrial == NULL || g_getenv ("UNIAD_CLI") == NULL)
-    {
-      g_test_skip ("no shared test material or UNIAD_CLI");
-      return;
-    }
+  g_autofree char *weights = NULL, *industrial = NULL;
+  if (!wb_shared_material (&weights, &industrial, TRUE))
+    return;
   t.root = wb_test_make_dir ();
   g_autofree char *data = make_dataset (industrial);
   g_autofree char *model = g_build_filename (t.root, "pcb.uniad", NULL);

@@ -170,13 +170,9 @@ open_dialog (const char *const *folders, const char *out)
 static void
 test_train (void)
 {
-  g_autofree char *weights = uad_test_shared_path ("weights/mobilenet_v2_1.0_224.safetensors");
-  g_autofree char *industrial = uad_test_shared_path ("data/industrial");
-  if (weights == NULL || industrial == NULL)
-    {
-      g_test_skip ("no shared test material");
-      return;
-    }
+  g_autofree char *weights = NULL, *industrial = NULL;
+  if (!wb_shared_material (&weights, &industrial, FALSE))
+    return;
   t.root = wb_test_make_dir ();
   /* Class folders, as a user has them: the folder's name is the class; and the same in an
    * MVTec root (ROOT/mvtec/<class>/train/good). */

@@ -2,6 +2,7 @@
 #include "workbench-driver.h"
 
 #include "test-workbench-util.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <unistd.h>
@@ -76,6 +77,20 @@ wb_find_toplevel (GType type)
         return w; /* the list keeps it */
     }
   return NULL;
+}
+
+gboolean
+wb_shared_material (char **weights, char **industrial, gboolean need_cli)
+{
+  *weights = uad_test_shared_path ("weights/mobilenet_v2_1.0_224.safetensors");
+  *industrial = uad_test_shared_path ("data/industrial");
+  if (*weights != NULL && *industrial != NULL && (!need_cli || g_getenv ("UNIAD_CLI") != NULL))
+    return TRUE;
+  g_test_skip (need_cli ? "no shared test material (UNIAD_SHARED) or UNIAD_CLI"
+                        : "no shared test material (UNIAD_SHARED)");
+  g_clear_pointer (weights, g_free);
+  g_clear_pointer (industrial, g_free);
+  return FALSE;
 }
 
 void

@@ -15,6 +15,11 @@ gboolean wb_wait_for (WbCondition cond, gpointer data, int timeout_ms);
 /* Runs the main loop for ms milliseconds. */
 void wb_spin (int ms);
 
+/* The MobileNetV2 weights and the industrial data under UNIAD_SHARED (and, with need_cli, the
+ * `uniad` command in UNIAD_CLI): TRUE with their paths, or FALSE after skipping the test with
+ * the reason. */
+gboolean wb_shared_material (char **weights, char **industrial, gboolean need_cli);
+
 /* The first widget under root (root included) of that name / type, depth first. */
 GtkWidget *wb_find_named (GtkWidget *root, const char *name);
 GtkWidget *wb_find_type (GtkWidget *root, GType type);
