@@ -193,7 +193,7 @@ uad_rank_metrics (const float *scores, const guint8 *labels, size_t n, UadRankMe
   walk_init (&w, keys, NULL, NULL, n_pos, neg, n_neg);
   guint64 twice_area = 0; /* exact, in units of one (positive, negative) pair */
   double ap = 0, f1 = 0;
-  guint32 f1_key = 0;
+  guint32 f1_key = 0; /* no float has key 0 */
   size_t tp_prev = 0, fp_prev = 0;
   while (walk_next (&w))
     {
