@@ -136,6 +136,15 @@ uniad_map (UadFeatureScorer *s, int n, const int *class_index, UadTensor *small,
   gaussian_map (s, s->model->residuals, s->residuals->data, n, class_index, small, map);
 }
 
+/* scores[n] of the maps [n, 1, MAP, MAP], by the model's score kind. */
+static void
+score_maps (const UadFeatureScorer *s, const UadTensor *map, int n, double *scores)
+{
+  for (int i = 0; i < n; i++)
+    scores[i] = uad_anomaly_score (map->data + (size_t) i * MAP * MAP, MAP, MAP,
+                                   s->model->score_kind);
+}
+
 void
 uad_feature_scorer_run_residuals (UadFeatureScorer *s, const float *residuals, int n,
                                   const int *class_index, double *scores)
@@ -144,8 +153,7 @@ uad_feature_scorer_run_residuals (UadFeatureScorer *s, const float *residuals, i
   UadTensor small = { s->map_small->data, 4, { n, 1, GRID, GRID }, FALSE };
   UadTensor map = { s->maps->data, 4, { n, 1, MAP, MAP }, FALSE };
   gaussian_map (s, s->model->residuals, residuals, n, class_index, &small, &map);
-  for (int i = 0; i < n; i++)
-    scores[i] = uad_anomaly_score (map.data + (size_t) i * MAP * MAP, MAP, MAP, s->model->score_kind);
+  score_maps (s, &map, n, scores);
 }
 
 void
@@ -169,8 +177,7 @@ uad_feature_scorer_run (UadFeatureScorer *s, const float *features, int n,
     uniad_map (s, n, class_index, &small, &map);
   else
     gaussian_map (s, model->gaussians, s->features->data, n, class_index, &small, &map);
-  for (int i = 0; i < n; i++)
-    scores[i] = uad_anomaly_score (map.data + (size_t) i * MAP * MAP, MAP, MAP, model->score_kind);
+  score_maps (s, &map, n, scores);
   if (maps)
     memcpy (maps, map.data, (size_t) n * MAP * MAP * sizeof (float));
   if (model_features)

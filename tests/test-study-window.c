@@ -22,27 +22,24 @@ static struct {
   WorkbenchWindow *window;
 } t;
 
-/* Links the first n images of industrial/from into root/to (made). */
-static void
-link_first (const char *industrial, const char *from, const char *to, int n, const char *suffix)
+/* Links the first n images of industrial/from into root/to (made); returns their names. */
+static GStrv
+link_first (const char *industrial, const char *from, const char *to, int n)
 {
   g_autofree char *src = g_build_filename (industrial, from, NULL);
   g_autofree char *dst = g_build_filename (t.root, to, NULL);
   g_assert_cmpint (g_mkdir_with_parents (dst, 0755), ==, 0);
   g_auto (GStrv) images = uad_list_images (src, NULL);
   g_assert_nonnull (images);
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
   for (int i = 0; i < n && images[i]; i++)
     {
-      g_autofree char *base = g_path_get_basename (images[i]);
-      if (suffix != NULL)
-        *strrchr (base, '.') = '\0';
-      g_autofree char *name = g_strconcat (base, suffix ? suffix : "", NULL);
-      g_autofree char *target = suffix ? g_build_filename (industrial, from, "..", "..",
-                                                           "ground_truth", "crack", name, NULL)
-                                       : g_strdup (images[i]);
+      g_autofree char *name = g_path_get_basename (images[i]);
       g_autofree char *link = g_build_filename (dst, name, NULL);
-      g_assert_cmpint (symlink (target, link), ==, 0);
+      g_assert_cmpint (symlink (images[i], link), ==, 0);
+      g_strv_builder_add (names, name);
     }
+  return g_strv_builder_end (names);
 }
 
 static gboolean
@@ -91,11 +88,23 @@ test_study_window (void)
   if (!wb_shared_material (&weights, &industrial, TRUE))
     return;
   t.root = wb_test_make_dir ();
-  link_first (industrial, "magnetic_tile/train/good", "data/magnetic_tile/train/good", 8, NULL);
-  link_first (industrial, "magnetic_tile/test/good", "data/magnetic_tile/test/good", 3, NULL);
-  link_first (industrial, "magnetic_tile/test/crack", "data/magnetic_tile/test/crack", 3, NULL);
-  link_first (industrial, "magnetic_tile/test/crack", "data/magnetic_tile/ground_truth/crack", 3,
-              "_mask.png");
+  g_strfreev (link_first (industrial, "magnetic_tile/train/good", "data/magnetic_tile/train/good", 8));
+  g_strfreev (link_first (industrial, "magnetic_tile/test/good", "data/magnetic_tile/test/good", 3));
+  g_auto (GStrv) cracks = link_first (industrial, "magnetic_tile/test/crack",
+                                      "data/magnetic_tile/test/crack", 3);
+  /* Their masks, ground_truth/crack/NAME_mask.png. */
+  g_autofree char *masks = g_build_filename (t.root, "data", "magnetic_tile", "ground_truth",
+                                             "crack", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (masks, 0755), ==, 0);
+  for (char **c = cracks; *c; c++)
+    {
+      *strrchr (*c, '.') = '\0';
+      g_autofree char *mask = g_strconcat (*c, "_mask.png", NULL);
+      g_autofree char *from = g_build_filename (industrial, "magnetic_tile", "ground_truth",
+                                                "crack", mask, NULL);
+      g_autofree char *link = g_build_filename (masks, mask, NULL);
+      g_assert_cmpint (symlink (from, link), ==, 0);
+    }
   g_autofree char *data = g_build_filename (t.root, "data", NULL);
   g_autofree char *cache = g_build_filename (t.root, "cache", NULL);
   g_autofree char *study = g_build_filename (t.root, "study", NULL);
